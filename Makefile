@@ -49,5 +49,8 @@ test: system-deps $(VENV)/.stamp-test
 bench: $(VENV)/.stamp-test
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
+bench-peers: $(VENV)/.stamp-test
+	$(PY) -m benchmarks.peers $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build dist src/*.egg-info
