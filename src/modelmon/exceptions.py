@@ -14,6 +14,7 @@ Hierarchy::
     ├── ConflictError                  the request contradicts stored state
     ├── ConfigError (ValueError)       a configuration file or setting is wrong
     └── StoreError (RuntimeError)      the storage backend failed (not the client's fault)
+        └── OverloadedError            the ingest queue is full; retry later
 
 Warnings::
 
@@ -37,6 +38,7 @@ __all__ = [
     "ModelmonError",
     "ModelmonWarning",
     "NotFoundError",
+    "OverloadedError",
     "ParameterError",
     "SchemaError",
     "StoreError",
@@ -58,6 +60,10 @@ ERROR_CODES: dict[str, str] = {
     "missing_feature": "A feature required by the model's schema is absent.",
     "invalid_feature_type": "A feature value does not match the feature's declared type.",
     "invalid_prediction": "The prediction fields do not match the model's task.",
+    "unknown_segment": "A segment that the model's schema does not define.",
+    "unknown_field": "A field that this kind of record does not have.",
+    "missing_field": "A required field (e.g. model, prediction_id, features) is absent.",
+    "invalid_timestamp": "A timestamp is not ISO 8601 / epoch seconds, or is too far in the future.",
     "malformed_body": "The request body is not valid JSON / NDJSON / Arrow / Parquet.",
     "batch_too_large": "A batch holds more records than the configured limit.",
     "payload_too_large": "A request body exceeds the configured size limit.",
@@ -66,11 +72,13 @@ ERROR_CODES: dict[str, str] = {
     "model_not_found": "No model with that name is registered.",
     "version_not_found": "No version with that name is registered for the model.",
     "not_found": "The requested resource does not exist.",
+    "method_not_allowed": "The resource exists but does not accept this HTTP method.",
     "conflict": "The request contradicts stored state (e.g. a duplicate with other content).",
     # configuration and infrastructure
     "invalid_config": "A configuration file or setting is wrong.",
     "unauthorized": "Missing or wrong API key.",
     "store_unavailable": "The storage backend failed; the request was not applied.",
+    "overloaded": "The ingest queue is full; retry after the time in the Retry-After header.",
     "internal_error": "An unexpected server error; the request was not applied.",
 }
 
@@ -101,8 +109,15 @@ class ModelmonError(Exception):
         self.loc = tuple(loc)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the JSON error body ``{"code", "message", "loc"}``."""
-        return {"code": self.code, "message": self.message, "loc": list(self.loc)}
+        """Return the JSON error body ``{"code", "message", "loc"}`` (plus ``errors`` when one
+        request had several problems: each a ``{"code", "message", "loc"}`` of its own)."""
+        body: dict[str, Any] = {"code": self.code, "message": self.message, "loc": list(self.loc)}
+        if self.errors:
+            body["errors"] = [e.to_dict() for e in self.errors]
+        return body
+
+    #: Further problems found in the same input (validation reports up to a few dozen at once).
+    errors: tuple[ModelmonError, ...] = ()
 
 
 class ValidationError(ModelmonError, ValueError):
@@ -145,6 +160,13 @@ class StoreError(ModelmonError, RuntimeError):
     """The storage backend failed; nothing was applied."""
 
     default_code = "store_unavailable"
+
+
+class OverloadedError(StoreError):
+    """The ingest queue is full: nothing was applied; retry after ``retry_after`` seconds."""
+
+    default_code = "overloaded"
+    retry_after = 1
 
 
 class ModelmonWarning(UserWarning):

@@ -57,7 +57,7 @@ class MetricInfo:
         Which way is better.
     tasks : tuple of str
         Tasks it applies to: ``"binary"``, ``"multiclass"``, ``"regression"``, ``"finance"``,
-        ``"business"``.
+        ``"business"``, ``"fairness"`` (fairness metrics also take ``groups=``).
     input : str
         What the second argument is: ``"label"`` (predicted labels), ``"score"`` (probability of
         the positive class, or a 2-D probability matrix for multiclass), ``"value"`` (regression
@@ -131,7 +131,8 @@ def register_metric(
     """Decorator registering a batch metric function under ``name``."""
 
     def deco(func: F) -> F:
-        (registry or default_registry).register(
+        # ``is None``, not ``or``: an empty registry is falsy (it has a __len__)
+        (default_registry if registry is None else registry).register(
             MetricInfo(name, func, direction, tasks, input, target, description)
         )
         return func

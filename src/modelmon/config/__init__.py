@@ -1,0 +1,44 @@
+"""Configuration: deployment settings (YAML + environment) and model specifications."""
+
+from modelmon.config.durations import format_duration, parse_duration
+from modelmon.config.models import (
+    BaselineSpec,
+    DriftSpec,
+    Feature,
+    FeatureType,
+    ModelSpec,
+    PredictionSpec,
+    Preset,
+    ReferenceSpec,
+    Task,
+)
+from modelmon.config.settings import (
+    IngestSettings,
+    SchedulerSettings,
+    ServerSettings,
+    Settings,
+    StoreSettings,
+    load_settings,
+    parse_size,
+)
+
+__all__ = [
+    "BaselineSpec",
+    "DriftSpec",
+    "Feature",
+    "FeatureType",
+    "IngestSettings",
+    "ModelSpec",
+    "PredictionSpec",
+    "Preset",
+    "ReferenceSpec",
+    "SchedulerSettings",
+    "ServerSettings",
+    "Settings",
+    "StoreSettings",
+    "Task",
+    "format_duration",
+    "load_settings",
+    "parse_duration",
+    "parse_size",
+]

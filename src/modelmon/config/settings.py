@@ -1,0 +1,294 @@
+"""Deployment settings: one typed object built from a YAML file and the environment.
+
+Everything configurable lives in :class:`Settings`, which the app factory receives and passes
+down; nothing deeper reads the environment. Secrets stay out of files: any string value may be
+written as ``${VAR}`` or ``${VAR:-default}`` and is filled from the environment, and
+``MODELMON_API_KEY`` sets ``server.api_key`` directly.
+
+A wrong file fails at start-up with :class:`~modelmon.exceptions.ConfigError` naming each key, the
+value found and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from modelmon.config.models import ModelSpec
+from modelmon.exceptions import ConfigError
+
+__all__ = [
+    "IngestSettings",
+    "SchedulerSettings",
+    "ServerSettings",
+    "Settings",
+    "StoreSettings",
+    "load_settings",
+    "parse_size",
+]
+
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+
+
+def parse_size(value: str | int) -> int:
+    """Bytes from ``"64MiB"``, ``"2GB"`` or a plain integer.
+
+    >>> parse_size("64MiB")
+    67108864
+    >>> parse_size(1024)
+    1024
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value <= 0:
+            raise ValueError(f"size must be positive; got {value}")
+        return value
+    match = _SIZE_RE.match(str(value))
+    if not match:
+        raise ValueError(f"invalid size {value!r}: expected e.g. '64MiB', '2GB' or a byte count")
+    number, unit = float(match.group(1)), (match.group(2) or "b").lower()
+    size = int(number * _SIZE_UNITS[unit])
+    if size <= 0:
+        raise ValueError(f"size must be positive; got {value!r}")
+    return size
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreSettings(_Section):
+    """Where data lives. ``duckdb`` is embedded: one file, no server, one process."""
+
+    backend: Literal["duckdb"] = "duckdb"
+    path: str = "modelmon.duckdb"
+    memory_limit: str = "2GB"
+    threads: int | None = Field(None, ge=1)
+    # DuckDB checkpoints (rewrites the WAL into the database file) when the WAL reaches this size;
+    # small values stall heavy ingest, so the store checkpoints in the background when idle.
+    checkpoint_threshold: str = "512MB"
+
+    @model_validator(mode="after")
+    def _sizes(self) -> StoreSettings:
+        parse_size(self.memory_limit)
+        parse_size(self.checkpoint_threshold)
+        return self
+
+
+class ServerSettings(_Section):
+    """The HTTP server."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    workers: int = Field(1, ge=1)
+    api_key: SecretStr | None = None
+    public_url: str | None = None
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "text"] = "json"
+    access_log: bool = False
+
+
+class IngestSettings(_Section):
+    """Limits and batching of the ingest path."""
+
+    max_batch_records: int = Field(10_000, ge=1)
+    max_bulk_records: int = Field(1_000_000, ge=1)
+    max_body_bytes: str = "64MiB"
+    # Group commit: requests arriving while a commit runs are written together in the next one.
+    max_commit_records: int = Field(50_000, ge=1)
+    max_queue_records: int = Field(500_000, ge=1)
+    commit_timeout_seconds: float = Field(30.0, gt=0)
+
+    @property
+    def max_body(self) -> int:
+        return parse_size(self.max_body_bytes)
+
+    @model_validator(mode="after")
+    def _sizes(self) -> IngestSettings:
+        parse_size(self.max_body_bytes)
+        return self
+
+
+class SchedulerSettings(_Section):
+    """The evaluation scheduler."""
+
+    enabled: bool = True
+    interval_seconds: float = Field(30.0, gt=0)
+    max_windows_per_cycle: int = Field(500, ge=1)
+
+
+class Settings(_Section):
+    """The whole deployment: store, server, ingest limits, scheduler and models."""
+
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    models: list[ModelSpec] = Field(default_factory=list)
+    config_path: str | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        names = [m.name for m in self.models]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"model names must be unique; repeated: {dupes}")
+        if self.store.backend == "duckdb" and self.server.workers != 1:
+            raise ValueError(
+                "store.backend 'duckdb' is embedded in one process: server.workers must be 1"
+            )
+        return self
+
+    def summary(self) -> dict[str, Any]:
+        """What ``/info`` shows: no secrets."""
+        return {
+            "store": {"backend": self.store.backend, "path": self.store.path},
+            "server": {"host": self.server.host, "port": self.server.port,
+                       "workers": self.server.workers, "auth": self.server.api_key is not None},
+            "models": [m.name for m in self.models],
+            "scheduler": {"enabled": self.scheduler.enabled,
+                          "interval_seconds": self.scheduler.interval_seconds},
+            "config_path": self.config_path,
+        }
+
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _expand_env(value: Any, env: Mapping[str, str], path: str = "") -> Any:
+    if isinstance(value, str):
+
+        def repl(m: re.Match[str]) -> str:
+            name, default = m.group(1), m.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            raise ConfigError(
+                f"{path or 'config'}: environment variable {name} is not set "
+                f"(write ${{{name}:-default}} to give a default)",
+                loc=tuple(p for p in path.split(".") if p),
+            )
+
+        return _ENV_REF.sub(repl, value)
+    if isinstance(value, dict):
+        return {k: _expand_env(v, env, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v, env, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def _loc_text(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "config"
+
+
+def _config_error(exc: PydanticValidationError, source: str, data: Any) -> ConfigError:
+    lines = []
+    first_loc: tuple[Any, ...] = ()
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        loc_txt = _loc_text(loc)
+        # Models are listed by position; name the model too so the reader finds the right block.
+        if len(loc) >= 2 and loc[0] == "models" and isinstance(loc[1], int):
+            try:
+                loc_txt += f" (model {data['models'][loc[1]]['name']!r})"
+            except (KeyError, IndexError, TypeError):
+                pass
+        got = err.get("input")
+        got_txt = "" if err["type"] == "missing" else f"; got {got!r}"
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"  {loc_txt}: {msg}{got_txt}")
+        if not first_loc:
+            first_loc = loc
+    return ConfigError(
+        f"invalid configuration in {source}:\n" + "\n".join(lines),
+        loc=tuple(str(p) for p in first_loc),
+    )
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build :class:`Settings` from a YAML file (optional), the environment and overrides.
+
+    ``overrides`` is a nested mapping applied on top of the file (the CLI's ``--port`` etc.).
+    Relative paths in the file (store path, reference data) are resolved against the file's folder.
+
+    >>> s = load_settings(env={}, overrides={"server": {"port": 9000}})
+    >>> s.server.port, s.store.backend
+    (9000, 'duckdb')
+    """
+    env = dict(os.environ if env is None else env)
+    data: dict[str, Any] = {}
+    source = "defaults"
+    base_dir: Path | None = None
+    if path is not None:
+        p = Path(path)
+        source = str(p)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read configuration file {p}: {exc.strerror}") from None
+        try:
+            loaded = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"configuration file {p} is not valid YAML: {exc}") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"configuration file {p} must hold a mapping at the top level")
+        data = _expand_env(loaded, env)
+        base_dir = p.resolve().parent
+    for key, value in (overrides or {}).items():
+        if isinstance(value, Mapping) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    if env.get("MODELMON_API_KEY"):
+        data.setdefault("server", {})
+        data["server"] = {**data["server"], "api_key": env["MODELMON_API_KEY"]}
+    if base_dir is not None:
+        _resolve_paths(data, base_dir)
+    try:
+        settings = Settings.model_validate({**data, "config_path": str(path) if path else None})
+    except PydanticValidationError as exc:
+        raise _config_error(exc, source, data) from None
+    return settings
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+    store = data.get("store")
+    if isinstance(store, dict) and isinstance(store.get("path"), str):
+        if store["path"] != ":memory:" and not Path(store["path"]).is_absolute():
+            store["path"] = str(base / store["path"])
+    for model in data.get("models") or []:
+        ref = model.get("reference") if isinstance(model, dict) else None
+        if isinstance(ref, dict) and isinstance(ref.get("path"), str):
+            if not Path(ref["path"]).is_absolute():
+                ref["path"] = str(base / ref["path"])

@@ -1,0 +1,358 @@
+"""Column converters for ingest: Python values (from JSON) or Arrow arrays to typed Arrow arrays.
+
+Each converter checks a whole column at once (type set, then one Arrow conversion) and only on
+failure walks the values to name every offending position. Problems are collected, not raised one
+at a time, so a client learns about all of its mistakes (up to a limit) from one response.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from modelmon.exceptions import ModelmonError, SchemaError, ValidationError
+
+__all__ = [
+    "LocFn",
+    "Problems",
+    "bool_column",
+    "label_text",
+    "numeric_column",
+    "text_column",
+    "timestamp_column",
+]
+
+#: Maps a row position to the field path reported in errors, e.g. ``("records", 3, "score")``.
+LocFn = Callable[[int], tuple[str | int, ...]]
+
+_NUMBER_TYPES = frozenset({int, float, type(None)})
+_TEXT_TYPES = frozenset({str, int, bool, type(None)})
+_TS = pa.timestamp("us", tz="UTC")
+
+
+class Problems:
+    """Collects validation problems; :meth:`raise_if_any` raises them as one error."""
+
+    def __init__(self, limit: int = 50) -> None:
+        self.limit = limit
+        self.items: list[ModelmonError] = []
+        self.total = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    @property
+    def full(self) -> bool:
+        return len(self.items) >= self.limit
+
+    def add(self, code: str, message: str, loc: Sequence[str | int]) -> None:
+        self.total += 1
+        if len(self.items) < self.limit:
+            cls = SchemaError if code in _SCHEMA_CODES else ValidationError
+            self.items.append(cls(message, code=code, loc=tuple(loc)))
+
+    def raise_if_any(self) -> None:
+        if not self.items:
+            return
+        first = self.items[0]
+        more = self.total - 1
+        message = first.message if not more else f"{first.message} (and {more} more problems)"
+        err = type(first)(message, code=first.code, loc=first.loc)
+        err.errors = tuple(self.items)
+        raise err
+
+
+_SCHEMA_CODES = frozenset(
+    {"unknown_feature", "missing_feature", "invalid_feature_type", "invalid_prediction",
+     "unknown_segment"}
+)
+
+
+def label_text(value: Any) -> str:
+    """Class labels are stored as text: ``1`` -> ``"1"``, ``True`` -> ``"true"``, ``1.0`` -> ``"1"``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
+            dict: "object", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def numeric_column(
+    values: Sequence[Any] | pa.Array | pa.ChunkedArray,
+    loc: LocFn,
+    problems: Problems,
+    *,
+    what: str,
+    code: str = "invalid_feature_type",
+    nullable: bool = True,
+    nan_is_null: bool = True,
+    low: float | None = None,
+    high: float | None = None,
+) -> pa.Array:
+    """Float64 column. Accepts ints and floats (not booleans or numeric strings).
+
+    NaN becomes null when ``nan_is_null`` (features: NaN means missing), else it is an error;
+    infinities are always errors; null is an error unless ``nullable``.
+    """
+    if isinstance(values, pa.ChunkedArray | pa.Array):
+        arr = _arrow_numeric(values, loc, problems, what=what, code=code)
+    else:
+        kinds = set(map(type, values))
+        if kinds <= _NUMBER_TYPES:
+            try:
+                arr = pa.array(values, type=pa.float64())
+            except (pa.ArrowInvalid, OverflowError):
+                arr = _numeric_slow(values, loc, problems, what=what, code=code)
+        else:
+            arr = _numeric_slow(values, loc, problems, what=what, code=code)
+    if len(arr) == 0:
+        return arr
+    data = arr.to_numpy(zero_copy_only=False)
+    finite = np.isfinite(data)
+    if not finite.all():
+        valid = ~np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        bad_inf = np.isinf(data) & valid
+        for i in np.flatnonzero(bad_inf)[: problems.limit]:
+            problems.add("invalid_value", f"{what} must be finite; got {data[i]}", loc(int(i)))
+        nan = np.isnan(data) & valid
+        if nan.any():
+            if nan_is_null:
+                arr = pc.if_else(pa.array(nan), pa.scalar(None, pa.float64()), arr)
+            else:
+                for i in np.flatnonzero(nan)[: problems.limit]:
+                    problems.add("invalid_value", f"{what} must not be NaN", loc(int(i)))
+    if not nullable and arr.null_count:
+        for i in np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[: problems.limit]:
+            problems.add("invalid_value", f"{what} must not be null", loc(int(i)))
+    if low is not None or high is not None:
+        data = arr.to_numpy(zero_copy_only=False)
+        with np.errstate(invalid="ignore"):
+            out = np.zeros(len(data), dtype=bool)
+            if low is not None:
+                out |= data < low
+            if high is not None:
+                out |= data > high
+        for i in np.flatnonzero(out)[: problems.limit]:
+            rng = f"[{low if low is not None else '-inf'}, {high if high is not None else 'inf'}]"
+            problems.add("invalid_value", f"{what} must be in {rng}; got {data[i]}", loc(int(i)))
+    return arr
+
+
+def _arrow_numeric(
+    values: pa.Array | pa.ChunkedArray, loc: LocFn, problems: Problems, *, what: str, code: str
+) -> pa.Array:
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    if pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type) or pa.types.is_null(arr.type):
+        return arr.cast(pa.float64())
+    problems.add(code, f"{what} must be numeric; got a column of type {arr.type}", _col_loc(loc))
+    return pa.nulls(len(arr), pa.float64())
+
+
+def _col_loc(loc: LocFn) -> tuple[str | int, ...]:
+    """For a whole column (bulk input), the loc without the row: the column's path."""
+    full = loc(0)
+    return tuple(p for p in full if not isinstance(p, int))
+
+
+def _numeric_slow(
+    values: Sequence[Any], loc: LocFn, problems: Problems, *, what: str, code: str
+) -> pa.Array:
+    out: list[float | None] = []
+    for i, v in enumerate(values):
+        t = type(v)
+        if t is float or t is int:
+            if t is int and abs(v) > 2**63:
+                problems.add("invalid_value", f"{what} is out of range; got {v}", loc(i))
+                out.append(None)
+            else:
+                out.append(float(v))
+        elif v is None:
+            out.append(None)
+        else:
+            problems.add(code, f"{what} must be a number; got {_type_name(v)} {v!r:.40}", loc(i))
+            out.append(None)
+    return pa.array(out, type=pa.float64())
+
+
+def text_column(
+    values: Sequence[Any] | pa.Array | pa.ChunkedArray,
+    loc: LocFn,
+    problems: Problems,
+    *,
+    what: str,
+    code: str = "invalid_feature_type",
+    nullable: bool = True,
+    max_length: int = 1024,
+) -> pa.Array:
+    """String column. Accepts strings, integers and booleans (converted to text)."""
+    if isinstance(values, pa.ChunkedArray | pa.Array):
+        arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        if pa.types.is_dictionary(arr.type):
+            arr = arr.dictionary_decode()
+        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) or pa.types.is_null(arr.type):
+            arr = arr.cast(pa.string())
+        elif pa.types.is_integer(arr.type) or pa.types.is_boolean(arr.type):
+            arr = pa.array([None if v is None else label_text(v) for v in arr.to_pylist()], pa.string())
+        else:
+            problems.add(code, f"{what} must be text; got a column of type {arr.type}", _col_loc(loc))
+            return pa.nulls(len(arr), pa.string())
+    else:
+        kinds = set(map(type, values))
+        if kinds <= {str, type(None)}:
+            arr = pa.array(values, type=pa.string())
+        elif kinds <= {int, type(None)}:
+            arr = pa.array(values, type=pa.int64()).cast(pa.string())
+        elif kinds <= _TEXT_TYPES:
+            arr = pa.array([None if v is None else label_text(v) for v in values], pa.string())
+        else:
+            out: list[str | None] = []
+            for i, v in enumerate(values):
+                if v is None or type(v) in _TEXT_TYPES:
+                    out.append(None if v is None else label_text(v))
+                elif type(v) is float and v.is_integer():
+                    out.append(label_text(v))
+                else:
+                    problems.add(code, f"{what} must be a string; got {_type_name(v)} {v!r:.40}",
+                                 loc(i))
+                    out.append(None)
+            arr = pa.array(out, type=pa.string())
+    if len(arr):
+        too_long = (
+            pc.greater(pc.utf8_length(arr), max_length).fill_null(False).to_numpy(zero_copy_only=False)
+        )
+        for i in np.flatnonzero(too_long)[: problems.limit]:
+            problems.add("invalid_value", f"{what} is longer than {max_length} characters", loc(int(i)))
+    if not nullable and arr.null_count:
+        for i in np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[: problems.limit]:
+            problems.add("invalid_value", f"{what} must not be null", loc(int(i)))
+    return arr
+
+
+def bool_column(
+    values: Sequence[Any] | pa.Array | pa.ChunkedArray,
+    loc: LocFn,
+    problems: Problems,
+    *,
+    what: str,
+    code: str = "invalid_feature_type",
+    nullable: bool = True,
+) -> pa.Array:
+    """Boolean column: ``true``/``false`` only (not 0/1 or strings)."""
+    if isinstance(values, pa.ChunkedArray | pa.Array):
+        arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        if not (pa.types.is_boolean(arr.type) or pa.types.is_null(arr.type)):
+            problems.add(code, f"{what} must be boolean; got a column of type {arr.type}", _col_loc(loc))
+            return pa.nulls(len(arr), pa.bool_())
+        arr = arr.cast(pa.bool_())
+    else:
+        kinds = set(map(type, values))
+        if kinds <= {bool, type(None)}:
+            arr = pa.array(values, type=pa.bool_())
+        else:
+            out: list[bool | None] = []
+            for i, v in enumerate(values):
+                if v is None or type(v) is bool:
+                    out.append(v)
+                else:
+                    problems.add(code, f"{what} must be true or false; got {_type_name(v)} {v!r:.40}",
+                                 loc(i))
+                    out.append(None)
+            arr = pa.array(out, type=pa.bool_())
+    if not nullable and arr.null_count:
+        for i in np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[: problems.limit]:
+            problems.add("invalid_value", f"{what} must not be null", loc(int(i)))
+    return arr
+
+
+def _parse_timestamp(value: Any) -> datetime:
+    if type(value) is int or type(value) is float:
+        if not math.isfinite(value):
+            raise ValueError("not finite")
+        return datetime.fromtimestamp(value, UTC)
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        parsed = datetime.fromisoformat(text)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    raise TypeError(type(value).__name__)
+
+
+def timestamp_column(
+    values: Sequence[Any] | pa.Array | pa.ChunkedArray,
+    loc: LocFn,
+    problems: Problems,
+    *,
+    what: str,
+    now: datetime,
+    max_future: timedelta = timedelta(days=1),
+) -> pa.Array:
+    """UTC timestamps from ISO 8601 text (``Z`` or offset; naive means UTC) or epoch seconds.
+
+    Nulls are filled with ``now`` (server time). Times more than ``max_future`` ahead of ``now``
+    are rejected: they are almost always clock or unit mistakes (milliseconds sent as seconds).
+    """
+    now_us = int(now.timestamp() * 1_000_000)
+    if isinstance(values, pa.ChunkedArray | pa.Array):
+        arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        if pa.types.is_timestamp(arr.type):
+            if arr.type.tz is None:
+                arr = arr.cast(pa.timestamp("us")).cast(pa.int64()).cast(_TS)
+            else:
+                arr = arr.cast(_TS)
+        elif pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type):
+            secs = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
+            micros = np.where(np.isfinite(secs), secs * 1e6, np.nan)
+            arr = pa.array([None if math.isnan(m) else int(m) for m in micros], pa.int64()).cast(_TS)
+        elif pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) or pa.types.is_null(arr.type):
+            return timestamp_column(arr.to_pylist(), loc, problems, what=what, now=now,
+                                    max_future=max_future)
+        else:
+            problems.add("invalid_timestamp", f"{what} must be a timestamp; got a column of type "
+                         f"{arr.type}", _col_loc(loc))
+            return pa.array(np.full(len(arr), now_us, dtype=np.int64)).cast(_TS)
+    else:
+        micros_list: list[int] = []
+        for i, v in enumerate(values):
+            if v is None:
+                micros_list.append(now_us)
+                continue
+            try:
+                ts = _parse_timestamp(v)
+                micros_list.append(int(ts.timestamp() * 1_000_000))
+            except (ValueError, TypeError, OverflowError, OSError):
+                problems.add(
+                    "invalid_timestamp",
+                    f"{what} must be ISO 8601 text (e.g. '2026-01-31T12:00:00Z') or epoch seconds; "
+                    f"got {v!r:.40}",
+                    loc(i),
+                )
+                micros_list.append(now_us)
+        arr = pa.array(np.asarray(micros_list, dtype=np.int64)).cast(_TS)
+    if arr.null_count:
+        arr = pc.if_else(arr.is_null(), pa.scalar(now_us, pa.int64()).cast(_TS), arr)
+    limit_us = now_us + int(max_future.total_seconds() * 1_000_000)
+    micros = arr.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    for i in np.flatnonzero(micros > limit_us)[: problems.limit]:
+        problems.add(
+            "invalid_timestamp",
+            f"{what} is more than {max_future} in the future ({arr[int(i)].as_py().isoformat()}); "
+            "check the clock and the unit (epoch seconds, not milliseconds)",
+            loc(int(i)),
+        )
+    return arr

@@ -1,0 +1,214 @@
+"""Group commit: many concurrent ingest requests share one durable transaction.
+
+Each commit costs a write-ahead-log sync (about 5 ms on this class of disk), so committing every
+request on its own caps single-prediction ingest near 200 requests/s. The writer thread takes
+whatever requests queued up while the previous commit ran (up to ``max_commit_records`` rows),
+writes them in one transaction, then resolves each request's future with its own result: a
+request is acknowledged only after its data is durable. If a group's transaction fails, each
+request of the group is retried on its own, so one request's problem never fails another's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from modelmon.exceptions import OverloadedError, StoreError
+from modelmon.store.base import Store, WriteBatch, WriteResult
+
+__all__ = ["GroupCommitWriter", "WriterStats"]
+
+log = logging.getLogger("modelmon.ingest.writer")
+
+_STOP = object()
+
+
+@dataclass
+class WriterStats:
+    """Counters the service exports on ``/metrics`` and ``/health``."""
+
+    commits: int = 0
+    failed_commits: int = 0
+    rows_written: int = 0
+    last_commit_seconds: float = 0.0
+    last_commit_at: float = 0.0
+
+
+@dataclass
+class _Request:
+    batches: Sequence[WriteBatch]
+    future: Future[list[WriteResult]]
+    rows: int
+
+
+class GroupCommitWriter:
+    """Serialises writes to a :class:`~modelmon.store.base.Store` with group commit.
+
+    Parameters
+    ----------
+    store : Store
+        An opened store.
+    max_commit_records : int
+        Most rows written in one transaction.
+    max_queue_records : int
+        Rows waiting beyond which :meth:`submit` refuses new work (:class:`OverloadedError`).
+    on_commit : callable, optional
+        Called with ``(seconds, rows)`` after each successful commit (metrics).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        max_commit_records: int = 50_000,
+        max_queue_records: int = 500_000,
+        on_commit: Callable[[float, int], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.max_commit_records = max_commit_records
+        self.max_queue_records = max_queue_records
+        self.on_commit = on_commit
+        self.stats = WriterStats()
+        self._queue: queue.Queue[object] = queue.Queue()
+        self._queued_rows = 0
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._carry: _Request | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="modelmon-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Write everything already queued, then stop the thread."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._queue.put(_STOP)
+        thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def queued_rows(self) -> int:
+        return self._queued_rows
+
+    # --- submitting ------------------------------------------------------------------------------
+    def submit(self, batches: Sequence[WriteBatch]) -> Future[list[WriteResult]]:
+        """Queue ``batches`` (one request's worth, applied atomically); return a future."""
+        rows = sum(b.num_rows for b in batches)
+        fut: Future[list[WriteResult]] = Future()
+        if not self.running:
+            fut.set_exception(StoreError("the ingest writer is not running"))
+            return fut
+        with self._lock:
+            if self._queued_rows + rows > self.max_queue_records and self._queued_rows > 0:
+                raise OverloadedError(
+                    f"the ingest queue holds {self._queued_rows} rows (limit "
+                    f"{self.max_queue_records}); retry shortly"
+                )
+            self._queued_rows += rows
+        self._queue.put(_Request(batches, fut, rows))
+        return fut
+
+    async def write(self, batches: Sequence[WriteBatch]) -> list[WriteResult]:
+        """Submit and wait without blocking the event loop; returns once durable."""
+        return await asyncio.wrap_future(self.submit(batches))
+
+    def write_sync(self, batches: Sequence[WriteBatch], timeout: float | None = None) -> list[WriteResult]:
+        """Submit and block until durable (for threads outside the event loop)."""
+        return self.submit(batches).result(timeout)
+
+    # --- the writer thread -----------------------------------------------------------------------
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._carry or self._queue.get()
+            self._carry = None
+            if first is _STOP:
+                stopping = True
+                group: list[_Request] = []
+            else:
+                assert isinstance(first, _Request)
+                group = [first]
+            rows = sum(r.rows for r in group)
+            while rows < self.max_commit_records:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stopping = True
+                    continue
+                assert isinstance(item, _Request)
+                if rows + item.rows > self.max_commit_records and group:
+                    self._carry = item
+                    break
+                group.append(item)
+                rows += item.rows
+            if group:
+                self._commit(group)
+            if stopping:
+                # Drain whatever is left so no acknowledged-to-queue request is abandoned.
+                rest: list[_Request] = []
+                if self._carry is not None:
+                    rest.append(self._carry)
+                    self._carry = None
+                while True:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if isinstance(item, _Request):
+                        rest.append(item)
+                for req in rest:
+                    self._commit([req])
+
+    def _commit(self, group: list[_Request]) -> None:
+        batches = [b for r in group for b in r.batches]
+        rows = sum(r.rows for r in group)
+        started = time.perf_counter()
+        try:
+            results = self.store.write(batches)
+        except Exception as exc:  # noqa: BLE001 - reported to every waiting request
+            self.stats.failed_commits += 1
+            if len(group) > 1:
+                log.warning("group commit of %d requests failed (%s); retrying one by one",
+                            len(group), exc)
+                for req in group:
+                    self._commit([req])
+                return
+            self._release(group)
+            group[0].future.set_exception(exc)
+            return
+        elapsed = time.perf_counter() - started
+        self._release(group)
+        self.stats.commits += 1
+        self.stats.rows_written += rows
+        self.stats.last_commit_seconds = elapsed
+        self.stats.last_commit_at = time.time()
+        if self.on_commit is not None:
+            try:
+                self.on_commit(elapsed, rows)
+            except Exception:  # noqa: BLE001 - metrics must never fail a write
+                log.exception("on_commit callback failed")
+        pos = 0
+        for req in group:
+            n = len(req.batches)
+            req.future.set_result(results[pos : pos + n])
+            pos += n
+
+    def _release(self, group: list[_Request]) -> None:
+        with self._lock:
+            self._queued_rows -= sum(r.rows for r in group)

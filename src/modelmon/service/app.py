@@ -1,0 +1,112 @@
+"""The FastAPI application factory: ``create_app(settings)`` builds and wires everything.
+
+Runtime objects (store, group-commit writer, metrics; the scheduler once configured) live on
+``app.state.mm`` and are started and stopped in ``lifespan``. Models listed in the settings are
+registered (or updated) in the store at start-up; models registered over the API persist in the
+store on their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from fastapi import Depends, FastAPI
+
+import modelmon
+from modelmon.config.settings import Settings
+from modelmon.ingest.writer import GroupCommitWriter
+from modelmon.service.auth import require_api_key
+from modelmon.service.errors import install_error_handlers
+from modelmon.service.middleware import RequestMiddleware
+from modelmon.service.openapi import install_openapi
+from modelmon.service.routes import health, ingest, models, prometheus
+from modelmon.service.state import ServiceState
+from modelmon.service.telemetry import ServiceMetrics
+from modelmon.store import Store, create_store
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("modelmon.service")
+
+#: Called with the app's state once the store and writer are running (the scheduler hooks in).
+StartupHook = Callable[[ServiceState], Any]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    clock: Callable[[], datetime] | None = None,
+    startup_hooks: list[StartupHook] | None = None,
+) -> FastAPI:
+    """Build the service for ``settings`` (pass ``store`` to use an existing one in tests)."""
+    metrics = ServiceMetrics()
+    metrics.info.labels(modelmon.__version__).set(1)
+    the_store = store if store is not None else create_store(settings.store)
+    writer = GroupCommitWriter(
+        the_store,
+        max_commit_records=settings.ingest.max_commit_records,
+        max_queue_records=settings.ingest.max_queue_records,
+        on_commit=metrics.on_commit,
+    )
+    state = ServiceState(settings, the_store, writer, metrics)
+    if clock is not None:
+        state.clock = clock
+    metrics.watch("modelmon_store_size_bytes", "Bytes the store occupies on disk.",
+                  the_store.size_bytes)
+    metrics.watch("modelmon_ingest_queue_rows", "Rows waiting for the next group commit.",
+                  lambda: writer.queued_rows)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(the_store.open)
+        for spec in settings.models:
+            await asyncio.to_thread(the_store.save_model, spec, source="config")
+        writer.start()
+        stoppers = []
+        for hook in startup_hooks or []:
+            stop = hook(state)
+            if asyncio.iscoroutine(stop):
+                stop = await stop
+            if stop is not None:
+                stoppers.append(stop)
+        log.info("modelmon %s serving %d models", modelmon.__version__,
+                 len(the_store.list_models()))
+        try:
+            yield
+        finally:
+            for stop in reversed(stoppers):
+                result = stop()
+                if asyncio.iscoroutine(result):
+                    await result
+            await asyncio.to_thread(writer.stop)
+            await asyncio.to_thread(the_store.close)
+
+    app = FastAPI(
+        title="modelmon",
+        version=modelmon.__version__,
+        description="Monitor machine-learning models in production: ingest predictions and "
+        "ground truth, evaluate quality and drift, alert. Errors are "
+        '`{"code", "message", "loc"}` with stable codes (see docs/errors.md).',
+        lifespan=lifespan,
+    )
+    app.state.mm = state
+    install_error_handlers(app)
+    auth = [Depends(require_api_key)]
+    app.include_router(health.router)
+    app.include_router(prometheus.router)
+    app.include_router(ingest.router, dependencies=auth)
+    app.include_router(models.router, dependencies=auth)
+    install_openapi(app)
+    app.add_middleware(
+        RequestMiddleware,
+        metrics=metrics,
+        max_body=settings.ingest.max_body,
+        access_log=settings.server.access_log,
+    )
+    return app

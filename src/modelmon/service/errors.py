@@ -1,0 +1,116 @@
+"""HTTP error responses: every error is ``{"code", "message", "loc"}`` with a fitting status.
+
+Client mistakes are 4xx with a stable code (see ``docs/errors.md``); a 500 means a bug in modelmon,
+never something a client sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from modelmon.exceptions import (
+    ConfigError,
+    ConflictError,
+    ModelmonError,
+    NotFoundError,
+    OverloadedError,
+    StoreError,
+    ValidationError,
+)
+
+__all__ = ["error_response", "install_error_handlers", "status_for"]
+
+log = logging.getLogger("modelmon.service")
+
+_STATUS_BY_CODE = {
+    "malformed_body": 400,
+    "unauthorized": 401,
+    "payload_too_large": 413,
+    "batch_too_large": 413,
+    "unsupported_media_type": 415,
+    "method_not_allowed": 405,
+}
+
+
+def status_for(exc: ModelmonError) -> int:
+    """HTTP status for a modelmon error."""
+    if exc.code in _STATUS_BY_CODE:
+        return _STATUS_BY_CODE[exc.code]
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, ConflictError):
+        return 409
+    if isinstance(exc, ValidationError | ConfigError):
+        return 422
+    if isinstance(exc, StoreError):
+        return 503
+    return 500
+
+
+def error_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json",
+                    headers=headers)
+
+
+def _count_rejection(request: Request, code: str, status: int) -> None:
+    if request.method == "POST" and 400 <= status < 500:
+        state = getattr(request.app.state, "mm", None)
+        if state is not None:
+            state.metrics.rejected.labels(code).inc()
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ModelmonError)
+    async def _modelmon(request: Request, exc: ModelmonError) -> Response:
+        status = status_for(exc)
+        headers = None
+        if isinstance(exc, OverloadedError):
+            headers = {"Retry-After": str(exc.retry_after)}
+        elif isinstance(exc, StoreError):
+            headers = {"Retry-After": "5"}
+            log.error("store error: %s", exc.message)
+        _count_rejection(request, exc.code, status)
+        return error_response(status, exc.to_dict(), headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_validation(request: Request, exc: RequestValidationError) -> Response:
+        errors = []
+        for err in exc.errors():
+            kind = err.get("type", "")
+            code = ("missing_field" if kind == "missing"
+                    else "malformed_body" if kind == "json_invalid"
+                    else "invalid_type" if kind.endswith("_type") or kind.endswith("_parsing")
+                    else "invalid_value")
+            errors.append({"code": code, "message": err.get("msg", "invalid"),
+                           "loc": [p for p in err.get("loc", ())]})
+        first = errors[0] if errors else {"code": "invalid_value", "message": "invalid request",
+                                          "loc": []}
+        body = {**first, "errors": errors} if len(errors) > 1 else first
+        status = 400 if first["code"] == "malformed_body" else 422
+        _count_rejection(request, first["code"], status)
+        return error_response(status, body)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized",
+                413: "payload_too_large", 415: "unsupported_media_type"}.get(
+            exc.status_code, "invalid_value" if exc.status_code < 500 else "internal_error")
+        message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no route {request.method} {request.url.path}"
+        return error_response(exc.status_code, {"code": code, "message": message, "loc": []},
+                              dict(exc.headers) if exc.headers else None)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(500, {"code": "internal_error",
+                                    "message": "internal error; nothing was stored",
+                                    "loc": []})

@@ -1,0 +1,111 @@
+"""One pure-ASGI middleware for every request: request id, size limit, metrics, access log.
+
+Pure ASGI (not Starlette's ``BaseHTTPMiddleware``) because it sits on the hot ingest path.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+import orjson
+
+from modelmon.service.logs import current_model, current_request_id
+from modelmon.service.telemetry import ServiceMetrics
+
+__all__ = ["RequestMiddleware"]
+
+log = logging.getLogger("modelmon.access")
+_VALID_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class RequestMiddleware:
+    """Request id in/out, body-size limit (413), per-route metrics and an access log line."""
+
+    def __init__(self, app: Any, *, metrics: ServiceMetrics, max_body: int, access_log: bool) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.max_body = max_body
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if _VALID_ID.match(given) else uuid.uuid4().hex
+        token = current_request_id.set(request_id)
+        model_token = current_model.set(None)
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status_holder = [500]
+        rid_header = (b"x-request-id", request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], rid_header]
+            await send(message)
+
+        length = headers.get(b"content-length")
+        try:
+            if length is not None and length.isdigit() and int(length) > self.max_body:
+                await self._too_large(send_with_id)
+                return
+            received = 0
+
+            async def limited_receive() -> Message:
+                nonlocal received
+                message: Message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > self.max_body:
+                        raise _TooLarge
+                return message
+
+            try:
+                await self.app(scope, limited_receive, send_with_id)
+            except _TooLarge:
+                await self._too_large(send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            method = scope.get("method", "")
+            status = status_holder[0]
+            self.metrics.http_requests.labels(method, template, str(status)).inc()
+            self.metrics.http_duration.labels(method, template).observe(elapsed)
+            if self.access_log or status >= 500:
+                log.log(
+                    logging.ERROR if status >= 500 else logging.INFO,
+                    "%s %s %s", method, scope.get("path"), status,
+                    extra={"status": status, "duration_seconds": round(elapsed, 6),
+                           "route": template},
+                )
+            current_request_id.reset(token)
+            current_model.reset(model_token)
+
+    async def _too_large(self, send: Any) -> None:
+        body = orjson.dumps({
+            "code": "payload_too_large",
+            "message": f"request body exceeds the limit of {self.max_body} bytes "
+                       "(ingest.max_body_bytes); split the batch",
+            "loc": ["body"],
+        })
+        self.metrics.rejected.labels("payload_too_large").inc()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})

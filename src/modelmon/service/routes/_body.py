@@ -1,0 +1,93 @@
+"""Reading request bodies: JSON with orjson, and the bulk formats (NDJSON, Arrow IPC, Parquet)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import orjson
+import pyarrow as pa
+from fastapi import Request
+
+from modelmon.exceptions import ValidationError
+
+__all__ = ["BULK_TYPES", "read_bulk", "read_json", "require_object"]
+
+BULK_TYPES = {
+    "application/x-ndjson": "ndjson",
+    "application/jsonl": "ndjson",
+    "application/json-lines": "ndjson",
+    "application/vnd.apache.arrow.stream": "arrow",
+    "application/vnd.apache.arrow.file": "arrow",
+    "application/vnd.apache.parquet": "parquet",
+    "application/x-parquet": "parquet",
+}
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def read_json(request: Request) -> Any:
+    """Parse the body as JSON (415 for another content type, 400 if malformed)."""
+    media = _media_type(request)
+    if media and media != "application/json" and not media.endswith("+json"):
+        raise ValidationError(
+            f"this endpoint takes application/json; got {media!r}",
+            code="unsupported_media_type", loc=("header", "content-type"),
+        )
+    body = await request.body()
+    if not body:
+        raise ValidationError("the request body is empty; send a JSON object",
+                              code="malformed_body", loc=("body",))
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ValidationError(f"the request body is not valid JSON: {exc}", code="malformed_body",
+                              loc=("body",)) from None
+
+
+def require_object(data: Any, what: str) -> dict[str, Any]:
+    if type(data) is not dict:
+        raise ValidationError(f"{what} must be a JSON object; got {type(data).__name__}",
+                              code="invalid_type", loc=("body",))
+    return data
+
+
+async def read_bulk(request: Request) -> tuple[str, Any]:
+    """Return ``("records", list)`` for NDJSON or ``("table", pa.Table)`` for Arrow / Parquet."""
+    media = _media_type(request)
+    kind = BULK_TYPES.get(media)
+    if kind is None:
+        raise ValidationError(
+            f"bulk upload takes one of {sorted(BULK_TYPES)}; got {media or 'no content type'!r}",
+            code="unsupported_media_type", loc=("header", "content-type"),
+        )
+    body = await request.body()
+    if not body:
+        raise ValidationError("the request body is empty", code="malformed_body", loc=("body",))
+    if kind == "ndjson":
+        records = []
+        for n, line in enumerate(body.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(orjson.loads(line))
+            except orjson.JSONDecodeError as exc:
+                raise ValidationError(f"line {n} is not valid JSON: {exc}", code="malformed_body",
+                                      loc=("body", "line", n)) from None
+        return "records", records
+    try:
+        if kind == "arrow":
+            try:
+                table = pa.ipc.open_stream(body).read_all()
+            except pa.ArrowInvalid:
+                table = pa.ipc.open_file(pa.BufferReader(body)).read_all()
+        else:
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(io.BytesIO(body))
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise ValidationError(f"the body is not a valid {kind} payload: {exc}",
+                              code="malformed_body", loc=("body",)) from None
+    return "table", table

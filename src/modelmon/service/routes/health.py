@@ -1,0 +1,91 @@
+"""Health probes and service information.
+
+- ``/health/live``: the process answers (for a liveness probe: restart when it fails).
+- ``/health/ready``: the store answers and the writer runs (for a readiness probe: route traffic).
+- ``/health``: every component with its status; overall ``healthy`` / ``degraded`` /
+  ``unhealthy`` (503 only when unhealthy).
+- ``/info``: version, uptime and a secret-free summary of the settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+
+import modelmon
+from modelmon.exceptions import StoreError
+from modelmon.service.state import ServiceState
+
+router = APIRouter(tags=["health"])
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body, default=str), status_code=status,
+                    media_type="application/json")
+
+
+async def _store_check(state: ServiceState) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        await asyncio.wait_for(asyncio.to_thread(state.store.ping), timeout=5)
+    except (StoreError, TimeoutError) as exc:
+        return {"status": "unhealthy", "error": str(exc) or "timeout"}
+    return {"status": "healthy", "latency_seconds": round(time.perf_counter() - started, 6),
+            "size_bytes": state.store.size_bytes()}
+
+
+def _queue_check(state: ServiceState) -> dict[str, Any]:
+    writer = state.writer
+    queued, limit = writer.queued_rows, writer.max_queue_records
+    if not writer.running:
+        status = "unhealthy"
+    elif queued > 0.8 * limit:
+        status = "degraded"
+    else:
+        status = "healthy"
+    return {"status": status, "queued_rows": queued, "limit_rows": limit,
+            "commits": writer.stats.commits, "failed_commits": writer.stats.failed_commits,
+            "last_commit_seconds": round(writer.stats.last_commit_seconds, 6)}
+
+
+@router.get("/health/live", summary="Liveness probe")
+async def live() -> Response:
+    return _json({"status": "alive"})
+
+
+@router.get("/health/ready", summary="Readiness probe: 200 when the service can take traffic")
+async def ready(request: Request) -> Response:
+    state: ServiceState = request.app.state.mm
+    store = await _store_check(state)
+    ok = store["status"] == "healthy" and state.writer.running
+    return _json({"status": "ready" if ok else "not_ready"}, 200 if ok else 503)
+
+
+@router.get("/health", summary="Health of every component")
+async def health(request: Request) -> Response:
+    state: ServiceState = request.app.state.mm
+    components: dict[str, Any] = {"store": await _store_check(state), "queue": _queue_check(state)}
+    for name, check in state.components.items():
+        components[name] = check()
+    statuses = {c["status"] for c in components.values()}
+    overall = ("unhealthy" if "unhealthy" in statuses
+               else "degraded" if "degraded" in statuses else "healthy")
+    return _json({"status": overall, "components": components},
+                 503 if overall == "unhealthy" else 200)
+
+
+@router.get("/info", summary="Version, uptime and configuration summary")
+async def info(request: Request) -> Response:
+    state: ServiceState = request.app.state.mm
+    return _json({
+        "name": "modelmon",
+        "version": modelmon.__version__,
+        "started_at": state.started_at.isoformat(),
+        "uptime_seconds": round(state.uptime_seconds, 3),
+        "config": state.settings.summary(),
+        "models": len(state.store.list_models()),
+    })

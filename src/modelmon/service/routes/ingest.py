@@ -1,0 +1,270 @@
+"""Ingest routes: predictions, actuals, metric events, feature importance, training runs.
+
+Every write is validated completely before anything is queued, written in one transaction and
+acknowledged only once durable (group commit, see :mod:`modelmon.ingest.writer`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+import pyarrow as pa
+from fastapi import APIRouter, Header, Request, Response
+
+from modelmon.config.models import ModelSpec
+from modelmon.exceptions import ValidationError
+from modelmon.ingest.actuals import actuals_from_records, actuals_from_table
+from modelmon.ingest.events import (
+    feature_importance_from_record,
+    metric_events_from_records,
+    training_run_from_record,
+)
+from modelmon.ingest.predictions import predictions_from_records, predictions_from_table
+from modelmon.service.logs import current_model
+from modelmon.service.openapi import body_doc, error_responses
+from modelmon.service.routes._body import BULK_TYPES, read_bulk, read_json, require_object
+from modelmon.service.schemas import (
+    ActualBatchBody,
+    ActualRecord,
+    FeatureImportanceBody,
+    IngestResponse,
+    MetricEventBatchBody,
+    MetricEventRecord,
+    PredictionBatchBody,
+    PredictionRecord,
+    TrainingRunBody,
+)
+from modelmon.service.state import ServiceState
+from modelmon.store.base import BatchKind, WriteBatch, WriteResult
+
+router = APIRouter(prefix="/v1", tags=["ingest"])
+
+_ERRORS = error_responses(400, 401, 404, 413, 415, 422, 503)
+_BATCH_FIELDS = {"model", "version", "records"}
+
+
+def _state(request: Request) -> ServiceState:
+    return request.app.state.mm  # type: ignore[no-any-return]
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def _model_name(data: dict[str, Any], loc: tuple[str, ...] = ("model",)) -> str:
+    name = data.get("model")
+    if name is None:
+        raise ValidationError("'model' is required: name the model this data belongs to",
+                              code="missing_field", loc=loc)
+    if type(name) is not str:
+        raise ValidationError("'model' must be a string", code="invalid_type", loc=loc)
+    current_model.set(name)
+    return name
+
+
+def _envelope(data: Any, max_records: int, allowed: set[str] = _BATCH_FIELDS) -> tuple[str, list[Any]]:
+    body = require_object(data, "a batch")
+    for key in sorted(body.keys() - allowed):
+        raise ValidationError(f"unknown field {key!r} in a batch (known: {', '.join(sorted(allowed))})",
+                              code="unknown_field", loc=(key,))
+    model = _model_name(body)
+    records = body.get("records")
+    if records is None:
+        raise ValidationError("'records' is required: a list of records", code="missing_field",
+                              loc=("records",))
+    if type(records) is not list:
+        raise ValidationError("'records' must be a list", code="invalid_type", loc=("records",))
+    if len(records) > max_records:
+        raise ValidationError(
+            f"a batch holds at most {max_records} records (ingest.max_batch_records); got "
+            f"{len(records)}: split it or use the bulk endpoint", code="batch_too_large",
+            loc=("records",),
+        )
+    return model, records
+
+
+async def _store(state: ServiceState, batches: Sequence[WriteBatch]) -> list[WriteResult]:
+    results = await state.writer.write(batches)
+    for r in results:
+        if r.inserted:
+            state.metrics.ingested.labels(r.model, r.kind.value).inc(r.inserted)
+        if r.duplicates:
+            state.metrics.duplicates.labels(r.model).inc(r.duplicates)
+    return results
+
+
+def _key(model: str, kind: BatchKind, key: str | None) -> str | None:
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 200:
+        raise ValidationError("Idempotency-Key must be 1-200 characters", code="invalid_value",
+                              loc=("header", "idempotency-key"))
+    return f"{model}:{kind.value}:{key}"
+
+
+def _prediction_response(table: pa.Table, result: WriteResult) -> dict[str, Any]:
+    return {"accepted": result.inserted, "duplicates": result.duplicates,
+            "replayed": result.replayed, "ids": table.column("prediction_id").to_pylist()}
+
+
+@router.post("/predictions", summary="Log one prediction", openapi_extra=body_doc(PredictionRecord),
+             responses={200: {"model": IngestResponse}, **_ERRORS})
+async def log_prediction(request: Request) -> Response:
+    state = _state(request)
+    record = require_object(await read_json(request), "a prediction record")
+    spec = state.spec(_model_name(record))
+    table = predictions_from_records(spec, [record], now=state.clock(), prefix=(), single=True)
+    [result] = await _store(state, [WriteBatch(BatchKind.PREDICTIONS, spec.name, table)])
+    return _json(_prediction_response(table, result))
+
+
+@router.post("/predictions/batch", summary="Log a batch of predictions (all or nothing)",
+             openapi_extra=body_doc(PredictionBatchBody),
+             responses={200: {"model": IngestResponse}, **_ERRORS})
+async def log_predictions(
+    request: Request, idempotency_key: str | None = Header(None, alias="Idempotency-Key")
+) -> Response:
+    state = _state(request)
+    data = await read_json(request)
+    model, records = _envelope(data, state.settings.ingest.max_batch_records)
+    spec = state.spec(model)
+    version = data.get("version")
+    if version is not None and type(version) is not str:
+        raise ValidationError("'version' must be a string", code="invalid_type", loc=("version",))
+    table = predictions_from_records(spec, records, now=state.clock(), version=version)
+    batch = WriteBatch(BatchKind.PREDICTIONS, model, table,
+                       _key(model, BatchKind.PREDICTIONS, idempotency_key))
+    [result] = await _store(state, [batch])
+    return _json(_prediction_response(table, result))
+
+
+async def _bulk_table(request: Request, spec: ModelSpec, kind: BatchKind, version: str | None) -> pa.Table:
+    state = _state(request)
+    what, payload = await read_bulk(request)
+    n = len(payload) if what == "records" else payload.num_rows
+    limit = state.settings.ingest.max_bulk_records
+    if n > limit:
+        raise ValidationError(f"a bulk upload holds at most {limit} rows (ingest.max_bulk_records); "
+                              f"got {n}", code="batch_too_large", loc=("body",))
+    if n == 0:
+        raise ValidationError("the upload holds no rows", code="empty_input", loc=("body",))
+    now = state.clock()
+    if kind is BatchKind.PREDICTIONS:
+        if what == "records":
+            return await asyncio.to_thread(predictions_from_records, spec, payload, now=now,
+                                           version=version, prefix=("lines",))
+        return await asyncio.to_thread(predictions_from_table, spec, payload, now=now, version=version)
+    if what == "records":
+        return await asyncio.to_thread(actuals_from_records, spec, payload, now=now, prefix=("lines",))
+    return await asyncio.to_thread(actuals_from_table, spec, payload, now=now)
+
+
+_BULK_DOC = body_doc(content_types=tuple(BULK_TYPES), binary=True)
+
+
+@router.post("/models/{model}/predictions/bulk",
+             summary="Upload many predictions as NDJSON, Arrow IPC or Parquet (all or nothing)",
+             openapi_extra=_BULK_DOC, responses={200: {"model": IngestResponse}, **_ERRORS})
+async def upload_predictions(
+    request: Request, model: str, version: str | None = None,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+) -> Response:
+    state = _state(request)
+    current_model.set(model)
+    spec = state.spec(model)
+    table = await _bulk_table(request, spec, BatchKind.PREDICTIONS, version)
+    batch = WriteBatch(BatchKind.PREDICTIONS, model, table,
+                       _key(model, BatchKind.PREDICTIONS, idempotency_key))
+    [result] = await _store(state, [batch])
+    body = {"accepted": result.inserted, "duplicates": result.duplicates,
+            "replayed": result.replayed}
+    return _json(body)
+
+
+@router.post("/actuals", summary="Log the actual outcome of one prediction",
+             openapi_extra=body_doc(ActualRecord), responses={200: {"model": IngestResponse}, **_ERRORS})
+async def log_actual(request: Request) -> Response:
+    state = _state(request)
+    record = require_object(await read_json(request), "an actual record")
+    spec = state.spec(_model_name(record))
+    table = actuals_from_records(spec, [record], now=state.clock(), prefix=(), single=True)
+    [result] = await _store(state, [WriteBatch(BatchKind.ACTUALS, spec.name, table)])
+    return _json({"accepted": result.inserted, "replayed": result.replayed,
+                  "ids": table.column("prediction_id").to_pylist()})
+
+
+@router.post("/actuals/batch", summary="Log a batch of actuals (all or nothing)",
+             openapi_extra=body_doc(ActualBatchBody), responses={200: {"model": IngestResponse}, **_ERRORS})
+async def log_actuals(
+    request: Request, idempotency_key: str | None = Header(None, alias="Idempotency-Key")
+) -> Response:
+    state = _state(request)
+    model, records = _envelope(await read_json(request), state.settings.ingest.max_batch_records,
+                               {"model", "records"})
+    spec = state.spec(model)
+    table = actuals_from_records(spec, records, now=state.clock())
+    batch = WriteBatch(BatchKind.ACTUALS, model, table, _key(model, BatchKind.ACTUALS, idempotency_key))
+    [result] = await _store(state, [batch])
+    return _json({"accepted": result.inserted, "replayed": result.replayed,
+                  "ids": table.column("prediction_id").to_pylist()})
+
+
+@router.post("/models/{model}/actuals/bulk",
+             summary="Upload many actuals as NDJSON, Arrow IPC or Parquet (all or nothing)",
+             openapi_extra=_BULK_DOC, responses={200: {"model": IngestResponse}, **_ERRORS})
+async def upload_actuals(
+    request: Request, model: str,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+) -> Response:
+    state = _state(request)
+    current_model.set(model)
+    spec = state.spec(model)
+    table = await _bulk_table(request, spec, BatchKind.ACTUALS, None)
+    batch = WriteBatch(BatchKind.ACTUALS, model, table, _key(model, BatchKind.ACTUALS, idempotency_key))
+    [result] = await _store(state, [batch])
+    return _json({"accepted": result.inserted, "replayed": result.replayed})
+
+
+@router.post("/events", summary="Log custom or business metric events (one, or a batch)",
+             openapi_extra=body_doc(MetricEventRecord, MetricEventBatchBody),
+             responses={200: {"model": IngestResponse}, **_ERRORS})
+async def log_events(request: Request) -> Response:
+    state = _state(request)
+    data = require_object(await read_json(request), "a metric event")
+    if "records" in data:
+        model, records = _envelope(data, state.settings.ingest.max_batch_records, {"model", "records"})
+        spec = state.spec(model)
+        table = metric_events_from_records(spec, records, now=state.clock())
+    else:
+        spec = state.spec(_model_name(data))
+        table = metric_events_from_records(spec, [data], now=state.clock(), prefix=(), single=True)
+    [result] = await _store(state, [WriteBatch(BatchKind.METRIC_EVENTS, spec.name, table)])
+    return _json({"accepted": result.inserted})
+
+
+@router.post("/models/{model}/feature-importance", summary="Log a feature-importance snapshot",
+             openapi_extra=body_doc(FeatureImportanceBody), responses=_ERRORS)
+async def log_feature_importance(request: Request, model: str) -> Response:
+    state = _state(request)
+    current_model.set(model)
+    spec = state.spec(model)
+    data = require_object(await read_json(request), "a feature-importance snapshot")
+    table = feature_importance_from_record(spec, data, now=state.clock())
+    [result] = await _store(state, [WriteBatch(BatchKind.FEATURE_IMPORTANCE, model, table)])
+    return _json({"accepted": result.inserted})
+
+
+@router.post("/models/{model}/training-runs",
+             summary="Log a training run or an online-learning update",
+             openapi_extra=body_doc(TrainingRunBody), responses=_ERRORS)
+async def log_training_run(request: Request, model: str) -> Response:
+    state = _state(request)
+    current_model.set(model)
+    spec = state.spec(model)
+    data = require_object(await read_json(request), "a training run")
+    table = training_run_from_record(spec, data, now=state.clock())
+    await _store(state, [WriteBatch(BatchKind.TRAINING_RUNS, model, table)])
+    return _json({"accepted": 1, "run_id": table.column("run_id")[0].as_py()})

@@ -1,0 +1,15 @@
+"""``/metrics`` in the Prometheus exposition format (text, or OpenMetrics when asked for)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client.exposition import choose_encoder
+
+router = APIRouter(tags=["metrics"])
+
+
+@router.get("/metrics", summary="Prometheus metrics")
+async def metrics(request: Request) -> Response:
+    encoder, content_type = choose_encoder(request.headers.get("accept", ""))
+    registry = request.app.state.mm.metrics.registry
+    return Response(encoder(registry), media_type=content_type)

@@ -1,0 +1,41 @@
+"""What a running service holds: settings, store, writer, metrics, clock. Lives on ``app.state.mm``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from modelmon.config.models import ModelSpec
+from modelmon.config.settings import Settings
+from modelmon.ingest.writer import GroupCommitWriter
+from modelmon.service.telemetry import ServiceMetrics
+from modelmon.store.base import Store
+
+__all__ = ["ServiceState"]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ServiceState:
+    settings: Settings
+    store: Store
+    writer: GroupCommitWriter
+    metrics: ServiceMetrics
+    clock: Callable[[], datetime] = _utcnow
+    started_monotonic: float = field(default_factory=time.monotonic)
+    started_at: datetime = field(default_factory=_utcnow)
+    components: dict[str, Any] = field(default_factory=dict)
+
+    def spec(self, model: str) -> ModelSpec:
+        """The current spec of ``model`` (raises ``model_not_found``)."""
+        return self.store.get_model(model).spec
+
+    @property
+    def uptime_seconds(self) -> float:
+        return time.monotonic() - self.started_monotonic

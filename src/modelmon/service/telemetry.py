@@ -1,0 +1,94 @@
+"""The service's own Prometheus metrics, on a registry per app (tests build many apps).
+
+Names follow Prometheus conventions: base units (``_seconds``, ``_bytes``), counters end in
+``_total``, and labels are bounded (route templates, not raw paths; model names from the registry,
+never prediction ids).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+__all__ = ["ServiceMetrics"]
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class _CallbackGauges(Collector):
+    """Gauges whose values are read at scrape time (store size, queue depth)."""
+
+    def __init__(self, gauges: dict[str, tuple[str, Callable[[], float]]]) -> None:
+        self._gauges = gauges
+
+    def describe(self) -> Iterable[Metric]:
+        return []
+
+    def collect(self) -> Iterable[Metric]:
+        for name, (doc, read) in self._gauges.items():
+            try:
+                value = float(read())
+            except Exception:  # noqa: BLE001 - a failing reader must not break the scrape
+                continue
+            yield GaugeMetricFamily(name, doc, value=value)
+
+
+class ServiceMetrics:
+    """Every metric the service itself exports."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry(auto_describe=True)
+        r = self.registry
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
+        self.http_requests = Counter(
+            "modelmon_http_requests_total", "HTTP requests by route template and status.",
+            ["method", "route", "status"], registry=r,
+        )
+        self.http_duration = Histogram(
+            "modelmon_http_request_duration_seconds", "HTTP request latency by route template.",
+            ["method", "route"], buckets=_LATENCY_BUCKETS, registry=r,
+        )
+        self.ingested = Counter(
+            "modelmon_ingested_records_total", "Records stored, by model and kind.",
+            ["model", "kind"], registry=r,
+        )
+        self.duplicates = Counter(
+            "modelmon_ingest_duplicates_total",
+            "Prediction records skipped because their id was already stored.",
+            ["model"], registry=r,
+        )
+        self.rejected = Counter(
+            "modelmon_ingest_rejected_total",
+            "Ingest requests rejected, by error code (nothing of them was stored).",
+            ["code"], registry=r,
+        )
+        self.commit_duration = Histogram(
+            "modelmon_store_commit_duration_seconds",
+            "Duration of group commits to the store.", buckets=_LATENCY_BUCKETS, registry=r,
+        )
+        self.commit_rows = Counter(
+            "modelmon_store_committed_rows_total", "Rows written by group commits.", registry=r,
+        )
+        self.info = Gauge(
+            "modelmon_build_info", "Always 1; labels carry the modelmon version.", ["version"],
+            registry=r,
+        )
+
+    def watch(self, name: str, doc: str, read: Callable[[], float]) -> None:
+        """Export ``read()`` as a gauge evaluated at scrape time."""
+        self.registry.register(_CallbackGauges({name: (doc, read)}))
+
+    def on_commit(self, seconds: float, rows: int) -> None:
+        self.commit_duration.observe(seconds)
+        self.commit_rows.inc(rows)

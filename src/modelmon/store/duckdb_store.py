@@ -1,0 +1,846 @@
+"""The embedded DuckDB store: one file, no server, one process.
+
+Layout: catalog tables (see :mod:`modelmon.store._duckdb_migrations`) plus two tables per model,
+``pred_<id>`` (one typed column per feature, ``seg_<name>`` per segment) and ``act_<id>``
+(ground truth by prediction id). Writes run on one connection under a lock; reads use their own
+cursors and see committed data only.
+
+Idempotency without a primary-key index (which would cut bulk-insert throughput by 3-4x): a
+:class:`~modelmon.store.recent_ids.RecentIdIndex` of DuckDB ``hash(prediction_id)`` values flags
+candidate duplicates, which are confirmed by exact id against the table inside the same
+transaction. While the index still holds every id of a model (the default capacity is ten million
+per model), duplicates are rejected at write time; past that, reads also deduplicate (first write
+wins) so a late re-send never counts twice.
+
+Durability: DuckDB writes each commit to its write-ahead log and syncs it before ``COMMIT``
+returns. Automatic checkpoints (folding the WAL into the database file) are rare
+(``checkpoint_threshold``) because they stall ingest; :meth:`DuckDBStore.checkpoint` runs one when
+the service is idle, and :meth:`close` always does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from modelmon.config.models import FeatureType, ModelSpec
+from modelmon.exceptions import NotFoundError, StoreError
+from modelmon.store._duckdb_migrations import apply_migrations
+from modelmon.store.base import (
+    FEATURE_PREFIX,
+    SEGMENT_PREFIX,
+    BatchKind,
+    ModelEvent,
+    ModelInfo,
+    VersionInfo,
+    WriteBatch,
+    WriteResult,
+)
+from modelmon.store.recent_ids import RecentIdIndex
+
+__all__ = ["DuckDBStore"]
+
+_SQL_TYPES = {
+    FeatureType.NUMERIC: "DOUBLE",
+    FeatureType.CATEGORICAL: "VARCHAR",
+    FeatureType.BOOLEAN: "BOOLEAN",
+}
+
+_PRED_BASE = [
+    ("prediction_id", "VARCHAR NOT NULL"),
+    ("version", "VARCHAR NOT NULL"),
+    ("event_time", "TIMESTAMP NOT NULL"),
+    ("received_at", "TIMESTAMP NOT NULL"),
+    ("label", "VARCHAR"),
+    ("score", "DOUBLE"),
+    ("probabilities", "DOUBLE[]"),
+    ("value", "DOUBLE"),
+    ("latency_seconds", "DOUBLE"),
+    ("status", "VARCHAR"),
+    ("error", "VARCHAR"),
+]
+
+_SIMPLE_TABLES = {
+    BatchKind.METRIC_EVENTS: "metric_events",
+    BatchKind.FEATURE_IMPORTANCE: "feature_importance",
+    BatchKind.TRAINING_RUNS: "training_runs",
+}
+
+_TIME_COLUMN = {
+    BatchKind.METRIC_EVENTS: "event_time",
+    BatchKind.FEATURE_IMPORTANCE: "snapshot_time",
+    BatchKind.TRAINING_RUNS: "started_at",
+    BatchKind.ACTUALS: "event_time",
+    BatchKind.PREDICTIONS: "event_time",
+}
+
+
+def _q(identifier: str) -> str:
+    """Quote an SQL identifier."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _naive_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+@dataclass
+class _ModelEntry:
+    """Cached catalog facts about one model."""
+
+    model_id: int
+    info: ModelInfo
+    feature_columns: dict[str, str]  # feature name -> physical column
+    segment_columns: dict[str, str]  # segment name -> physical column
+    known_versions: set[str] = field(default_factory=set)
+    ids: RecentIdIndex | None = None
+    read_dedupe: bool = False
+
+    @property
+    def pred_table(self) -> str:
+        return f"pred_{self.model_id}"
+
+    @property
+    def act_table(self) -> str:
+        return f"act_{self.model_id}"
+
+
+class DuckDBStore:
+    """Storage on an embedded DuckDB database.
+
+    Parameters
+    ----------
+    path : str
+        Database file, or ``":memory:"`` (tests; nothing survives ``close``).
+    memory_limit, threads, checkpoint_threshold :
+        DuckDB settings (see :class:`~modelmon.config.settings.StoreSettings`).
+    dedup_capacity : int
+        Prediction ids per model kept in the in-memory duplicate index.
+    clock : callable
+        Returns the current UTC time (tests pass a fake clock).
+
+    Examples
+    --------
+    >>> from modelmon.config import ModelSpec
+    >>> store = DuckDBStore(":memory:")
+    >>> store.open()
+    >>> store.save_model(ModelSpec(name="fraud", task="binary_classification")).revision
+    1
+    >>> store.close()
+    """
+
+    def __init__(
+        self,
+        path: str = ":memory:",
+        *,
+        memory_limit: str = "2GB",
+        threads: int | None = None,
+        checkpoint_threshold: str = "512MB",
+        dedup_capacity: int = 10_000_000,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.path = path
+        self.memory_limit = memory_limit
+        self.threads = threads
+        self.checkpoint_threshold = checkpoint_threshold
+        self.dedup_capacity = dedup_capacity
+        self.clock = clock
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._write_lock = threading.RLock()
+        self._cursor_lock = threading.Lock()
+        self._models: dict[str, _ModelEntry] = {}
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    def open(self) -> None:
+        if self._con is not None:
+            return
+        if self.path != ":memory:":
+            parent = os.path.dirname(os.path.abspath(self.path))
+            os.makedirs(parent, exist_ok=True)
+        try:
+            con = duckdb.connect(self.path)
+            con.execute("SET TimeZone = 'UTC'")
+            con.execute(f"SET memory_limit = '{self.memory_limit}'")
+            con.execute(f"SET checkpoint_threshold = '{self.checkpoint_threshold}'")
+            con.execute("SET preserve_insertion_order = false")
+            if self.threads:
+                con.execute(f"SET threads = {int(self.threads)}")
+            apply_migrations(con)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open DuckDB store at {self.path}: {exc}") from exc
+        self._con = con
+        self._load_catalog()
+
+    def close(self) -> None:
+        con, self._con = self._con, None
+        if con is None:
+            return
+        with self._write_lock:
+            try:
+                if self.path != ":memory:":
+                    con.execute("CHECKPOINT")
+            finally:
+                con.close()
+        self._models.clear()
+
+    def ping(self) -> None:
+        try:
+            with self._cursor() as cur:
+                cur.execute("SELECT 1").fetchall()
+        except duckdb.Error as exc:
+            raise StoreError(f"store does not answer: {exc}") from exc
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the database file (blocks writers meanwhile)."""
+        with self._write_lock:
+            self._conn.execute("CHECKPOINT")
+
+    def wal_bytes(self) -> int:
+        """Size of the write-ahead log (what the next checkpoint folds in)."""
+        wal = self.path + ".wal"
+        return os.path.getsize(wal) if self.path != ":memory:" and os.path.exists(wal) else 0
+
+    def size_bytes(self) -> int:
+        if self.path == ":memory:":
+            return 0
+        return (os.path.getsize(self.path) if os.path.exists(self.path) else 0) + self.wal_bytes()
+
+    @property
+    def _conn(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            raise StoreError("the store is not open")
+        return self._con
+
+    @contextmanager
+    def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._cursor_lock:
+            cur = self._conn.cursor()
+        try:
+            cur.execute("SET TimeZone = 'UTC'")
+            yield cur
+        finally:
+            cur.close()
+
+    # --- catalog ---------------------------------------------------------------------------------
+    def _load_catalog(self) -> None:
+        self._models.clear()
+        con = self._conn
+        rows = con.execute(
+            "SELECT model_id, name, spec, revision, source, created_at, updated_at FROM models"
+        ).fetchall()
+        for model_id, name, spec, revision, source, created, updated in rows:
+            info = ModelInfo(name, ModelSpec.model_validate_json(spec), revision,
+                             _aware(created), _aware(updated), source)
+            self._models[name] = self._entry_from_db(model_id, info)
+
+    def _entry_from_db(self, model_id: int, info: ModelInfo) -> _ModelEntry:
+        con = self._conn
+        cols = con.execute(
+            "SELECT feature, type, column_name FROM feature_columns WHERE model_id = ?", [model_id]
+        ).fetchall()
+        types = {f.name: f.type.value for f in info.spec.features}
+        feature_columns = {f: c for f, t, c in cols if types.get(f) == t}
+        versions = {
+            r[0]
+            for r in con.execute(
+                "SELECT version FROM model_versions WHERE model_id = ?", [model_id]
+            ).fetchall()
+        }
+        segment_columns = {s: f"seg_{s}" for s in info.spec.segments}
+        return _ModelEntry(model_id, info, feature_columns, segment_columns, versions)
+
+    def _entry(self, name: str) -> _ModelEntry:
+        try:
+            return self._models[name]
+        except KeyError:
+            raise NotFoundError(
+                f"model {name!r} is not registered", code="model_not_found", loc=("model",)
+            ) from None
+
+    def save_model(self, spec: ModelSpec, *, source: str = "api") -> ModelInfo:
+        now = _naive_utc(self.clock())
+        spec_json = spec.model_dump_json()
+        with self._write_lock, self._transaction() as con:
+            existing = self._models.get(spec.name)
+            if existing is None:
+                model_id = int(
+                    con.execute("SELECT coalesce(max(model_id), 0) + 1 FROM models").fetchall()[0][0]
+                )
+                con.execute(
+                    "INSERT INTO models VALUES (?, ?, ?, ?, 1, ?, ?, ?)",
+                    [model_id, spec.name, spec.task.value, spec_json, source, now, now],
+                )
+                con.execute(
+                    "INSERT INTO model_revisions VALUES (?, 1, ?, ?, ?)",
+                    [model_id, spec_json, source, now],
+                )
+                self._create_model_tables(con, model_id, spec, now)
+                self._event(con, model_id, "model_created", now,
+                            {"revision": 1, "source": source, "schema": spec.schema_fingerprint()})
+                revision, created = 1, now
+            else:
+                model_id = existing.model_id
+                old = existing.info.spec
+                if old.model_dump_json() == spec_json:
+                    return existing.info
+                revision = existing.info.revision + 1
+                created = _naive_utc(existing.info.created_at)
+                con.execute(
+                    "UPDATE models SET spec = ?, task = ?, revision = ?, source = ?, updated_at = ? "
+                    "WHERE model_id = ?",
+                    [spec_json, spec.task.value, revision, source, now, model_id],
+                )
+                con.execute(
+                    "INSERT INTO model_revisions VALUES (?, ?, ?, ?, ?)",
+                    [model_id, revision, spec_json, source, now],
+                )
+                changed = sorted(
+                    k for k in spec.model_fields
+                    if getattr(old, k) != getattr(spec, k)
+                )
+                self._event(con, model_id, "spec_updated", now,
+                            {"revision": revision, "source": source, "changed": changed})
+                diff = _schema_diff(old, spec)
+                if diff:
+                    self._event(con, model_id, "schema_change", now, {"revision": revision, **diff})
+                self._add_columns(con, model_id, spec, now)
+        assert created is not None
+        info = ModelInfo(spec.name, spec, revision, _aware(created), _aware(now), source)
+        entry = self._entry_from_db(model_id, info)
+        prior = self._models.get(spec.name)
+        if prior is not None:
+            entry.ids, entry.read_dedupe = prior.ids, prior.read_dedupe
+        self._models[spec.name] = entry
+        return info
+
+    def _create_model_tables(
+        self, con: duckdb.DuckDBPyConnection, model_id: int, spec: ModelSpec, now: datetime | None
+    ) -> None:
+        cols = ", ".join(f"{_q(n)} {t}" for n, t in _PRED_BASE)
+        con.execute(f"CREATE TABLE pred_{model_id} ({cols})")
+        con.execute(
+            f"CREATE TABLE act_{model_id} (prediction_id VARCHAR NOT NULL, label VARCHAR, "
+            "value DOUBLE, event_time TIMESTAMP NOT NULL, received_at TIMESTAMP NOT NULL, "
+            "seq BIGINT NOT NULL)"
+        )
+        self._add_columns(con, model_id, spec, now)
+
+    def _add_columns(
+        self, con: duckdb.DuckDBPyConnection, model_id: int, spec: ModelSpec, now: datetime | None
+    ) -> None:
+        table = f"pred_{model_id}"
+        present = {
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [table]
+            ).fetchall()
+        }
+        for seg in spec.segments:
+            col = f"seg_{seg}"
+            if col not in present:
+                con.execute(f"ALTER TABLE {table} ADD COLUMN {_q(col)} VARCHAR")
+                present.add(col)
+        mapped = {
+            (f, t)
+            for f, t in con.execute(
+                "SELECT feature, type FROM feature_columns WHERE model_id = ?", [model_id]
+            ).fetchall()
+        }
+        for feat in spec.features:
+            if (feat.name, feat.type.value) in mapped:
+                continue
+            col = f"f_{feat.name}"
+            if col in present:  # the feature changed type: keep the old column, add a new one
+                col = f"f_{feat.name}__{feat.type.value}"
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {_q(col)} {_SQL_TYPES[feat.type]}")
+            present.add(col)
+            con.execute(
+                "INSERT INTO feature_columns VALUES (?, ?, ?, ?, ?)",
+                [model_id, feat.name, feat.type.value, col, now],
+            )
+
+    def _event(
+        self, con: duckdb.DuckDBPyConnection, model_id: int, kind: str, at: datetime | None,
+        details: dict[str, Any],
+    ) -> None:
+        con.execute(
+            "INSERT INTO model_events (model_id, kind, occurred_at, details) VALUES (?, ?, ?, ?)",
+            [model_id, kind, at, json.dumps(details, default=str)],
+        )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = self._conn
+        try:
+            con.execute("BEGIN TRANSACTION")
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot start a transaction: {exc}") from exc
+        try:
+            yield con
+        except BaseException as exc:
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            if isinstance(exc, duckdb.Error):
+                raise StoreError(f"write failed and was rolled back: {exc}") from exc
+            raise
+        else:
+            try:
+                con.execute("COMMIT")
+            except duckdb.Error as exc:
+                raise StoreError(f"commit failed; nothing was stored: {exc}") from exc
+
+    def get_model(self, name: str) -> ModelInfo:
+        return self._entry(name).info
+
+    def list_models(self) -> list[ModelInfo]:
+        return [self._models[n].info for n in sorted(self._models)]
+
+    def register_version(
+        self, model: str, version: str, *, metadata: dict[str, Any] | None = None,
+        stage: str = "active",
+    ) -> VersionInfo:
+        entry = self._entry(model)
+        now = _naive_utc(self.clock())
+        meta = json.dumps(metadata or {}, default=str)
+        with self._write_lock, self._transaction() as con:
+            rows = con.execute(
+                "SELECT created_at FROM model_versions WHERE model_id = ? AND version = ?",
+                [entry.model_id, version],
+            ).fetchall()
+            if not rows:
+                con.execute(
+                    "INSERT INTO model_versions VALUES (?, ?, ?, ?, ?)",
+                    [entry.model_id, version, now, meta, stage],
+                )
+                self._event(con, entry.model_id, "version_registered", now,
+                            {"version": version, "stage": stage})
+                created = now
+            else:
+                created = rows[0][0]
+                sets, params = ["stage = ?"], [stage]
+                if metadata is not None:
+                    sets.append("metadata = ?")
+                    params.append(meta)
+                con.execute(
+                    f"UPDATE model_versions SET {', '.join(sets)} "
+                    "WHERE model_id = ? AND version = ?",
+                    [*params, entry.model_id, version],
+                )
+        entry.known_versions.add(version)
+        return self._version_info(model, version)
+
+    def _version_info(self, model: str, version: str) -> VersionInfo:
+        entry = self._entry(model)
+        with self._cursor() as cur:
+            rows = cur.execute(
+                "SELECT created_at, metadata, stage FROM model_versions "
+                "WHERE model_id = ? AND version = ?",
+                [entry.model_id, version],
+            ).fetchall()
+        if not rows:
+            raise NotFoundError(
+                f"model {model!r} has no version {version!r}", code="version_not_found",
+                loc=("version",),
+            )
+        created, meta, stage = rows[0]
+        return VersionInfo(model, version, _aware(created), json.loads(meta), stage)
+
+    def list_versions(self, model: str) -> list[VersionInfo]:
+        entry = self._entry(model)
+        with self._cursor() as cur:
+            rows = cur.execute(
+                "SELECT version, created_at, metadata, stage FROM model_versions "
+                "WHERE model_id = ? ORDER BY created_at, version",
+                [entry.model_id],
+            ).fetchall()
+        return [VersionInfo(model, v, _aware(c), json.loads(m), s) for v, c, m, s in rows]
+
+    def list_events(
+        self, model: str, *, kind: str | None = None, limit: int = 100,
+        before_id: int | None = None,
+    ) -> list[ModelEvent]:
+        entry = self._entry(model)
+        sql = "SELECT event_id, kind, occurred_at, details FROM model_events WHERE model_id = ?"
+        params: list[Any] = [entry.model_id]
+        if kind is not None:
+            sql += " AND kind = ?"
+            params.append(kind)
+        if before_id is not None:
+            sql += " AND event_id < ?"
+            params.append(before_id)
+        sql += " ORDER BY event_id DESC LIMIT ?"
+        params.append(int(limit))
+        with self._cursor() as cur:
+            rows = cur.execute(sql, params).fetchall()
+        return [ModelEvent(i, model, k, _aware(a), json.loads(d)) for i, k, a, d in rows]
+
+    # --- writes ----------------------------------------------------------------------------------
+    def write(self, batches: Sequence[WriteBatch]) -> list[WriteResult]:
+        if not batches:
+            return []
+        entries = [self._entry(b.model) for b in batches]
+        new_ids: list[tuple[_ModelEntry, np.ndarray]] = []
+        new_versions: list[tuple[_ModelEntry, set[str]]] = []
+        results: list[WriteResult] = []
+        with self._write_lock:
+            for entry in {id(e): e for e in entries}.values():
+                self._ensure_id_index(entry)
+            with self._transaction() as con:
+                for batch, entry in zip(batches, entries, strict=True):
+                    if batch.idempotency_key is not None and self._seen_key(con, batch, entry):
+                        results.append(WriteResult(batch.kind, batch.model, 0, replayed=True))
+                        continue
+                    if batch.kind is BatchKind.PREDICTIONS:
+                        result, hashes, versions = self._write_predictions(
+                            con, entry, batch, new_ids
+                        )
+                        new_ids.append((entry, hashes))
+                        new_versions.append((entry, versions))
+                    elif batch.kind is BatchKind.ACTUALS:
+                        result = self._write_actuals(con, entry, batch)
+                    else:
+                        result = self._write_simple(con, entry, batch)
+                    results.append(result)
+            # Only after COMMIT: a rolled-back write must not teach the index anything.
+            for entry, hashes in new_ids:
+                assert entry.ids is not None
+                entry.ids.add(hashes)
+                if not entry.ids.covers_everything:
+                    entry.read_dedupe = True
+            for entry, versions in new_versions:
+                entry.known_versions |= versions
+        return results
+
+    def _seen_key(self, con: duckdb.DuckDBPyConnection, batch: WriteBatch, entry: _ModelEntry) -> bool:
+        seen = con.execute(
+            "SELECT 1 FROM ingest_batches WHERE idempotency_key = ?", [batch.idempotency_key]
+        ).fetchall()
+        if seen:
+            return True
+        con.execute(
+            "INSERT INTO ingest_batches VALUES (?, ?, ?, ?, ?)",
+            [batch.idempotency_key, entry.model_id, batch.kind.value, batch.num_rows,
+             _naive_utc(self.clock())],
+        )
+        return False
+
+    def _ensure_id_index(self, entry: _ModelEntry) -> None:
+        if entry.ids is not None:
+            return
+        index = RecentIdIndex(capacity=self.dedup_capacity)
+        con = self._conn
+        total = int(con.execute(f"SELECT count(*) FROM {entry.pred_table}").fetchall()[0][0])
+        if total:
+            sql = f"SELECT hash(prediction_id) AS h FROM {entry.pred_table}"
+            if total > self.dedup_capacity:
+                sql += f" ORDER BY received_at DESC LIMIT {int(self.dedup_capacity * 7 // 8)}"
+                entry.read_dedupe = True
+            hashes = con.execute(sql).fetchnumpy()["h"]
+            index.add(np.asarray(hashes, dtype=np.uint64))
+            if entry.read_dedupe:
+                index._evicted = True  # it never saw the older ids
+        entry.ids = index
+
+    def _write_predictions(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        entry: _ModelEntry,
+        batch: WriteBatch,
+        pending: list[tuple[_ModelEntry, np.ndarray]],
+    ) -> tuple[WriteResult, np.ndarray, set[str]]:
+        table = batch.table
+        ids = table.column("prediction_id")
+        # First occurrence wins inside the batch.
+        id_list = ids.to_pylist()
+        keep = (
+            np.ones(len(id_list), dtype=bool)
+            if len(set(id_list)) == len(id_list)
+            else _first_occurrence_mask(id_list)
+        )
+        con.register("_ids_in", pa.table({"prediction_id": ids}))
+        try:
+            hashes = np.asarray(
+                con.execute("SELECT hash(prediction_id) AS h FROM _ids_in").fetchnumpy()["h"],
+                dtype=np.uint64,
+            )
+        finally:
+            con.unregister("_ids_in")
+        assert entry.ids is not None
+        candidate = entry.ids.contains(hashes)
+        for other, other_hashes in pending:  # earlier batches of this same transaction
+            if other is entry:
+                candidate |= np.isin(hashes, other_hashes)
+        candidate &= keep
+        duplicate_ids: list[str] = []
+        if candidate.any():
+            cand_ids = [id_list[i] for i in np.flatnonzero(candidate)]
+            con.register("_cand", pa.table({"prediction_id": pa.array(cand_ids, pa.string())}))
+            try:
+                found = {
+                    r[0]
+                    for r in con.execute(
+                        f"SELECT DISTINCT p.prediction_id FROM {entry.pred_table} p "
+                        "JOIN _cand c ON p.prediction_id = c.prediction_id"
+                    ).fetchall()
+                }
+            finally:
+                con.unregister("_cand")
+            if found:
+                for i in np.flatnonzero(candidate):
+                    if id_list[i] in found:
+                        keep[i] = False
+                        duplicate_ids.append(id_list[i])
+        n_dupes = len(id_list) - int(keep.sum())
+        if not keep.all():
+            table = table.filter(pa.array(keep))
+            hashes = hashes[keep]
+        versions: set[str] = set()
+        if table.num_rows:
+            self._insert(con, entry.pred_table, table, self._prediction_column_map(entry, table))
+            versions = set(pc.unique(table.column("version")).to_pylist()) - entry.known_versions
+            if versions:
+                self._new_versions(con, entry, versions)
+        result = WriteResult(
+            BatchKind.PREDICTIONS, batch.model, int(table.num_rows), n_dupes,
+            duplicate_ids=tuple(duplicate_ids[:100]),
+        )
+        return result, hashes, versions
+
+    def _new_versions(self, con: duckdb.DuckDBPyConnection, entry: _ModelEntry, versions: set[str]) -> None:
+        now = _naive_utc(self.clock())
+        for version in sorted(versions):
+            inserted = con.execute(
+                "INSERT INTO model_versions VALUES (?, ?, ?, '{}', 'active') "
+                "ON CONFLICT DO NOTHING RETURNING version",
+                [entry.model_id, version, now],
+            ).fetchall()
+            if inserted:
+                self._event(con, entry.model_id, "version_registered", now,
+                            {"version": version, "stage": "active", "source": "ingest"})
+
+    def _prediction_column_map(self, entry: _ModelEntry, table: pa.Table) -> list[tuple[str, str]]:
+        mapping = []
+        for name in table.column_names:
+            if name.startswith(FEATURE_PREFIX):
+                physical = entry.feature_columns[name[len(FEATURE_PREFIX):]]
+            elif name.startswith(SEGMENT_PREFIX):
+                physical = entry.segment_columns[name[len(SEGMENT_PREFIX):]]
+            else:
+                physical = name
+            mapping.append((name, physical))
+        return mapping
+
+    def _insert(
+        self, con: duckdb.DuckDBPyConnection, target: str, table: pa.Table,
+        mapping: list[tuple[str, str]],
+    ) -> None:
+        con.register("_batch_in", table)
+        try:
+            cols = ", ".join(_q(p) for _, p in mapping)
+            exprs = ", ".join(_q(logical) for logical, _ in mapping)
+            con.execute(f"INSERT INTO {target} ({cols}) SELECT {exprs} FROM _batch_in")
+        finally:
+            con.unregister("_batch_in")
+
+    def _write_actuals(self, con: duckdb.DuckDBPyConnection, entry: _ModelEntry, batch: WriteBatch) -> WriteResult:
+        table = batch.table
+        start = int(con.execute(f"SELECT coalesce(max(seq), 0) FROM {entry.act_table}").fetchall()[0][0])
+        table = table.append_column(
+            "seq", pa.array(np.arange(start + 1, start + 1 + table.num_rows, dtype=np.int64))
+        )
+        self._insert(con, entry.act_table, table, [(c, c) for c in table.column_names])
+        return WriteResult(BatchKind.ACTUALS, batch.model, int(table.num_rows))
+
+    def _write_simple(self, con: duckdb.DuckDBPyConnection, entry: _ModelEntry, batch: WriteBatch) -> WriteResult:
+        table = batch.table.append_column(
+            "model_id", pa.array(np.full(batch.num_rows, entry.model_id, dtype=np.int32))
+        )
+        self._insert(con, _SIMPLE_TABLES[batch.kind], table, [(c, c) for c in table.column_names])
+        return WriteResult(batch.kind, batch.model, batch.num_rows)
+
+    # --- reads -----------------------------------------------------------------------------------
+    def count(
+        self, model: str, kind: BatchKind = BatchKind.PREDICTIONS, *,
+        start: datetime | None = None, end: datetime | None = None,
+    ) -> int:
+        entry = self._entry(model)
+        where, params = self._time_filter(_TIME_COLUMN[kind], start, end)
+        if kind is BatchKind.PREDICTIONS:
+            what = "count(DISTINCT prediction_id)" if entry.read_dedupe else "count(*)"
+            sql = f"SELECT {what} FROM {entry.pred_table}{where}"
+        elif kind is BatchKind.ACTUALS:
+            sql = f"SELECT count(DISTINCT prediction_id) FROM {entry.act_table}{where}"
+        else:
+            extra = " AND " if where else " WHERE "
+            sql = f"SELECT count(*) FROM {_SIMPLE_TABLES[kind]}{where}{extra}model_id = ?"
+            params.append(entry.model_id)
+        with self._cursor() as cur:
+            rows = cur.execute(sql, params).fetchall()
+        return int(rows[0][0]) if rows else 0
+
+    @staticmethod
+    def _time_filter(
+        column: str, start: datetime | None, end: datetime | None, alias: str = ""
+    ) -> tuple[str, list[Any]]:
+        conds, params = [], []
+        if start is not None:
+            conds.append(f"{alias}{column} >= ?")
+            params.append(_naive_utc(start))
+        if end is not None:
+            conds.append(f"{alias}{column} < ?")
+            params.append(_naive_utc(end))
+        return (" WHERE " + " AND ".join(conds) if conds else ""), params
+
+    def _select_list(self, entry: _ModelEntry, columns: Sequence[str] | None) -> list[str]:
+        base = [n for n, _ in _PRED_BASE]
+        features = {f"{FEATURE_PREFIX}{f}": c for f, c in entry.feature_columns.items()}
+        segments = {f"{SEGMENT_PREFIX}{s}": c for s, c in entry.segment_columns.items()}
+        wanted = list(columns) if columns is not None else [*base, *segments, *features]
+        out = []
+        for name in wanted:
+            if name in base:
+                out.append(f"p.{_q(name)}")
+            elif name in features:
+                out.append(f"p.{_q(features[name])} AS {_q(name)}")
+            elif name in segments:
+                out.append(f"p.{_q(segments[name])} AS {_q(name)}")
+            elif name in ("actual_label", "actual_value", "actual_time"):
+                continue
+            else:
+                raise NotFoundError(f"model {entry.info.name!r} has no column {name!r}",
+                                    loc=("columns",))
+        return out
+
+    def read_predictions(
+        self, model: str, *, start: datetime | None = None, end: datetime | None = None,
+        columns: Sequence[str] | None = None, version: str | None = None,
+        with_actuals: bool = True, limit: int | None = None,
+    ) -> pa.Table:
+        entry = self._entry(model)
+        select = self._select_list(entry, columns)
+        where, params = self._time_filter("event_time", start, end, alias="p.")
+        if version is not None:
+            where += (" AND " if where else " WHERE ") + "p.version = ?"
+            params.append(version)
+        inner = f"SELECT p.* FROM {entry.pred_table} p{where}"
+        if entry.read_dedupe:
+            inner += " QUALIFY row_number() OVER (PARTITION BY p.prediction_id ORDER BY p.received_at) = 1"
+        sql = f"SELECT {', '.join(select)}"
+        if with_actuals:
+            sql += (
+                ", a.label AS actual_label, a.value AS actual_value, a.event_time AS actual_time"
+                f" FROM ({inner}) p LEFT JOIN ("
+                f"SELECT prediction_id, label, value, event_time FROM {entry.act_table} "
+                "QUALIFY row_number() OVER (PARTITION BY prediction_id ORDER BY received_at DESC, "
+                "seq DESC) = 1) a ON p.prediction_id = a.prediction_id"
+            )
+        else:
+            sql += f" FROM ({inner}) p"
+        sql += " ORDER BY p.event_time, p.prediction_id"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._cursor() as cur:
+            return _utc_columns(cur.sql(sql, params=params).to_arrow_table())
+
+    def get_prediction(self, model: str, prediction_id: str) -> dict[str, Any] | None:
+        entry = self._entry(model)
+        select = self._select_list(entry, None)
+        sql = (
+            f"SELECT {', '.join(select)}, a.label AS actual_label, a.value AS actual_value, "
+            f"a.event_time AS actual_time FROM {entry.pred_table} p LEFT JOIN ("
+            f"SELECT prediction_id, label, value, event_time FROM {entry.act_table} "
+            "WHERE prediction_id = ? ORDER BY received_at DESC, seq DESC LIMIT 1) a "
+            "ON p.prediction_id = a.prediction_id WHERE p.prediction_id = ? "
+            "ORDER BY p.received_at LIMIT 1"
+        )
+        with self._cursor() as cur:
+            table = cur.sql(sql, params=[prediction_id, prediction_id]).to_arrow_table()
+        if table.num_rows == 0:
+            return None
+        return {k: v[0] for k, v in _utc_columns(table).to_pydict().items()}
+
+    def read_table(
+        self, model: str, kind: BatchKind, *, start: datetime | None = None,
+        end: datetime | None = None, limit: int | None = None,
+    ) -> pa.Table:
+        entry = self._entry(model)
+        where, params = self._time_filter(_TIME_COLUMN[kind], start, end)
+        if kind is BatchKind.ACTUALS:
+            sql = f"SELECT * EXCLUDE (seq) FROM {entry.act_table}{where} ORDER BY seq"
+        elif kind is BatchKind.PREDICTIONS:
+            return self.read_predictions(model, start=start, end=end, with_actuals=False,
+                                         limit=limit)
+        else:
+            sql = (
+                f"SELECT * EXCLUDE (model_id) FROM {_SIMPLE_TABLES[kind]}{where}"
+                f"{' AND ' if where else ' WHERE '}model_id = ? ORDER BY {_TIME_COLUMN[kind]}"
+            )
+            params.append(entry.model_id)
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._cursor() as cur:
+            return _utc_columns(cur.sql(sql, params=params).to_arrow_table())
+
+
+def _first_occurrence_mask(values: list[str]) -> np.ndarray:
+    seen: set[str] = set()
+    mask = np.zeros(len(values), dtype=bool)
+    for i, v in enumerate(values):
+        if v not in seen:
+            seen.add(v)
+            mask[i] = True
+    return mask
+
+
+def _schema_diff(old: ModelSpec, new: ModelSpec) -> dict[str, Any]:
+    before, after = old.schema_fingerprint(), new.schema_fingerprint()
+    added = {k: v for k, v in after.items() if k not in before}
+    removed = sorted(k for k in before if k not in after)
+    retyped = {k: [before[k], after[k]] for k in after if k in before and before[k] != after[k]}
+    seg_added = sorted(set(new.segments) - set(old.segments))
+    seg_removed = sorted(set(old.segments) - set(new.segments))
+    diff: dict[str, Any] = {}
+    if added:
+        diff["added"] = added
+    if removed:
+        diff["removed"] = removed
+    if retyped:
+        diff["type_changed"] = retyped
+    if seg_added:
+        diff["segments_added"] = seg_added
+    if seg_removed:
+        diff["segments_removed"] = seg_removed
+    return diff
+
+
+def _utc_columns(table: pa.Table) -> pa.Table:
+    """DuckDB returns naive timestamps (stored as UTC): label them UTC."""
+    for i, f in enumerate(table.schema):
+        if pa.types.is_timestamp(f.type) and f.type.tz is None:
+            table = table.set_column(i, f.name, table.column(i).cast(pa.timestamp("us", tz="UTC")))
+    return table

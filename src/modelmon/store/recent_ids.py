@@ -1,0 +1,107 @@
+"""A bounded in-memory index of recently stored prediction ids, as 64-bit hashes.
+
+Why: DuckDB's primary-key index (ART) cuts bulk-insert throughput by a factor of three to four,
+and idempotent ingest needs "was this id stored already?" for every row. This index answers it in
+microseconds per batch. A hash hit is only a *candidate* duplicate: the store confirms candidates
+against the table by exact id, so a hash collision can never drop a prediction.
+
+Layout (like a log-structured merge tree): new hashes go to a small unsorted buffer; a full buffer
+is sorted into a generation; the oldest generations are dropped once ``capacity`` is exceeded. The
+index therefore covers at least the last ``7/8 * capacity`` ids (the *deduplication horizon*);
+once it has evicted anything, the store deduplicates at read time as well.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["RecentIdIndex"]
+
+
+class RecentIdIndex:
+    """Membership test for recent 64-bit id hashes.
+
+    Parameters
+    ----------
+    capacity : int
+        Most hashes kept; the oldest generations are evicted beyond it.
+    buffer_size : int
+        Hashes collected before they are sorted into a generation.
+
+    Examples
+    --------
+    >>> idx = RecentIdIndex(capacity=1000, buffer_size=4)
+    >>> idx.add(np.array([5, 9, 2], dtype=np.uint64))
+    >>> idx.contains(np.array([9, 3], dtype=np.uint64)).tolist()
+    [True, False]
+    """
+
+    def __init__(self, capacity: int = 10_000_000, buffer_size: int = 65_536) -> None:
+        self.capacity = capacity
+        self.buffer_size = buffer_size
+        self._generations: deque[NDArray[np.uint64]] = deque()
+        self._buffer: list[NDArray[np.uint64]] = []
+        self._buffered = 0
+        self._size = 0
+        self._evicted = False
+
+    def __len__(self) -> int:
+        return self._size
+
+    @property
+    def covers_everything(self) -> bool:
+        """True while nothing has been evicted (the index holds every id ever added)."""
+        return not self._evicted
+
+    def contains(self, hashes: NDArray[np.uint64]) -> NDArray[np.bool_]:
+        """Boolean mask: which of ``hashes`` are (probably) present."""
+        hit = np.zeros(len(hashes), dtype=bool)
+        if not len(hashes) or not self._size:
+            return hit
+        for gen in self._generations:
+            pos = np.searchsorted(gen, hashes)
+            pos[pos == len(gen)] = len(gen) - 1
+            hit |= gen[pos] == hashes
+        if self._buffer:
+            buf = np.concatenate(self._buffer) if len(self._buffer) > 1 else self._buffer[0]
+            hit |= np.isin(hashes, buf)
+        return hit
+
+    def add(self, hashes: NDArray[np.uint64]) -> None:
+        """Record ``hashes`` as stored."""
+        if not len(hashes):
+            return
+        self._buffer.append(np.asarray(hashes, dtype=np.uint64).copy())
+        self._buffered += len(hashes)
+        self._size += len(hashes)
+        if self._buffered >= self.buffer_size:
+            self._seal()
+        while self._size > self.capacity and self._generations:
+            dropped = self._generations.popleft()
+            self._size -= len(dropped)
+            self._evicted = True
+
+    def clear(self) -> None:
+        """Forget everything."""
+        self._generations.clear()
+        self._buffer.clear()
+        self._buffered = self._size = 0
+        self._evicted = False
+
+    def _seal(self) -> None:
+        merged = np.sort(np.concatenate(self._buffer))
+        self._buffer.clear()
+        self._buffered = 0
+        # Merge small trailing generations so lookups stay O(log n) over few arrays, but keep each
+        # generation under an eighth of the capacity so eviction drops at most that much at once.
+        limit = max(self.buffer_size, self.capacity // 8)
+        while (
+            self._generations
+            and len(self._generations[-1]) <= len(merged)
+            and len(self._generations[-1]) + len(merged) <= limit
+        ):
+            merged = np.sort(np.concatenate([self._generations.pop(), merged]), kind="stable")
+        self._generations.append(merged)
