@@ -28,6 +28,13 @@ __all__ = [
     "Task",
 ]
 
+#: Record fields of a prediction; features and segments cannot take these names (bulk tables hold
+#: features and segments as columns beside them).
+RESERVED_NAMES = frozenset(
+    {"model", "version", "prediction_id", "timestamp", "features", "prediction", "score",
+     "probabilities", "latency_seconds", "latency_ms", "segments", "status", "error", "actual"}
+)
+
 #: Model, version, feature and segment names: letters, digits, ``_ . -``; 1–128 characters.
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$"
 _NAME_RE = re.compile(NAME_PATTERN)
@@ -91,6 +98,9 @@ class Feature(_Strict):
 
     ``required``: the key must be present in every prediction (``missing_feature`` otherwise).
     ``nullable``: ``null`` is accepted as a missing value (counted in data quality).
+
+    A segment may share a feature's name (segment by ``country`` when ``country`` is a feature):
+    its value is then taken from the feature unless the record's ``segments`` gives one.
     """
 
     name: str
@@ -230,9 +240,14 @@ class ModelSpec(_Strict):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"feature names must be unique; repeated: {dupes}")
-        clash = sorted(set(names) & set(self.segments))
-        if clash:
-            raise ValueError(f"a name cannot be both a feature and a segment: {clash}")
+        reserved = sorted(set(names) & RESERVED_NAMES)
+        if reserved:
+            raise ValueError(
+                f"feature names {reserved} are reserved for record fields; rename the features"
+            )
+        reserved = sorted(set(self.segments) & RESERVED_NAMES)
+        if reserved:
+            raise ValueError(f"segment names {reserved} are reserved for record fields")
         p = self.prediction
         if self.task is Task.REGRESSION and (p.score or p.probabilities or p.classes):
             raise ValueError("a regression model has no classes, score or probabilities")

@@ -218,7 +218,8 @@ def _config_error(exc: PydanticValidationError, source: str, data: Any) -> Confi
             except (KeyError, IndexError, TypeError):
                 pass
         got = err.get("input")
-        got_txt = "" if err["type"] == "missing" else f"; got {got!r}"
+        shown = repr(got)
+        got_txt = "" if err["type"] == "missing" or len(shown) > 80 else f"; got {shown}"
         msg = err["msg"].removeprefix("Value error, ")
         lines.append(f"  {loc_txt}: {msg}{got_txt}")
         if not first_loc:

@@ -219,7 +219,8 @@ def predictions_from_table(
         else:
             cols.features[feat.name] = [None] * table.num_rows
     for seg in spec.segments:
-        cols.segments[seg] = table.column(seg) if seg in names else [None] * table.num_rows
+        if seg in names and seg not in feature_set:
+            cols.segments[seg] = table.column(seg)
     return _convert(spec, cols, problems, now=now, version=version, from_json=False)
 
 
@@ -280,11 +281,23 @@ def _convert(
 
     _prediction_fields(spec, cols, problems, out, is_error, from_json)
 
+    feature_types = {f.name: f.type for f in spec.features}
     for seg in spec.segments:
-        out[SEGMENT_PREFIX + seg] = text_column(
-            cols.segments[seg], cols.loc("segments", seg), problems, what=f"segment {seg!r}",
-            code="invalid_value", max_length=256,
-        )
+        values = cols.segments.get(seg)
+        if values is None:
+            values = [None] * n
+        seg_arr = text_column(values, cols.loc("segments", seg), problems, what=f"segment {seg!r}",
+                              code="invalid_value", max_length=256)
+        if seg in feature_types and seg_arr.null_count:
+            # A segment named after a feature takes the feature's value (as text) by default.
+            feat_vals = cols.features.get(seg)
+            if feat_vals is not None:
+                quiet = Problems()
+                as_text = text_column(_as_text_values(feat_vals), cols.loc("features", seg),
+                                      quiet, what=seg, max_length=256)
+                if not quiet:
+                    seg_arr = pc.coalesce(seg_arr, as_text)
+        out[SEGMENT_PREFIX + seg] = seg_arr
     for feat in spec.features:
         values = cols.features.get(feat.name)
         if values is None:  # missing column already reported
@@ -354,6 +367,16 @@ def _prediction_fields(
     out["score"] = score
     out["probabilities"] = probs
     out["value"] = pa.nulls(n, pa.float64())
+
+
+def _as_text_values(values: Any) -> Any:
+    """Feature values as segment text: numbers that are whole become '3', not '3.0'."""
+    if isinstance(values, pa.ChunkedArray | pa.Array):
+        arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        if pa.types.is_floating(arr.type):
+            return [None if v is None else label_text(v) for v in arr.to_pylist()]
+        return arr
+    return [label_text(v) if type(v) is float else v for v in values]
 
 
 def _require(arr: pa.Array, ok_missing: np.ndarray, loc: LocFn, problems: Problems, message: str) -> None:

@@ -1,0 +1,173 @@
+"""The ``modelmon`` command line: serve, init, models, demo and version.
+
+Run ``modelmon --help`` or ``modelmon COMMAND --help``.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+import modelmon
+from modelmon.exceptions import ModelmonError
+
+app = typer.Typer(
+    name="modelmon",
+    help="Monitor machine-learning models in production.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+models_app = typer.Typer(help="Inspect registered models.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Deployment YAML file (see `modelmon init`).",
+                 envvar="MODELMON_CONFIG", exists=False, dir_okay=False),
+]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err_console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def _settings(config: Path | None, overrides: dict[str, Any] | None = None) -> Any:
+    from modelmon.config.settings import load_settings
+
+    try:
+        return load_settings(config, overrides=overrides)
+    except ModelmonError as exc:
+        _fail(exc.message)
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (1 with DuckDB).")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Validate the config and exit.")] = False,
+) -> None:
+    """Run the monitoring service (HTTP API, dashboard, /metrics)."""
+    server: dict[str, Any] = {}
+    if host is not None:
+        server["host"] = host
+    if port is not None:
+        server["port"] = port
+    if workers is not None:
+        server["workers"] = workers
+    settings = _settings(config, {"server": server} if server else None)
+    if check:
+        console.print(f"[green]configuration OK[/]: {len(settings.models)} models, store "
+                      f"{settings.store.backend} at {settings.store.path}")
+        return
+    import uvicorn
+
+    from modelmon.service.app import create_app
+    from modelmon.service.logs import configure_logging
+
+    configure_logging(settings.server.log_level, settings.server.log_format)
+    url = f"http://{settings.server.host}:{settings.server.port}"
+    err_console.print(f"modelmon {modelmon.__version__} listening on {url} (API docs: {url}/docs)")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.server.host,
+        port=settings.server.port,
+        log_config=None,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+    )
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the starter config.")] = Path(
+        "modelmon.yaml"
+    ),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter configuration file."""
+    if path.exists() and not force:
+        _fail(f"{path} exists; use --force to overwrite it")
+    text = (importlib.resources.files("modelmon.config") / "templates" / "starter.yaml").read_text()
+    path.write_text(text, encoding="utf-8")
+    console.print(f"wrote {path}; edit it, then run: modelmon serve --config {path}")
+
+
+@models_app.command("list")
+def models_list(
+    config: ConfigOption = None,
+    url: Annotated[str | None, typer.Option(help="Ask a running service instead of the store.",
+                                            envvar="MODELMON_URL")] = None,
+    api_key: Annotated[str | None, typer.Option(envvar="MODELMON_API_KEY")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List registered models (from a running service with --url, else from the config's store)."""
+    rows: list[dict[str, Any]]
+    if url:
+        import httpx
+
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        try:
+            resp = httpx.get(f"{url.rstrip('/')}/v1/models", headers=headers, timeout=10)
+        except httpx.HTTPError as exc:
+            _fail(f"cannot reach {url}: {exc}")
+        if resp.status_code != 200:
+            _fail(f"{url} answered {resp.status_code}: {resp.text[:300]}")
+        rows = resp.json()["models"]
+    else:
+        settings = _settings(config)
+        from modelmon.store import create_store
+
+        store = create_store(settings.store)
+        try:
+            store.open()
+            for spec in settings.models:
+                store.save_model(spec, source="config")
+            rows = [m.to_dict() for m in store.list_models()]
+        except ModelmonError as exc:
+            _fail(exc.message)
+        finally:
+            store.close()
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(rows, indent=2, default=str))
+        return
+    table = Table("name", "task", "features", "segments", "revision", "updated")
+    for m in rows:
+        spec = m["spec"]
+        table.add_row(m["name"], m["task"], str(len(spec["features"])),
+                      ", ".join(spec["segments"]) or "-", str(m["revision"]), m["updated_at"][:19])
+    console.print(table)
+
+
+@app.command()
+def version() -> None:
+    """Print the modelmon version."""
+    typer.echo(modelmon.__version__)
+
+
+def main() -> None:
+    """Entry point of the ``modelmon`` script."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()
