@@ -99,6 +99,7 @@ def numeric_column(
     nan_is_null: bool = True,
     low: float | None = None,
     high: float | None = None,
+    null_code: str = "invalid_value",
 ) -> pa.Array:
     """Float64 column. Accepts ints and floats (not booleans or numeric strings).
 
@@ -133,8 +134,7 @@ def numeric_column(
                 for i in np.flatnonzero(nan)[: problems.limit]:
                     problems.add("invalid_value", f"{what} must not be NaN", loc(int(i)))
     if not nullable and arr.null_count:
-        for i in np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[: problems.limit]:
-            problems.add("invalid_value", f"{what} must not be null", loc(int(i)))
+        _report_nulls(arr, loc, problems, what, null_code)
     if low is not None or high is not None:
         data = arr.to_numpy(zero_copy_only=False)
         with np.errstate(invalid="ignore"):
@@ -163,8 +163,10 @@ def _arrow_numeric(
 
 def _col_loc(loc: LocFn) -> tuple[str | int, ...]:
     """For a whole column (bulk input), the loc without the row: the column's path."""
-    full = loc(0)
-    return tuple(p for p in full if not isinstance(p, int))
+    parts = [p for p in loc(0) if not isinstance(p, int)]
+    if parts and parts[0] == "rows":  # bulk tables: the column as a whole is at fault
+        parts[0] = "columns"
+    return tuple(parts)
 
 
 def _numeric_slow(
@@ -196,6 +198,7 @@ def text_column(
     code: str = "invalid_feature_type",
     nullable: bool = True,
     max_length: int = 1024,
+    null_code: str = "invalid_value",
 ) -> pa.Array:
     """String column. Accepts strings, integers and booleans (converted to text)."""
     if isinstance(values, pa.ChunkedArray | pa.Array):
@@ -236,9 +239,14 @@ def text_column(
         for i in np.flatnonzero(too_long)[: problems.limit]:
             problems.add("invalid_value", f"{what} is longer than {max_length} characters", loc(int(i)))
     if not nullable and arr.null_count:
-        for i in np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[: problems.limit]:
-            problems.add("invalid_value", f"{what} must not be null", loc(int(i)))
+        _report_nulls(arr, loc, problems, what, null_code)
     return arr
+
+
+def _report_nulls(arr: pa.Array, loc: LocFn, problems: Problems, what: str, code: str) -> None:
+    text = f"{what} is required" if code == "missing_field" else f"{what} must not be null"
+    for i in np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[: problems.limit]:
+        problems.add(code, text, loc(int(i)))
 
 
 def bool_column(

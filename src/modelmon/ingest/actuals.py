@@ -75,14 +75,16 @@ def actuals_from_table(spec: ModelSpec, table: pa.Table, *, now: datetime, max_e
 
 def _convert(spec: ModelSpec, columns: dict[str, Any], n: int, problems: Problems, now: datetime, loc: Any) -> pa.Table:
     ids = text_column(columns["prediction_id"], loc("prediction_id"), problems, what="prediction_id",
-                      code="missing_field", nullable=False, max_length=256)
+                      code="invalid_type", nullable=False, max_length=256, null_code="missing_field")
     if spec.task is Task.REGRESSION:
         value = numeric_column(columns["actual"], loc("actual"), problems, what="actual",
-                               code="invalid_type", nullable=False, nan_is_null=False)
+                               code="invalid_type", nullable=False, nan_is_null=False,
+                               null_code="missing_field")
         label = pa.nulls(n, pa.string())
     else:
         label = text_column(columns["actual"], loc("actual"), problems, what="actual",
-                            code="invalid_type", nullable=False, max_length=256)
+                            code="invalid_type", nullable=False, max_length=256,
+                            null_code="missing_field")
         classes = spec.prediction.classes
         if classes:
             valid = np.asarray([x is None or x in classes for x in label.to_pylist()])

@@ -70,10 +70,10 @@ def metric_events_from_records(
                       "a metric event")
     col = {k: [r.get(k) if type(r) is dict else None for r in records] for k in _EVENT_FIELDS}
     n = len(records)
-    names = text_column(col["name"], loc("name"), problems, what="name", code="missing_field",
-                        nullable=False, max_length=128)
+    names = text_column(col["name"], loc("name"), problems, what="name", code="invalid_type",
+                        nullable=False, max_length=128, null_code="missing_field")
     values = numeric_column(col["value"], loc("value"), problems, what="value", code="invalid_type",
-                            nullable=False, nan_is_null=False)
+                            nullable=False, nan_is_null=False, null_code="missing_field")
     kinds = text_column(col["kind"], loc("kind"), problems, what="kind", code="invalid_value")
     kinds = kinds.fill_null("custom") if kinds.null_count else kinds
     for i, k in enumerate(kinds.to_pylist()):

@@ -68,10 +68,10 @@ def _transpose(rows: list[dict[str, Any]], names: list[str], n: int) -> dict[str
     getter = itemgetter(*names)
     try:
         picked = [getter(r) for r in rows]
+        if len(names) == 1:  # itemgetter of one name returns the value, not a tuple
+            picked = [(v,) for v in picked]
     except KeyError:
         picked = [tuple(map(r.get, names)) for r in rows]
-    if len(names) == 1:
-        picked = [(v,) for v in picked]
     columns = zip(*picked) if n else [()] * len(names)
     return {name: list(col) for name, col in zip(names, columns)}
 _PROB_TOLERANCE = 0.01

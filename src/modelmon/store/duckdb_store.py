@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from modelmon.config.models import FeatureType, ModelSpec
-from modelmon.exceptions import NotFoundError, StoreError
+from modelmon.exceptions import NotFoundError, SchemaError, StoreError
 from modelmon.store._duckdb_migrations import apply_migrations
 from modelmon.store.base import (
     FEATURE_PREFIX,
@@ -70,6 +70,8 @@ _PRED_BASE = [
     ("status", "VARCHAR"),
     ("error", "VARCHAR"),
 ]
+
+_PRED_COLUMN_NAMES = frozenset(n for n, _ in _PRED_BASE)
 
 _SIMPLE_TABLES = {
     BatchKind.METRIC_EVENTS: "metric_events",
@@ -318,7 +320,7 @@ class DuckDBStore:
                     [model_id, revision, spec_json, source, now],
                 )
                 changed = sorted(
-                    k for k in spec.model_fields
+                    k for k in type(spec).model_fields
                     if getattr(old, k) != getattr(spec, k)
                 )
                 self._event(con, model_id, "spec_updated", now,
@@ -647,11 +649,20 @@ class DuckDBStore:
         mapping = []
         for name in table.column_names:
             if name.startswith(FEATURE_PREFIX):
-                physical = entry.feature_columns[name[len(FEATURE_PREFIX):]]
+                physical = entry.feature_columns.get(name[len(FEATURE_PREFIX):])
+                code = "unknown_feature"
             elif name.startswith(SEGMENT_PREFIX):
-                physical = entry.segment_columns[name[len(SEGMENT_PREFIX):]]
+                physical = entry.segment_columns.get(name[len(SEGMENT_PREFIX):])
+                code = "unknown_segment"
             else:
-                physical = name
+                physical, code = (name if name in _PRED_COLUMN_NAMES else None), "unknown_field"
+            if physical is None:
+                # Validation checks against the spec; this only happens when the spec changed
+                # between validation and write. The client may simply retry.
+                raise SchemaError(
+                    f"column {name!r} does not belong to model {entry.info.name!r} (its spec "
+                    "changed while the request was in flight?)", code=code, loc=(name,),
+                )
             mapping.append((name, physical))
         return mapping
 
