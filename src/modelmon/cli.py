@@ -134,8 +134,10 @@ def models_list(
         store = create_store(settings.store)
         try:
             store.open()
+            from modelmon.config.inference import complete_spec
+
             for spec in settings.models:
-                store.save_model(spec, source="config")
+                store.save_model(complete_spec(spec), source="config")
             rows = [m.to_dict() for m in store.list_models()]
         except ModelmonError as exc:
             _fail(exc.message)

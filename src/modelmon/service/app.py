@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 
 import modelmon
+from modelmon.config.inference import complete_spec
 from modelmon.config.settings import Settings
 from modelmon.ingest.writer import GroupCommitWriter
 from modelmon.service.auth import require_api_key
@@ -66,7 +67,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(the_store.open)
         for spec in settings.models:
-            await asyncio.to_thread(the_store.save_model, spec, source="config")
+            full = await asyncio.to_thread(complete_spec, spec)
+            await asyncio.to_thread(the_store.save_model, full, source="config")
         writer.start()
         stoppers = []
         for hook in startup_hooks or []:
