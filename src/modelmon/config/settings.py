@@ -132,6 +132,18 @@ class SchedulerSettings(_Section):
     enabled: bool = True
     interval_seconds: float = Field(30.0, gt=0)
     max_windows_per_cycle: int = Field(500, ge=1)
+    # Concept-drift detector fed with per-prediction errors (any name from modelmon.detectors).
+    detector: str = "adwin"
+    # Labelled predictions reach the detector once their event time is this old: actuals that
+    # arrive later still count in window metrics, not in the detector.
+    detector_lateness: str = "5m"
+
+    @model_validator(mode="after")
+    def _check(self) -> SchedulerSettings:
+        from modelmon.config.durations import parse_duration
+
+        parse_duration(self.detector_lateness)
+        return self
 
 
 class Settings(_Section):

@@ -31,6 +31,8 @@ class ServiceState:
     started_monotonic: float = field(default_factory=time.monotonic)
     started_at: datetime = field(default_factory=_utcnow)
     components: dict[str, Any] = field(default_factory=dict)
+    #: The evaluation scheduler (set at start-up; ``run_now`` even when scheduling is disabled).
+    scheduler: Any = None
 
     def spec(self, model: str) -> ModelSpec:
         """The current spec of ``model`` (raises ``model_not_found``)."""

@@ -115,8 +115,115 @@ _M1 = _sql(
 )
 
 
+_M2 = _sql(
+    # One row per (model, version, segment, window, metric): the time series of evaluations.
+    # version/segment '*' mean "all"; a segment row is 'name=value'.
+    """CREATE TABLE metric_points (
+        model_id INTEGER NOT NULL,
+        version VARCHAR NOT NULL,
+        segment VARCHAR NOT NULL,
+        window_size VARCHAR NOT NULL,
+        window_start TIMESTAMP NOT NULL,
+        window_end TIMESTAMP NOT NULL,
+        metric VARCHAR NOT NULL,
+        value DOUBLE,
+        n BIGINT,
+        computed_at TIMESTAMP NOT NULL
+    )""",
+    """CREATE TABLE feature_results (
+        model_id INTEGER NOT NULL,
+        version VARCHAR NOT NULL,
+        segment VARCHAR NOT NULL,
+        window_size VARCHAR NOT NULL,
+        window_start TIMESTAMP NOT NULL,
+        window_end TIMESTAMP NOT NULL,
+        feature VARCHAR NOT NULL,
+        feature_type VARCHAR NOT NULL,
+        test VARCHAR,
+        statistic DOUBLE,
+        p_value DOUBLE,
+        threshold DOUBLE,
+        drifted BOOLEAN,
+        n_reference BIGINT,
+        n_current BIGINT,
+        missing_share DOUBLE,
+        out_of_range_share DOUBLE,
+        unseen_share DOUBLE,
+        computed_at TIMESTAMP NOT NULL
+    )""",
+    """CREATE TABLE window_aggregates (
+        model_id INTEGER NOT NULL,
+        version VARCHAR NOT NULL,
+        segment VARCHAR NOT NULL,
+        window_size VARCHAR NOT NULL,
+        window_start TIMESTAMP NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (model_id, version, segment, window_size, window_start)
+    )""",
+    "CREATE SEQUENCE detector_event_ids START 1",
+    """CREATE TABLE detector_events (
+        event_id BIGINT PRIMARY KEY DEFAULT nextval('detector_event_ids'),
+        model_id INTEGER NOT NULL,
+        version VARCHAR NOT NULL,
+        detector VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        event_time TIMESTAMP NOT NULL,
+        prediction_id VARCHAR,
+        position BIGINT NOT NULL,
+        details JSON NOT NULL,
+        created_at TIMESTAMP NOT NULL
+    )""",
+    """CREATE TABLE detector_state (
+        model_id INTEGER NOT NULL,
+        version VARCHAR NOT NULL,
+        detector VARCHAR NOT NULL,
+        state BLOB NOT NULL,
+        processed BIGINT NOT NULL,
+        cursor_time TIMESTAMP,
+        cursor_id VARCHAR,
+        updated_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (model_id, version, detector)
+    )""",
+    """CREATE TABLE reports (
+        report_id VARCHAR PRIMARY KEY,
+        model_id INTEGER NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        kind VARCHAR NOT NULL,
+        window_size VARCHAR,
+        window_start TIMESTAMP,
+        window_end TIMESTAMP,
+        status VARCHAR NOT NULL,
+        body JSON NOT NULL
+    )""",
+    """CREATE TABLE model_status (
+        model_id INTEGER PRIMARY KEY,
+        status VARCHAR NOT NULL,
+        reasons JSON NOT NULL,
+        report_id VARCHAR,
+        updated_at TIMESTAMP NOT NULL
+    )""",
+    """CREATE TABLE reference_summaries (
+        model_id INTEGER NOT NULL,
+        revision INTEGER NOT NULL,
+        source VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        n_rows BIGINT NOT NULL,
+        summary BLOB NOT NULL,
+        PRIMARY KEY (model_id, revision)
+    )""",
+    """CREATE TABLE evaluation_state (
+        model_id INTEGER PRIMARY KEY,
+        predictions_seen TIMESTAMP,
+        actuals_seen TIMESTAMP,
+        pending JSON NOT NULL,
+        updated_at TIMESTAMP NOT NULL
+    )""",
+)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "models, versions, events, data tables", _M1),
+    Migration(2, "evaluation results: metric points, feature results, detectors, reports", _M2),
 ]
 
 

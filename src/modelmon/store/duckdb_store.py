@@ -37,6 +37,7 @@ import pyarrow.compute as pc
 from modelmon.config.models import FeatureType, ModelSpec
 from modelmon.exceptions import NotFoundError, SchemaError, StoreError
 from modelmon.store._duckdb_migrations import apply_migrations
+from modelmon.store._duckdb_results import DuckDBResultsMixin
 from modelmon.store.base import (
     FEATURE_PREFIX,
     SEGMENT_PREFIX,
@@ -120,6 +121,8 @@ class _ModelEntry:
     known_versions: set[str] = field(default_factory=set)
     ids: RecentIdIndex | None = None
     read_dedupe: bool = False
+    # Latest received_at of (predictions, actuals); None until first asked (then kept current).
+    watermarks: tuple[datetime | None, datetime | None] | None = None
 
     @property
     def pred_table(self) -> str:
@@ -130,8 +133,8 @@ class _ModelEntry:
         return f"act_{self.model_id}"
 
 
-class DuckDBStore:
-    """Storage on an embedded DuckDB database.
+class DuckDBStore(DuckDBResultsMixin):
+    """Storage on an embedded DuckDB database (data, registry and evaluation results).
 
     Parameters
     ----------
@@ -335,6 +338,7 @@ class DuckDBStore:
         prior = self._models.get(spec.name)
         if prior is not None:
             entry.ids, entry.read_dedupe = prior.ids, prior.read_dedupe
+            entry.watermarks = prior.watermarks
         self._models[spec.name] = entry
         return info
 
@@ -536,7 +540,22 @@ class DuckDBStore:
                     entry.read_dedupe = True
             for entry, versions in new_versions:
                 entry.known_versions |= versions
+            for batch, entry in zip(batches, entries, strict=True):
+                if batch.kind in (BatchKind.PREDICTIONS, BatchKind.ACTUALS) and batch.num_rows:
+                    self._advance_watermark(entry, batch)
         return results
+
+    @staticmethod
+    def _advance_watermark(entry: _ModelEntry, batch: WriteBatch) -> None:
+        if entry.watermarks is None:
+            return  # not loaded yet: the first data_watermarks() call reads the table
+        latest = pc.max(batch.table.column("received_at")).as_py()
+        preds, acts = entry.watermarks
+        if batch.kind is BatchKind.PREDICTIONS:
+            preds = latest if preds is None or latest > preds else preds
+        else:
+            acts = latest if acts is None or latest > acts else acts
+        entry.watermarks = (preds, acts)
 
     def _seen_key(self, con: duckdb.DuckDBPyConnection, batch: WriteBatch, entry: _ModelEntry) -> bool:
         seen = con.execute(

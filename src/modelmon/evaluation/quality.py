@@ -1,0 +1,84 @@
+"""Quality metrics of a window slice, dispatched through the metric registry.
+
+Binary models are scored with the positive class as 1 and its probability as the score;
+multiclass with class indices, macro averages and the probability matrix. Ill-defined values
+(one class present, no positive predictions ...) are NaN, not errors: the window still counts.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from modelmon.config.models import Task
+from modelmon.evaluation.frame import EvalFrame
+from modelmon.exceptions import ModelmonWarning, NotFoundError, ValidationError
+from modelmon.metrics.registry import get_metric
+
+__all__ = ["quality_metrics"]
+
+
+@functools.cache
+def _accepts(func: Callable[..., Any]) -> frozenset[str]:
+    return frozenset(inspect.signature(func).parameters)
+
+
+def _call(func: Callable[..., Any], *args: Any, **kwargs: Any) -> float:
+    ok = _accepts(func)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ModelmonWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            value = func(*args, **{k: v for k, v in kwargs.items() if k in ok})
+        except (ValidationError, ValueError, ZeroDivisionError):
+            return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def quality_metrics(frame: EvalFrame, names: list[str]) -> dict[str, tuple[float, int]]:
+    """``{metric: (value, labelled rows used)}`` for the labelled rows of ``frame``."""
+    lab = frame.subset(frame.labelled) if not frame.labelled.all() else frame
+    n = lab.n
+    out: dict[str, tuple[float, int]] = {}
+    if n == 0:
+        return {name: (math.nan, 0) for name in names}
+    task = frame.spec.task
+    k = len(frame.classes)
+    for name in names:
+        try:
+            info = get_metric(name)
+        except NotFoundError:
+            continue
+        f = info.func
+        if task is Task.REGRESSION:
+            value = _call(f, lab.y_true, lab.y_pred)
+        elif task is Task.BINARY:
+            pos = frame.positive_index
+            yt = (lab.y_true == pos).astype(np.int64)
+            if info.input == "score":
+                if lab.score is None or not np.isfinite(lab.score).all():
+                    continue
+                value = _call(f, yt, lab.score, pos_label=1)
+            else:
+                yp = (lab.y_pred == pos).astype(np.int64)
+                value = _call(f, yt, yp, pos_label=1, average="binary", zero_division=np.nan)
+        else:
+            if info.input == "score":
+                if lab.proba is None or not np.isfinite(lab.proba).all():
+                    continue
+                value = _call(f, lab.y_true, lab.proba, labels=np.arange(k), average="macro",
+                              multi_class="ovr")
+            else:
+                value = _call(f, lab.y_true, lab.y_pred, labels=np.arange(k), average="macro",
+                              zero_division=np.nan)
+        out[name] = (value, n)
+    return out

@@ -1,0 +1,208 @@
+"""Evaluating one window: quality, operations, data quality, drift and fairness, per slice.
+
+Slices: all rows (version ``*``, segment ``*``); each version when the window holds several; each
+value of each segment column (the ``max_segment_values`` most frequent, the rest as ``other``).
+Fairness rows use the segment column's name as their segment (``country``: across its values).
+Drift and data quality are computed for all rows and for each version.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from modelmon.config.models import ModelSpec, Task
+from modelmon.evaluation.data_quality import FeatureQuality, feature_quality
+from modelmon.evaluation.frame import EvalFrame
+from modelmon.evaluation.operational import operational_metrics
+from modelmon.evaluation.presets import quality_metric_names
+from modelmon.evaluation.quality import quality_metrics
+from modelmon.exceptions import ModelmonWarning
+from modelmon.store.results import ALL, FEATURE_RESULT_COLUMNS, METRIC_POINT_COLUMNS, WindowResults
+
+__all__ = ["PREDICTION_FEATURE", "WindowEvaluation", "evaluate_window"]
+
+#: Name under which output (prediction) drift is reported beside the features.
+PREDICTION_FEATURE = "prediction"
+
+
+@dataclass
+class WindowEvaluation:
+    """Rows produced for one window before they are stored."""
+
+    points: list[dict[str, Any]] = field(default_factory=list)
+    features: list[dict[str, Any]] = field(default_factory=list)
+    drifted: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+
+    def add_points(self, version: str, segment: str, values: dict[str, tuple[float, int]]) -> None:
+        for metric, (value, n) in values.items():
+            self.points.append({"version": version, "segment": segment, "metric": metric,
+                                "value": None if value is None or math.isnan(value) else float(value),
+                                "n": int(n)})
+
+    def to_results(self, window_size: str, start: datetime, end: datetime) -> WindowResults:
+        def table(rows: list[dict[str, Any]], columns: dict[str, pa.DataType]) -> pa.Table:
+            base = {"window_size": window_size, "window_start": start, "window_end": end}
+            full = [{**base, **r} for r in rows]
+            return pa.Table.from_pylist(full, schema=pa.schema(columns)) if full else \
+                pa.table({k: pa.array([], t) for k, t in columns.items()})
+
+        return WindowResults(window_size, start, end,
+                             table(self.points, METRIC_POINT_COLUMNS),
+                             table(self.features, FEATURE_RESULT_COLUMNS))
+
+
+def _prediction_column(frame: EvalFrame) -> Any:
+    """The model output compared with the reference's ``prediction`` column."""
+    if frame.spec.task is Task.REGRESSION:
+        return frame.y_pred
+    if frame.spec.task is Task.BINARY and frame.score is not None:
+        return frame.score
+    labels = np.asarray(frame.classes + [None], dtype=object)[frame.y_pred]
+    return pa.array(labels.tolist(), pa.string())
+
+
+def _drift(frame: EvalFrame, reference: Any, spec: ModelSpec) -> tuple[list[Any], float]:
+    """Per-feature drift results (features and output) and the share of drifted features."""
+    columns = [c for c in reference.features if c in frame.features or c == PREDICTION_FEATURE]
+    table = frame.feature_table()
+    if PREDICTION_FEATURE in reference.features:
+        table = table.append_column(PREDICTION_FEATURE, pa.array(_prediction_column(frame)))
+    table = table.select(columns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ModelmonWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = reference.compare(
+            table, tests=spec.drift.tests or None, thresholds=spec.drift.thresholds or None,
+            correction=spec.drift.correction, drift_share=spec.drift.drift_share,
+        )
+    feats = [r for r in result.features if r.feature != PREDICTION_FEATURE]
+    share = sum(r.drifted for r in feats) / len(feats) if feats else math.nan
+    return list(result.features), share
+
+
+def _feature_rows(
+    version: str, drift: Iterable[Any], quality: list[FeatureQuality]
+) -> list[dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
+    for r in drift:
+        p = r.p_value_adjusted if getattr(r, "p_value_adjusted", None) is not None else r.p_value
+        rows[r.feature] = {
+            "version": version, "segment": ALL, "feature": r.feature,
+            "feature_type": "prediction" if r.feature == PREDICTION_FEATURE else r.feature_type,
+            "test": r.test, "statistic": _num(r.statistic), "p_value": _num(p),
+            "threshold": _num(r.threshold), "drifted": bool(r.drifted),
+            "n_reference": int(r.n_reference), "n_current": int(r.n_current),
+            "missing_share": _num(r.missing_share_current),
+        }
+    for q in quality:
+        row = rows.setdefault(q.feature, {
+            "version": version, "segment": ALL, "feature": q.feature, "feature_type": "unknown",
+        })
+        row["missing_share"] = _num(q.missing_share)
+        row["out_of_range_share"] = _num(q.out_of_range_share)
+        row["unseen_share"] = _num(q.unseen_share)
+    return list(rows.values())
+
+
+def _num(x: Any) -> float | None:
+    if x is None:
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) else v
+
+
+def _segment_slices(frame: EvalFrame, max_values: int) -> Iterable[tuple[str, np.ndarray]]:
+    for seg, values in frame.segments.items():
+        uniq, counts = np.unique(values.astype(str), return_counts=True)
+        order = np.argsort(-counts, kind="stable")
+        top = set(uniq[order[:max_values]].tolist())
+        for val in sorted(top):
+            yield f"{seg}={val}", values == val
+        if len(uniq) > max_values:
+            yield f"{seg}=other", ~np.isin(values.astype(str), list(top))
+
+
+def _fairness(frame: EvalFrame) -> list[tuple[str, dict[str, tuple[float, int]]]]:
+    from modelmon.evaluation.fairness import fairness_metrics
+
+    out = []
+    for seg in frame.spec.segments:
+        values = fairness_metrics(frame, seg)
+        if values:
+            out.append((seg, values))
+    return out
+
+
+def evaluate_window(
+    frame: EvalFrame,
+    *,
+    window_seconds: float,
+    reference: Any | None,
+    max_segment_values: int = 20,
+) -> WindowEvaluation:
+    """Compute every per-window result for ``frame`` (all rows of one window)."""
+    spec = frame.spec
+    names = quality_metric_names(spec)
+    ev = WindowEvaluation()
+
+    def slice_metrics(f: EvalFrame) -> dict[str, tuple[float, int]]:
+        values = operational_metrics(f, window_seconds)
+        values.update(quality_metrics(f, names))
+        return values
+
+    def drift_and_quality(f: EvalFrame, version: str) -> dict[str, tuple[float, int]]:
+        quality = feature_quality(f, reference)
+        drift: list[Any] = []
+        extra: dict[str, tuple[float, int]] = {}
+        if reference is not None and f.n:
+            drift, share = _drift(f, reference, spec)
+            extra["drift_share"] = (share, f.n)
+            extra["drifted_features"] = (float(sum(r.drifted for r in drift
+                                                   if r.feature != PREDICTION_FEATURE)), f.n)
+            ev.drifted[(version, ALL)] = [r.feature for r in drift if r.drifted]
+            pred = [r for r in drift if r.feature == PREDICTION_FEATURE]
+            if pred:
+                extra["prediction_drift_score"] = (_num(pred[0].statistic) or math.nan, f.n)
+        if quality:
+            shares = [q.missing_share for q in quality if not math.isnan(q.missing_share)]
+            extra["missing_share"] = (max(shares) if shares else math.nan, f.n)
+        rows = _feature_rows(version, drift, quality)
+        types = {feat.name: feat.type.value for feat in spec.features}
+        for row in rows:
+            if row["feature_type"] == "unknown":
+                row["feature_type"] = types.get(row["feature"], "unknown")
+        ev.features.extend(rows)
+        return extra
+
+    all_values = slice_metrics(frame)
+    all_values.update(drift_and_quality(frame, ALL))
+    ev.add_points(ALL, ALL, all_values)
+
+    versions = np.unique(frame.version.astype(str)) if frame.n else np.array([], dtype=str)
+    if len(versions) > 1:
+        for v in versions:
+            sub = frame.subset(frame.version == v)
+            values = slice_metrics(sub)
+            values.update(drift_and_quality(sub, str(v)))
+            ev.add_points(str(v), ALL, values)
+    elif len(versions) == 1:
+        # One version: its series equals the "all" series; store it so version queries work.
+        ev.add_points(str(versions[0]), ALL, all_values)
+
+    for segment, mask in _segment_slices(frame, max_segment_values):
+        ev.add_points(ALL, segment, slice_metrics(frame.subset(mask)))
+    if spec.task.is_classification:
+        for seg, values in _fairness(frame):
+            ev.add_points(ALL, seg, values)
+    return ev

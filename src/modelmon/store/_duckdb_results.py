@@ -1,0 +1,379 @@
+"""DuckDB implementation of :class:`~modelmon.store.results.ResultStore` (mixed into DuckDBStore)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from modelmon.exceptions import NotFoundError
+from modelmon.store.results import (
+    ALL,
+    DETECTOR_EVENT_COLUMNS,
+    FEATURE_RESULT_COLUMNS,
+    METRIC_POINT_COLUMNS,
+    DetectorState,
+    ModelStatus,
+    WindowResults,
+)
+
+if TYPE_CHECKING:
+    from modelmon.store.duckdb_store import DuckDBStore
+
+__all__ = ["DuckDBResultsMixin"]
+
+
+def _naive(value: datetime | None) -> datetime | None:
+    from modelmon.store.duckdb_store import _naive_utc
+
+    return _naive_utc(value)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    from modelmon.store.duckdb_store import _aware as aware
+
+    return None if value is None else aware(value)
+
+
+def _utc(table: pa.Table) -> pa.Table:
+    from modelmon.store.duckdb_store import _utc_columns
+
+    return _utc_columns(table)
+
+
+def _conform(table: pa.Table, columns: dict[str, pa.DataType]) -> pa.Table:
+    """Select and cast ``table`` to the documented columns (missing columns become nulls)."""
+    arrays = []
+    for name, dtype in columns.items():
+        if name in table.column_names:
+            arrays.append(table.column(name).cast(dtype))
+        else:
+            arrays.append(pa.nulls(table.num_rows, dtype))
+    return pa.table(arrays, names=list(columns))
+
+
+class DuckDBResultsMixin:
+    """Result storage on the same DuckDB database as the data."""
+
+    # --- what changed ----------------------------------------------------------------------------
+    def data_watermarks(self: DuckDBStore, model: str) -> tuple[datetime | None, datetime | None]:
+        entry = self._entry(model)
+        if entry.watermarks is None:
+            with self._cursor() as cur:
+                p = cur.execute(f"SELECT max(received_at) FROM {entry.pred_table}").fetchall()[0][0]
+                a = cur.execute(f"SELECT max(received_at) FROM {entry.act_table}").fetchall()[0][0]
+            entry.watermarks = (_aware(p), _aware(a))
+        return entry.watermarks
+
+    def changed_windows(
+        self: DuckDBStore, model: str, window_seconds: int, *,
+        predictions_since: datetime | None, actuals_since: datetime | None,
+    ) -> list[datetime]:
+        entry = self._entry(model)
+        width = int(window_seconds) * 1_000_000
+        bucket = f"(epoch_us(p.event_time) // {width}) * {width}"
+        parts, params = [], []
+        cond = " WHERE p.received_at > ?" if predictions_since is not None else ""
+        parts.append(f"SELECT DISTINCT {bucket} AS b FROM {entry.pred_table} p{cond}")
+        if predictions_since is not None:
+            params.append(_naive(predictions_since))
+        acond = " WHERE a.received_at > ?" if actuals_since is not None else ""
+        parts.append(
+            f"SELECT DISTINCT {bucket} AS b FROM {entry.act_table} a "
+            f"JOIN {entry.pred_table} p ON a.prediction_id = p.prediction_id{acond}"
+        )
+        if actuals_since is not None:
+            params.append(_naive(actuals_since))
+        sql = f"SELECT b FROM ({' UNION '.join(parts)}) ORDER BY b"
+        with self._cursor() as cur:
+            rows = cur.execute(sql, params).fetchall()
+        from datetime import UTC
+
+        return [datetime.fromtimestamp(r[0] / 1e6, UTC) for r in rows]
+
+    def evaluation_state(
+        self: DuckDBStore, model: str
+    ) -> tuple[datetime | None, datetime | None, list[tuple[str, datetime]]]:
+        entry = self._entry(model)
+        with self._cursor() as cur:
+            rows = cur.execute(
+                "SELECT predictions_seen, actuals_seen, pending FROM evaluation_state "
+                "WHERE model_id = ?", [entry.model_id],
+            ).fetchall()
+        if not rows:
+            return None, None, []
+        seen_p, seen_a, pending = rows[0]
+        items = [(size, datetime.fromisoformat(start)) for size, start in json.loads(pending)]
+        return _aware(seen_p), _aware(seen_a), items
+
+    def set_evaluation_state(
+        self: DuckDBStore, model: str, predictions_seen: datetime | None,
+        actuals_seen: datetime | None, pending: Sequence[tuple[str, datetime]] = (),
+    ) -> None:
+        entry = self._entry(model)
+        pend = json.dumps([[size, start.isoformat()] for size, start in pending])
+        with self._write_lock, self._transaction() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO evaluation_state VALUES (?, ?, ?, ?, ?)",
+                [entry.model_id, _naive(predictions_seen), _naive(actuals_seen), pend,
+                 _naive(self.clock())],
+            )
+
+    # --- window results --------------------------------------------------------------------------
+    def replace_window_results(self: DuckDBStore, model: str, results: Sequence[WindowResults]) -> None:
+        if not results:
+            return
+        entry = self._entry(model)
+        now = _naive(self.clock())
+        with self._write_lock, self._transaction() as con:
+            for res in results:
+                key = [entry.model_id, res.window_size, _naive(res.window_start)]
+                for table in ("metric_points", "feature_results", "window_aggregates"):
+                    con.execute(
+                        f"DELETE FROM {table} WHERE model_id = ? AND window_size = ? "
+                        "AND window_start = ?", key,
+                    )
+                for target, table, columns in (
+                    ("metric_points", res.metric_points, METRIC_POINT_COLUMNS),
+                    ("feature_results", res.feature_results, FEATURE_RESULT_COLUMNS),
+                ):
+                    if table.num_rows == 0:
+                        continue
+                    conformed = _conform(table, columns)
+                    con.register("_res_in", conformed)
+                    try:
+                        cols = ", ".join(columns)
+                        con.execute(
+                            f"INSERT INTO {target} (model_id, {cols}, computed_at) "
+                            f"SELECT ?, {cols}, ? FROM _res_in", [entry.model_id, now],
+                        )
+                    finally:
+                        con.unregister("_res_in")
+                for (version, segment), blob in res.aggregates.items():
+                    con.execute(
+                        "INSERT INTO window_aggregates VALUES (?, ?, ?, ?, ?, ?)",
+                        [entry.model_id, version, segment, res.window_size,
+                         _naive(res.window_start), blob],
+                    )
+
+    def _series_filter(
+        self: DuckDBStore, model: str, *, window_size: str | None, version: str | None, segment: str | None,
+        start: datetime | None, end: datetime | None,
+    ) -> tuple[str, list[Any]]:
+        entry = self._entry(model)
+        conds, params = ["model_id = ?"], [entry.model_id]
+        if window_size is not None:
+            conds.append("window_size = ?")
+            params.append(window_size)
+        if version is not None:
+            conds.append("version = ?")
+            params.append(version)
+        if segment is not None:
+            conds.append("segment = ?")
+            params.append(segment)
+        if start is not None:
+            conds.append("window_start >= ?")
+            params.append(_naive(start))
+        if end is not None:
+            conds.append("window_start < ?")
+            params.append(_naive(end))
+        return " WHERE " + " AND ".join(conds), params
+
+    def metric_series(
+        self: DuckDBStore, model: str, *, metrics: Sequence[str] | None = None,
+        window_size: str | None = None, version: str | None = ALL, segment: str | None = ALL,
+        start: datetime | None = None, end: datetime | None = None, limit: int = 100_000,
+    ) -> pa.Table:
+        where, params = self._series_filter(model, window_size=window_size, version=version,
+                                            segment=segment, start=start, end=end)
+        if metrics:
+            where += f" AND metric IN ({', '.join('?' for _ in metrics)})"
+            params.extend(metrics)
+        cols = ", ".join(METRIC_POINT_COLUMNS)
+        sql = (f"SELECT {cols} FROM metric_points{where} ORDER BY window_start, metric "
+               f"LIMIT {int(limit)}")
+        with self._cursor() as cur:
+            return _conform(_utc(cur.sql(sql, params=params).to_arrow_table()), METRIC_POINT_COLUMNS)
+
+    def latest_metric_points(self: DuckDBStore, model: str, *, window_size: str | None = None) -> pa.Table:
+        entry = self._entry(model)
+        params: list[Any] = [entry.model_id]
+        cond = ""
+        if window_size is not None:
+            cond = " AND window_size = ?"
+            params.append(window_size)
+        cols = ", ".join(METRIC_POINT_COLUMNS)
+        sql = (f"SELECT {cols} FROM metric_points WHERE model_id = ?{cond} "
+               "QUALIFY row_number() OVER (PARTITION BY version, segment, window_size, metric "
+               "ORDER BY window_start DESC) = 1 ORDER BY window_size, metric, version, segment")
+        with self._cursor() as cur:
+            return _conform(_utc(cur.sql(sql, params=params).to_arrow_table()), METRIC_POINT_COLUMNS)
+
+    def feature_results(
+        self: DuckDBStore, model: str, *, window_size: str | None = None,
+        start: datetime | None = None, end: datetime | None = None, feature: str | None = None,
+        version: str | None = ALL, segment: str | None = ALL, limit: int = 100_000,
+    ) -> pa.Table:
+        where, params = self._series_filter(model, window_size=window_size, version=version,
+                                            segment=segment, start=start, end=end)
+        if feature is not None:
+            where += " AND feature = ?"
+            params.append(feature)
+        cols = ", ".join(FEATURE_RESULT_COLUMNS)
+        sql = (f"SELECT {cols} FROM feature_results{where} ORDER BY window_start, feature "
+               f"LIMIT {int(limit)}")
+        with self._cursor() as cur:
+            return _conform(_utc(cur.sql(sql, params=params).to_arrow_table()),
+                            FEATURE_RESULT_COLUMNS)
+
+    def window_aggregates(
+        self: DuckDBStore, model: str, window_size: str, start: datetime, end: datetime,
+    ) -> list[tuple[str, str, datetime, bytes]]:
+        entry = self._entry(model)
+        with self._cursor() as cur:
+            rows = cur.execute(
+                "SELECT version, segment, window_start, data FROM window_aggregates "
+                "WHERE model_id = ? AND window_size = ? AND window_start >= ? AND window_start < ? "
+                "ORDER BY window_start",
+                [entry.model_id, window_size, _naive(start), _naive(end)],
+            ).fetchall()
+        return [(v, s, _aware(w), bytes(d)) for v, s, w, d in rows]  # type: ignore[misc]
+
+    # --- detectors -------------------------------------------------------------------------------
+    def detector_states(self: DuckDBStore, model: str) -> list[DetectorState]:
+        entry = self._entry(model)
+        with self._cursor() as cur:
+            rows = cur.execute(
+                "SELECT version, detector, state, processed, cursor_time, cursor_id "
+                "FROM detector_state WHERE model_id = ?", [entry.model_id],
+            ).fetchall()
+        return [DetectorState(v, d, bytes(s), int(p), _aware(t), c) for v, d, s, p, t, c in rows]
+
+    def save_detector_progress(self: DuckDBStore, model: str, state: DetectorState, events: pa.Table) -> None:
+        entry = self._entry(model)
+        now = _naive(self.clock())
+        with self._write_lock, self._transaction() as con:
+            if events.num_rows:
+                con.register("_ev_in", _conform(events, DETECTOR_EVENT_COLUMNS))
+                try:
+                    cols = ", ".join(DETECTOR_EVENT_COLUMNS)
+                    con.execute(
+                        f"INSERT INTO detector_events (model_id, {cols}, created_at) "
+                        f"SELECT ?, {cols}, ? FROM _ev_in", [entry.model_id, now],
+                    )
+                finally:
+                    con.unregister("_ev_in")
+            con.execute(
+                "INSERT OR REPLACE INTO detector_state VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [entry.model_id, state.version, state.detector, state.state, state.processed,
+                 _naive(state.cursor_time), state.cursor_id, now],
+            )
+
+    def detector_events(
+        self: DuckDBStore, model: str, *, kind: str | None = None, start: datetime | None = None,
+        end: datetime | None = None, limit: int = 1000,
+    ) -> pa.Table:
+        entry = self._entry(model)
+        conds, params = ["model_id = ?"], [entry.model_id]
+        if kind is not None:
+            conds.append("kind = ?")
+            params.append(kind)
+        if start is not None:
+            conds.append("event_time >= ?")
+            params.append(_naive(start))
+        if end is not None:
+            conds.append("event_time < ?")
+            params.append(_naive(end))
+        sql = (f"SELECT event_id, {', '.join(DETECTOR_EVENT_COLUMNS)} FROM detector_events "
+               f"WHERE {' AND '.join(conds)} ORDER BY event_time DESC, event_id DESC "
+               f"LIMIT {int(limit)}")
+        with self._cursor() as cur:
+            return _utc(cur.sql(sql, params=params).to_arrow_table())
+
+    # --- reports, status, references -------------------------------------------------------------
+    def save_report(self: DuckDBStore, model: str, report: dict[str, Any]) -> str:
+        entry = self._entry(model)
+        window = report.get("window") or {}
+        with self._write_lock, self._transaction() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO reports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [report["id"], entry.model_id, _naive(self.clock()), report.get("kind", "evaluation"),
+                 window.get("size"), window.get("start"), window.get("end"),
+                 report.get("status", "unknown"), json.dumps(report, default=str)],
+            )
+        return str(report["id"])
+
+    def get_report(self: DuckDBStore, model: str, report_id: str) -> dict[str, Any]:
+        entry = self._entry(model)
+        with self._cursor() as cur:
+            rows = cur.execute("SELECT body FROM reports WHERE model_id = ? AND report_id = ?",
+                               [entry.model_id, report_id]).fetchall()
+        if not rows:
+            raise NotFoundError(f"model {model!r} has no report {report_id!r}", loc=("report_id",))
+        return json.loads(rows[0][0])  # type: ignore[no-any-return]
+
+    def list_reports(
+        self: DuckDBStore, model: str, *, limit: int = 50, before: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        entry = self._entry(model)
+        cond, params = "", [entry.model_id]
+        if before is not None:
+            cond = " AND created_at < ?"
+            params.append(_naive(before))
+        with self._cursor() as cur:
+            rows = cur.execute(
+                "SELECT report_id, created_at, kind, window_size, window_start, window_end, status "
+                f"FROM reports WHERE model_id = ?{cond} ORDER BY created_at DESC LIMIT {int(limit)}",
+                params,
+            ).fetchall()
+        keys = ("id", "created_at", "kind", "window_size", "window_start", "window_end", "status")
+        out = []
+        for row in rows:
+            item = dict(zip(keys, row, strict=True))
+            for k in ("created_at", "window_start", "window_end"):
+                if item[k] is not None:
+                    item[k] = _aware(item[k]).isoformat()  # type: ignore[union-attr]
+            out.append(item)
+        return out
+
+    def set_status(self: DuckDBStore, model: str, status: str, reasons: list[dict[str, Any]],
+                   report_id: str | None) -> None:
+        entry = self._entry(model)
+        with self._write_lock, self._transaction() as con:
+            con.execute("INSERT OR REPLACE INTO model_status VALUES (?, ?, ?, ?, ?)",
+                        [entry.model_id, status, json.dumps(reasons, default=str), report_id,
+                         _naive(self.clock())])
+
+    def get_status(self: DuckDBStore, model: str) -> ModelStatus | None:
+        entry = self._entry(model)
+        with self._cursor() as cur:
+            rows = cur.execute(
+                "SELECT status, reasons, report_id, updated_at FROM model_status WHERE model_id = ?",
+                [entry.model_id],
+            ).fetchall()
+        if not rows:
+            return None
+        status, reasons, report_id, updated = rows[0]
+        return ModelStatus(model, status, json.loads(reasons), report_id, _aware(updated))  # type: ignore[arg-type]
+
+    def save_reference(self: DuckDBStore, model: str, revision: int, source: str, n_rows: int,
+                       summary: bytes) -> None:
+        entry = self._entry(model)
+        with self._write_lock, self._transaction() as con:
+            con.execute("INSERT OR REPLACE INTO reference_summaries VALUES (?, ?, ?, ?, ?, ?)",
+                        [entry.model_id, revision, source, _naive(self.clock()), n_rows, summary])
+
+    def get_reference(self: DuckDBStore, model: str) -> tuple[int, str, bytes] | None:
+        entry = self._entry(model)
+        with self._cursor() as cur:
+            rows = cur.execute(
+                "SELECT revision, source, summary FROM reference_summaries WHERE model_id = ? "
+                "ORDER BY revision DESC LIMIT 1", [entry.model_id],
+            ).fetchall()
+        if not rows:
+            return None
+        revision, source, summary = rows[0]
+        return int(revision), str(source), bytes(summary)

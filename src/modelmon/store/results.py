@@ -1,0 +1,216 @@
+"""The evaluation side of storage: metric time series, per-feature results, detector events and
+state, reports, model status, reference summaries and evaluation watermarks.
+
+Kept apart from :class:`~modelmon.store.base.Store` (ingest and registry) so each protocol stays
+small; a backend implements both. Conventions: ``version`` and ``segment`` are ``"*"`` for "all";
+a segment value is written ``"name=value"``; windows are named by their size (``"1h"``) and
+start; all times are UTC.
+
+Tables returned use these columns:
+
+- metric points: ``version, segment, window_size, window_start, window_end, metric, value, n``;
+- feature results: ``version, segment, window_size, window_start, window_end, feature,
+  feature_type, test, statistic, p_value, threshold, drifted, n_reference, n_current,
+  missing_share, out_of_range_share, unseen_share``;
+- detector events: ``event_id, version, detector, kind, event_time, prediction_id, position,
+  details``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+import pyarrow as pa
+
+__all__ = [
+    "ALL",
+    "DETECTOR_EVENT_COLUMNS",
+    "FEATURE_RESULT_COLUMNS",
+    "METRIC_POINT_COLUMNS",
+    "DetectorState",
+    "ModelStatus",
+    "ResultStore",
+    "WindowResults",
+]
+
+ALL = "*"
+
+_TS = pa.timestamp("us", tz="UTC")
+
+METRIC_POINT_COLUMNS: dict[str, pa.DataType] = {
+    "version": pa.string(),
+    "segment": pa.string(),
+    "window_size": pa.string(),
+    "window_start": _TS,
+    "window_end": _TS,
+    "metric": pa.string(),
+    "value": pa.float64(),
+    "n": pa.int64(),
+}
+
+FEATURE_RESULT_COLUMNS: dict[str, pa.DataType] = {
+    "version": pa.string(),
+    "segment": pa.string(),
+    "window_size": pa.string(),
+    "window_start": _TS,
+    "window_end": _TS,
+    "feature": pa.string(),
+    "feature_type": pa.string(),
+    "test": pa.string(),
+    "statistic": pa.float64(),
+    "p_value": pa.float64(),
+    "threshold": pa.float64(),
+    "drifted": pa.bool_(),
+    "n_reference": pa.int64(),
+    "n_current": pa.int64(),
+    "missing_share": pa.float64(),
+    "out_of_range_share": pa.float64(),
+    "unseen_share": pa.float64(),
+}
+
+DETECTOR_EVENT_COLUMNS: dict[str, pa.DataType] = {
+    "version": pa.string(),
+    "detector": pa.string(),
+    "kind": pa.string(),
+    "event_time": _TS,
+    "prediction_id": pa.string(),
+    "position": pa.int64(),
+    "details": pa.string(),
+}
+
+
+@dataclass(frozen=True)
+class WindowResults:
+    """Everything computed for one window of one model (all versions and segments)."""
+
+    window_size: str
+    window_start: datetime
+    window_end: datetime
+    metric_points: pa.Table
+    feature_results: pa.Table
+    aggregates: dict[tuple[str, str], bytes] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DetectorState:
+    """Where a streaming detector stopped: serialised state and its event-time cursor."""
+
+    version: str
+    detector: str
+    state: bytes
+    processed: int
+    cursor_time: datetime | None
+    cursor_id: str | None
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """A model's current status with its human-readable reasons."""
+
+    model: str
+    status: str
+    reasons: list[dict[str, Any]]
+    report_id: str | None
+    updated_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "status": self.status, "reasons": self.reasons,
+                "report_id": self.report_id, "updated_at": self.updated_at.isoformat()}
+
+
+@runtime_checkable
+class ResultStore(Protocol):
+    """Storage of evaluation outputs (see the module docstring)."""
+
+    # --- what changed ----------------------------------------------------------------------------
+    def data_watermarks(self, model: str) -> tuple[datetime | None, datetime | None]:
+        """Latest ``received_at`` of the model's predictions and of its actuals (cheap)."""
+
+    def changed_windows(
+        self, model: str, window_seconds: int, *, predictions_since: datetime | None,
+        actuals_since: datetime | None,
+    ) -> list[datetime]:
+        """Starts of windows (aligned to the epoch) holding predictions received after
+        ``predictions_since`` or predictions whose actual was received after ``actuals_since``."""
+
+    def evaluation_state(
+        self, model: str
+    ) -> tuple[datetime | None, datetime | None, list[tuple[str, datetime]]]:
+        """Watermarks up to which changes were picked up, and windows still to evaluate
+        (``(None, None, [])`` at first)."""
+
+    def set_evaluation_state(
+        self, model: str, predictions_seen: datetime | None, actuals_seen: datetime | None,
+        pending: Sequence[tuple[str, datetime]] = (),
+    ) -> None:
+        """Record evaluation progress: watermarks and the windows (size, start) still pending."""
+
+    # --- window results --------------------------------------------------------------------------
+    def replace_window_results(self, model: str, results: Sequence[WindowResults]) -> None:
+        """Atomically replace everything stored for these windows."""
+
+    def metric_series(
+        self, model: str, *, metrics: Sequence[str] | None = None, window_size: str | None = None,
+        version: str | None = ALL, segment: str | None = ALL, start: datetime | None = None,
+        end: datetime | None = None, limit: int = 100_000,
+    ) -> pa.Table:
+        """Metric points ordered by window start, then metric."""
+
+    def latest_metric_points(self, model: str, *, window_size: str | None = None) -> pa.Table:
+        """For each (version, segment, window size, metric): the newest point."""
+
+    def feature_results(
+        self, model: str, *, window_size: str | None = None, start: datetime | None = None,
+        end: datetime | None = None, feature: str | None = None, version: str | None = ALL,
+        segment: str = ALL, limit: int = 100_000,
+    ) -> pa.Table:
+        """Per-feature drift and data-quality rows ordered by window start, then feature."""
+
+    def window_aggregates(
+        self, model: str, window_size: str, start: datetime, end: datetime,
+    ) -> list[tuple[str, str, datetime, bytes]]:
+        """Stored mergeable aggregates ``(version, segment, window_start, data)`` in a range."""
+
+    # --- detectors -------------------------------------------------------------------------------
+    def detector_states(self, model: str) -> list[DetectorState]:
+        """Saved detector states of a model."""
+
+    def save_detector_progress(
+        self, model: str, state: DetectorState, events: pa.Table
+    ) -> None:
+        """Atomically store new detector events and the state after them."""
+
+    def detector_events(
+        self, model: str, *, kind: str | None = None, start: datetime | None = None,
+        end: datetime | None = None, limit: int = 1000,
+    ) -> pa.Table:
+        """Detector warnings and drifts, newest first."""
+
+    # --- reports, status, references -------------------------------------------------------------
+    def save_report(self, model: str, report: dict[str, Any]) -> str:
+        """Store a report (``report["id"]`` set by the caller) and return its id."""
+
+    def get_report(self, model: str, report_id: str) -> dict[str, Any]:
+        """One report (raises ``not_found``)."""
+
+    def list_reports(
+        self, model: str, *, limit: int = 50, before: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Report headers (no body), newest first."""
+
+    def set_status(self, model: str, status: str, reasons: list[dict[str, Any]],
+                   report_id: str | None) -> None:
+        """Set the model's current status."""
+
+    def get_status(self, model: str) -> ModelStatus | None:
+        """The model's current status (None before the first evaluation)."""
+
+    def save_reference(self, model: str, revision: int, source: str, n_rows: int,
+                       summary: bytes) -> None:
+        """Store a fitted reference summary for a spec revision."""
+
+    def get_reference(self, model: str) -> tuple[int, str, bytes] | None:
+        """``(revision, source, summary)`` of the newest stored reference, or None."""
