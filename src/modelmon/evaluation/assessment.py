@@ -174,9 +174,20 @@ def assess(
                                f"{max(err) * 100:.1f} % of predictions failed (threshold "
                                f"{thresholds.error_rate * 100:.0f} %)", metric="error_rate"))
 
-    # --- drift and data quality (latest window of the status window size) ------------------------
-    drift_rows = [r for r in latest_features.to_pylist() if r["version"] == ALL]
-    drifted = sorted((r for r in drift_rows if r["drifted"] and r["feature"] != PREDICTION_FEATURE),
+    # --- drift and data quality (latest windows of the status window size) ----------------------
+    # A feature counts as drifted when the latest window flags it and so does at least one of the
+    # two windows before it: one-window blips (chance at small window sizes) do not change status.
+    feature_rows = [r for r in latest_features.to_pylist() if r["version"] == ALL]
+    window_starts = sorted({r["window_start"] for r in feature_rows})
+    latest_start = window_starts[-1] if window_starts else None
+    drift_rows = [r for r in feature_rows if r["window_start"] == latest_start]
+    flagged: dict[str, int] = defaultdict(int)
+    for r in feature_rows:
+        if r["drifted"] and r["window_start"] in window_starts[-3:]:
+            flagged[r["feature"]] += 1
+    need = min(2, len(window_starts))
+    drifted = sorted((r for r in drift_rows if r["drifted"] and r["feature"] != PREDICTION_FEATURE
+                      and flagged[r["feature"]] >= need),
                      key=lambda r: -(r["statistic"] or 0))
     for r in drifted[:5]:
         label = _TEST_LABEL.get(r["test"], r["test"])
@@ -186,7 +197,8 @@ def assess(
                                else f"feature {r['feature']} drifted", feature=r["feature"]))
     if len(drifted) > 5:
         reasons.append(_reason("warning", "drift", f"{len(drifted) - 5} more features drifted"))
-    pred = [r for r in drift_rows if r["feature"] == PREDICTION_FEATURE and r["drifted"]]
+    pred = [r for r in drift_rows if r["feature"] == PREDICTION_FEATURE and r["drifted"]
+            and flagged[PREDICTION_FEATURE] >= need]
     if pred:
         reasons.append(_reason("warning", "drift", f"prediction distribution drifted: "
                                f"{_TEST_LABEL.get(pred[0]['test'], pred[0]['test'])} "
@@ -203,10 +215,10 @@ def assess(
     reasons.extend(dq)
     for ev in schema_changes[:3]:
         reasons.append(_reason("warning", "data_quality", f"schema changed: {ev}"))
+    tested = [r for r in drift_rows if r["feature"] != PREDICTION_FEATURE
+              and r["drifted"] is not None]
     report["drift"] = {
-        "share": (sum(r["drifted"] for r in drift_rows if r["feature"] != PREDICTION_FEATURE)
-                  / max(1, sum(r["feature"] != PREDICTION_FEATURE for r in drift_rows))
-                  if drift_rows else None),
+        "share": sum(bool(r["drifted"]) for r in tested) / len(tested) if tested else None,
         "drifted": [{"feature": r["feature"], "test": r["test"], "statistic": r["statistic"],
                      "threshold": r["threshold"]} for r in drifted],
     }

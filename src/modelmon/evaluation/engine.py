@@ -232,16 +232,20 @@ class Evaluator:
                                          limit=1)
         return table.column("window_start")[0].as_py() if table.num_rows else None
 
-    def _latest_features(self, model: str, size_text: str) -> Any:
+    def _latest_features(self, model: str, size_text: str, windows: int = 3) -> Any:
+        """Feature results of the newest ``windows`` evaluated windows of one size."""
         latest = self.store.latest_metric_points(model, window_size=size_text)
         starts = [r["window_start"] for r in latest.to_pylist()
                   if r["metric"] == "prediction_count" and r["version"] == ALL
                   and r["segment"] == ALL]
         if not starts:
             return self.store.feature_results(model, window_size=size_text, limit=0)
-        start = max(starts)
-        return self.store.feature_results(model, window_size=size_text, start=start,
-                                          end=start + timedelta(microseconds=1))
+        newest = max(starts)
+        size = min(d for d in self.store.get_model(model).spec.window_durations
+                   if format_duration(d) == size_text)
+        return self.store.feature_results(model, window_size=size_text,
+                                          start=newest - size * (windows - 1),
+                                          end=newest + timedelta(microseconds=1))
 
 
 def _schema_text(details: dict[str, Any]) -> str:

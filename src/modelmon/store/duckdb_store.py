@@ -177,6 +177,8 @@ class DuckDBStore(DuckDBResultsMixin):
         self._write_lock = threading.RLock()
         self._cursor_lock = threading.Lock()
         self._models: dict[str, _ModelEntry] = {}
+        self._stamp_lock = threading.Lock()
+        self._last_stamp_us = 0
 
     # --- lifecycle -------------------------------------------------------------------------------
     def open(self) -> None:
@@ -510,6 +512,7 @@ class DuckDBStore(DuckDBResultsMixin):
         if not batches:
             return []
         entries = [self._entry(b.model) for b in batches]
+        batches = [self._stamp(b) for b in batches]
         new_ids: list[tuple[_ModelEntry, np.ndarray]] = []
         new_versions: list[tuple[_ModelEntry, set[str]]] = []
         results: list[WriteResult] = []
@@ -556,6 +559,24 @@ class DuckDBStore(DuckDBResultsMixin):
         else:
             acts = latest if acts is None or latest > acts else acts
         entry.watermarks = (preds, acts)
+
+    def _stamp(self, batch: WriteBatch) -> WriteBatch:
+        """Set ``received_at`` to this store's strictly increasing write time.
+
+        Evaluation finds new data by ``received_at > watermark``; two writes in the same
+        microsecond must not look alike, so the store, not the request, owns this column.
+        """
+        if batch.kind not in (BatchKind.PREDICTIONS, BatchKind.ACTUALS):
+            return batch
+        with self._stamp_lock:
+            now_us = int(self.clock().timestamp() * 1_000_000)
+            now_us = max(now_us, self._last_stamp_us + 1)
+            self._last_stamp_us = now_us
+        idx = batch.table.schema.get_field_index("received_at")
+        stamp = pa.array(np.full(batch.num_rows, now_us, dtype=np.int64)).cast(
+            pa.timestamp("us", tz="UTC"))
+        table = batch.table.set_column(idx, "received_at", stamp)
+        return WriteBatch(batch.kind, batch.model, table, batch.idempotency_key)
 
     def _seen_key(self, con: duckdb.DuckDBPyConnection, batch: WriteBatch, entry: _ModelEntry) -> bool:
         seen = con.execute(

@@ -1,0 +1,158 @@
+"""The evaluation engine on generated traffic: injected drift is found on the right features and
+windows, a stable model raises nothing, late actuals re-open past windows, idle cycles are cheap."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from modelmon.evaluation import Evaluator
+from modelmon.store.duckdb_store import DuckDBStore
+from tests.evaluation.scenario import FRAUD, NOW, hour_table, load
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[DuckDBStore]:
+    s = DuckDBStore(str(tmp_path / "eval.duckdb"))
+    s.open()
+    s.save_model(FRAUD)
+    yield s
+    s.close()
+
+
+def drifted_by_window(store: DuckDBStore) -> dict[int, set[str]]:
+    out: dict[int, set[str]] = {}
+    first = NOW - timedelta(hours=40)
+    for r in store.feature_results("fraud", window_size="1h").to_pylist():
+        h = int((r["window_start"] - first).total_seconds() // 3600)
+        if r["drifted"]:
+            out.setdefault(h, set()).add(r["feature"])
+    return out
+
+
+def test_injected_drift_is_found_on_the_right_features_and_windows(store: DuckDBStore) -> None:
+    load(store, hours=40, drift_from=30)
+    ev = Evaluator(store, clock=lambda: NOW)
+    summary = ev.run_cycle()
+    assert summary.windows_evaluated == 40 and summary.models[0].error is None
+    drifted = drifted_by_window(store)
+    # Reference = the first 12 hours (default baseline); drift starts at hour 30. Windows of 800
+    # rows use p-value tests with Holm's correction: at most a rare chance flag before hour 30.
+    assert set(range(30, 40)) <= set(drifted)
+    assert all(drifted[h] >= {"amount", "channel"} for h in range(30, 40))
+    chance = sum(len(f - {"amount", "channel"}) for f in drifted.values())
+    assert chance <= 2, drifted
+    status = store.get_status("fraud")
+    assert status is not None and status.status == "degraded"
+    messages = " | ".join(r["message"] for r in status.reasons)
+    assert "accuracy" in messages and "baseline" in messages and "p < 0.001" in messages
+    assert "feature amount drifted" in messages and "feature channel drifted" in messages
+    report = store.get_report("fraud", status.report_id)  # type: ignore[arg-type]
+    assert report["status"] == "degraded"
+    assert any("Retraining recommended" in r for r in report["recommendations"])
+    acc = next(m for m in report["metrics"] if m["metric"] == "accuracy")
+    assert acc["verdict"] == "degraded" and acc["better_or_worse"] == "worse"
+    assert acc["percent_change"] < -10
+    # The concept-drift detector fired shortly after the change, not before it.
+    events = store.detector_events("fraud", kind="drift").to_pylist()
+    assert events, "ADWIN should flag the error-rate change"
+    first = min(e["event_time"] for e in events)
+    change = NOW - timedelta(hours=10)
+    assert change <= first < change + timedelta(hours=1)
+
+
+def test_stable_model_raises_no_finding(store: DuckDBStore) -> None:
+    load(store, hours=48, drift_from=None, seed=7)
+    Evaluator(store, clock=lambda: NOW).run_cycle()
+    # Per-window flags control the family-wise error at 5 % per window (Holm); over 48 windows a
+    # couple of chance flags may occur, but never on consecutive windows, so status stays healthy.
+    flagged = drifted_by_window(store)
+    assert len(flagged) <= 4, flagged
+    assert not any(h + 1 in flagged for h in flagged)
+    status = store.get_status("fraud")
+    assert status is not None and status.status == "healthy", status.reasons
+    assert store.detector_events("fraud", kind="drift").num_rows == 0
+
+
+def test_late_actuals_reopen_a_past_window(store: DuckDBStore) -> None:
+    load(store, hours=20, with_actuals=False, seed=3)
+    clock = [NOW]
+    ev = Evaluator(store, clock=lambda: clock[0])
+    ev.run_cycle()
+    target = NOW - timedelta(hours=15)
+
+    def point(metric: str) -> float | None:
+        t = store.metric_series("fraud", metrics=[metric], window_size="1h", start=target,
+                                end=target + timedelta(minutes=1))
+        return t.column("value")[0].as_py() if t.num_rows else None
+
+    assert point("labelled_count") == 0 and point("accuracy") is None
+    # Ground truth for that hour arrives much later.
+    from modelmon.ingest.actuals import actuals_from_table
+    from modelmon.store import BatchKind, WriteBatch
+
+    preds = store.read_predictions("fraud", start=target, end=target + timedelta(hours=1),
+                                   columns=["prediction_id"], with_actuals=False)
+    acts = pa.table({"prediction_id": preds.column("prediction_id"),
+                     "actual": pa.array(["1"] * preds.num_rows)})
+    clock[0] = NOW + timedelta(days=3)
+    store.write([WriteBatch(BatchKind.ACTUALS, "fraud", actuals_from_table(FRAUD, acts, now=clock[0]))])
+    summary = ev.run_cycle()
+    assert summary.windows_evaluated == 1  # only the window whose actuals arrived
+    assert point("labelled_count") == preds.num_rows
+    assert point("accuracy") is not None
+
+
+def test_idle_cycle_recomputes_nothing(store: DuckDBStore) -> None:
+    load(store, hours=6)
+    ev = Evaluator(store, clock=lambda: NOW)
+    assert ev.run_cycle().windows_evaluated == 6
+    again = ev.run_cycle()
+    assert again.windows_evaluated == 0 and again.seconds < 0.5
+
+
+def test_new_data_recomputes_only_its_window(store: DuckDBStore) -> None:
+    import numpy as np
+
+    from modelmon.ingest.predictions import predictions_from_table
+    from modelmon.store import BatchKind, WriteBatch
+
+    load(store, hours=6)
+    ev = Evaluator(store, clock=lambda: NOW)
+    ev.run_cycle()
+    table, _ = hour_table(np.random.default_rng(9), 5, 10, drift=False,
+                          start=NOW - timedelta(hours=6))
+    table = table.set_column(0, "prediction_id", pa.array([f"extra{i}" for i in range(10)]))
+    store.write([WriteBatch(BatchKind.PREDICTIONS, "fraud",
+                            predictions_from_table(FRAUD, table, now=NOW))])
+    assert ev.run_cycle().windows_evaluated == 1
+
+
+def test_bounded_cost_per_cycle(store: DuckDBStore) -> None:
+    load(store, hours=10, n=200)
+    ev = Evaluator(store, clock=lambda: NOW, max_windows_per_cycle=4)
+    first = ev.run_cycle()
+    assert first.windows_evaluated == 4 and first.models[0].windows_pending == 6
+    # The queue survives a restart of the evaluator (it is stored with the watermarks).
+    ev2 = Evaluator(store, clock=lambda: NOW, max_windows_per_cycle=4)
+    assert ev2.run_cycle().windows_evaluated == 4
+    assert ev2.run_cycle().windows_evaluated == 2
+    assert ev2.run_cycle().windows_evaluated == 0
+    assert store.metric_series("fraud", metrics=["prediction_count"], window_size="1h").num_rows == 10
+
+
+def test_versions_and_segments_get_their_own_series(store: DuckDBStore) -> None:
+    load(store, hours=3, n=300)
+    Evaluator(store, clock=lambda: NOW).run_cycle()
+    pts = store.metric_series("fraud", metrics=["accuracy"], window_size="1h", version=None,
+                              segment=None).to_pylist()
+    segments = {p["segment"] for p in pts}
+    assert {"*", "channel=web", "channel=app", "channel=store"} <= segments
+    assert {p["version"] for p in pts} == {"*", "default"}
+    fair = store.metric_series("fraud", metrics=["demographic_parity_difference"], window_size="1h",
+                               segment="channel")
+    assert fair.num_rows == 3 and all(0 <= v <= 1 for v in fair.column("value").to_pylist())
