@@ -3,7 +3,9 @@
 from modelmon.config.durations import format_duration, parse_duration
 from modelmon.config.models import (
     BaselineSpec,
+    BusinessSpec,
     DriftSpec,
+    FinanceSpec,
     Feature,
     FeatureType,
     ModelSpec,
@@ -24,7 +26,9 @@ from modelmon.config.settings import (
 
 __all__ = [
     "BaselineSpec",
+    "BusinessSpec",
     "DriftSpec",
+    "FinanceSpec",
     "Feature",
     "FeatureType",
     "IngestSettings",

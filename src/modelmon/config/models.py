@@ -18,7 +18,9 @@ from modelmon.config.durations import format_duration, parse_duration
 __all__ = [
     "NAME_PATTERN",
     "BaselineSpec",
+    "BusinessSpec",
     "DriftSpec",
+    "FinanceSpec",
     "Feature",
     "FeatureType",
     "ModelSpec",
@@ -198,6 +200,39 @@ class DriftSpec(_Strict):
     drift_share: float = Field(0.5, gt=0.0, le=1.0)
 
 
+class FinanceSpec(_Strict):
+    """Finance metrics for a regression model whose outputs are returns (``kind: change``) or
+    price levels in time order (``kind: level``). Strategy metrics take a position from the sign
+    of each prediction. ``metrics`` chooses among: directional_accuracy, hit_rate, sharpe_ratio,
+    information_ratio, max_drawdown, profit_loss_ratio, value_at_risk, expected_shortfall."""
+
+    kind: Literal["change", "level"] = "change"
+    metrics: list[str] = Field(default_factory=lambda: [
+        "directional_accuracy", "hit_rate", "sharpe_ratio", "max_drawdown", "value_at_risk",
+        "expected_shortfall"])
+    periods_per_year: float = Field(252.0, gt=0)
+    risk_free_rate: float = 0.0
+    var_level: float = Field(0.95, gt=0.5, lt=1.0)
+
+    @field_validator("metrics")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        allowed = {"directional_accuracy", "hit_rate", "sharpe_ratio", "information_ratio",
+                   "max_drawdown", "profit_loss_ratio", "value_at_risk", "expected_shortfall"}
+        unknown = sorted(set(v) - allowed)
+        if unknown:
+            raise ValueError(f"unknown finance metrics {unknown}; choose from {sorted(allowed)}")
+        return v
+
+
+class BusinessSpec(_Strict):
+    """Business metrics from logged events (``POST /v1/events`` with ``kind: business``):
+    conversions (value 1/0, linked to predictions by ``prediction_id``) and revenue."""
+
+    conversion_event: str = "conversion"
+    revenue_event: str = "revenue"
+
+
 class ModelSpec(_Strict):
     """A monitored model: its schema and how to evaluate it."""
 
@@ -212,6 +247,8 @@ class ModelSpec(_Strict):
     preset: Preset = Preset.STANDARD
     metrics: list[str] | None = None
     drift: DriftSpec = Field(default_factory=DriftSpec)
+    finance: FinanceSpec | None = None
+    business: BusinessSpec | None = None
     description: str = ""
     owner: str = ""
     labels: dict[str, str] = Field(default_factory=dict)
@@ -254,6 +291,8 @@ class ModelSpec(_Strict):
         if reserved:
             raise ValueError(f"segment names {reserved} are reserved for record fields")
         p = self.prediction
+        if self.finance is not None and self.task is not Task.REGRESSION:
+            raise ValueError("finance metrics need a regression model (returns or prices)")
         if self.task is Task.REGRESSION and (p.score or p.probabilities or p.classes):
             raise ValueError("a regression model has no classes, score or probabilities")
         if self.task is Task.BINARY:

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
+
 from modelmon.config.durations import format_duration
 from modelmon.config.models import ModelSpec
 from modelmon.evaluation.assessment import Assessment, assess, compare_versions
@@ -35,6 +37,7 @@ from modelmon.evaluation.references import ReferenceManager, baseline_period
 from modelmon.evaluation.window import evaluate_window
 from modelmon.evaluation.windows import Window, window_containing
 from modelmon.exceptions import ModelmonWarning
+from modelmon.store.base import BatchKind
 from modelmon.store.duckdb_store import DuckDBStore
 from modelmon.store.results import ALL
 
@@ -177,10 +180,16 @@ class Evaluator:
         table = self.store.read_predictions(spec.name, start=window.start, end=window.end,
                                             columns=needed_columns(spec), with_actuals=True)
         frame = EvalFrame.from_arrow(spec, table)
+        events = ids = None
+        if spec.business is not None:
+            events = self.store.read_table(spec.name, BatchKind.METRIC_EVENTS, start=window.start,
+                                           end=window.end)
+            ids = np.asarray(table.column("prediction_id").to_pylist(), dtype=object)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ModelmonWarning)
             evaluation = evaluate_window(frame, window_seconds=window.size.total_seconds(),
-                                         reference=reference)
+                                         reference=reference, business_events=events,
+                                         prediction_ids=ids)
         return evaluation.to_results(window.name, window.start, window.end)
 
     # --- judging -----------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from modelmon.config.models import ModelSpec, Task
 from modelmon.evaluation.data_quality import FeatureQuality, feature_quality
+from modelmon.evaluation.finance import business_metrics, finance_metrics
 from modelmon.evaluation.frame import EvalFrame
 from modelmon.evaluation.operational import operational_metrics
 from modelmon.evaluation.presets import quality_metric_names
@@ -150,6 +151,8 @@ def evaluate_window(
     window_seconds: float,
     reference: Any | None,
     max_segment_values: int = 20,
+    business_events: pa.Table | None = None,
+    prediction_ids: np.ndarray | None = None,
 ) -> WindowEvaluation:
     """Compute every per-window result for ``frame`` (all rows of one window)."""
     spec = frame.spec
@@ -186,6 +189,9 @@ def evaluate_window(
         return extra
 
     all_values = slice_metrics(frame)
+    all_values.update(finance_metrics(frame))
+    if business_events is not None and prediction_ids is not None:
+        all_values.update(business_metrics(frame, business_events, prediction_ids))
     all_values.update(drift_and_quality(frame, ALL))
     ev.add_points(ALL, ALL, all_values)
 
