@@ -157,6 +157,27 @@ def models_list(
 
 
 @app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    directory: Annotated[str, typer.Option(help="Folder for the demo's database and data "
+                                           "(recreated on every run).")] = ".modelmon-demo",
+    change_after: Annotated[float, typer.Option(help="Seconds until the drift and the latency "
+                                                "rise.")] = 60.0,
+    window: Annotated[str, typer.Option(help="Status window size.")] = "10s",
+    rate: Annotated[float, typer.Option(help="Predictions per second per model.")] = 60.0,
+    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds "
+                                                   "(default: run until Ctrl-C).")] = None,
+    live: Annotated[bool, typer.Option(help="Show the live status table.")] = True,
+) -> None:
+    """Run the service with three simulated models whose data drifts part-way."""
+    from modelmon.demo import DemoOptions, run_demo
+
+    run_demo(DemoOptions(host=host, port=port, directory=directory, change_after=change_after,
+                         window=window, rate=rate, duration=duration, live=live))
+
+
+@app.command()
 def version() -> None:
     """Print the modelmon version."""
     typer.echo(modelmon.__version__)

@@ -71,6 +71,21 @@ def _fmt(value: float, metric: str) -> str:
     return f"{value:.3g}" if abs(value) < 1 else f"{value:.4g}"
 
 
+def _p_text(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _evidence(row: dict[str, Any]) -> str:
+    """'Wasserstein (normalised) 0.34' or 'KS 0.21, p < 0.001' for a drift result row."""
+    label = _TEST_LABEL.get(row["test"], row["test"])
+    stat = row["statistic"]
+    if stat is None:
+        return label
+    if row.get("p_value") is not None:
+        return f"{label} {stat:.2f}, {_p_text(row['p_value'])}"
+    return f"{label} {stat:.2f} (threshold {row['threshold']:.2f})"
+
+
 def _reason(severity: str, kind: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"severity": severity, "kind": kind, "message": message, **extra}
 
@@ -134,6 +149,7 @@ def assess(
             base_vals[metric], cur_vals[metric] = np.asarray(b), np.asarray(c)
     metric_rows: list[dict[str, Any]] = []
     degraded: list[str] = []
+    quality_reasons: list[dict[str, Any]] = []
     if cur_vals:
         detector = DegradationDetector(methods=("welch", "mann_whitney", "zscore"),
                                        alpha=thresholds.degradation_alpha,
@@ -154,7 +170,7 @@ def assess(
             degraded.append(r.metric)
             p = min(x for x in (r.welch_p_value, r.mann_whitney_p_value, r.z_p_value)
                     if x is not None and not math.isnan(x))
-            ptxt = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+            ptxt = _p_text(p)
             pct = r.percent_change
             msg = (f"{r.metric} {_fmt(r.current_mean, r.metric)} vs baseline "
                    f"{_fmt(r.baseline_mean, r.metric)} ({pct:+.0f} %), {ptxt}"
@@ -164,7 +180,14 @@ def assess(
             elif r.metric == "error_rate":
                 reasons.append(_reason("critical", "errors", msg, metric=r.metric))
             else:
-                reasons.append(_reason("critical", "quality", msg, metric=r.metric))
+                quality_reasons.append(_reason("critical", "quality", msg, metric=r.metric))
+    # The headline metric leads; three quality reasons say enough, the report has the rest.
+    headline = HEADLINE[spec.task]
+    quality_reasons.sort(key=lambda r: r["metric"] != headline)
+    reasons.extend(quality_reasons[:3])
+    if len(quality_reasons) > 3:
+        others = ", ".join(r["metric"] for r in quality_reasons[3:])
+        reasons.append(_reason("critical", "quality", f"also degraded: {others}"))
     report["metrics"] = metric_rows
 
     # --- absolute error-rate threshold -----------------------------------------------------------
@@ -190,19 +213,17 @@ def assess(
                       and flagged[r["feature"]] >= need),
                      key=lambda r: -(r["statistic"] or 0))
     for r in drifted[:5]:
-        label = _TEST_LABEL.get(r["test"], r["test"])
         reasons.append(_reason("warning", "drift",
-                               f"feature {r['feature']} drifted: {label} {r['statistic']:.2f}"
-                               f" (threshold {r['threshold']:.2f})" if r["statistic"] is not None
-                               else f"feature {r['feature']} drifted", feature=r["feature"]))
+                               f"feature {r['feature']} drifted: {_evidence(r)}",
+                               feature=r["feature"]))
     if len(drifted) > 5:
         reasons.append(_reason("warning", "drift", f"{len(drifted) - 5} more features drifted"))
     pred = [r for r in drift_rows if r["feature"] == PREDICTION_FEATURE and r["drifted"]
             and flagged[PREDICTION_FEATURE] >= need]
     if pred:
-        reasons.append(_reason("warning", "drift", f"prediction distribution drifted: "
-                               f"{_TEST_LABEL.get(pred[0]['test'], pred[0]['test'])} "
-                               f"{pred[0]['statistic']:.2f}", feature=PREDICTION_FEATURE))
+        reasons.append(_reason("warning", "drift",
+                               f"prediction distribution drifted: {_evidence(pred[0])}",
+                               feature=PREDICTION_FEATURE))
     dq = []
     for r in drift_rows:
         if r["missing_share"] is not None and r["missing_share"] > thresholds.missing_share:

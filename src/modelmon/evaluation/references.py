@@ -45,6 +45,13 @@ def _output_from_file(spec: ModelSpec, table: pa.Table) -> tuple[pa.Array | None
     return None, None
 
 
+def _as_category(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Booleans are compared as the categories "true"/"false", as in evaluation frames."""
+    if pa.types.is_boolean(col.type):
+        return pc.if_else(col, "true", "false")
+    return col
+
+
 def baseline_period(
     spec: ModelSpec, first_prediction: datetime | None, baseline_windows: int
 ) -> tuple[datetime, datetime] | None:
@@ -90,7 +97,9 @@ class ReferenceManager:
         types = _feature_types(spec)
         if spec.reference is not None:
             table = read_reference(spec.reference.path, spec.reference.format)
-            cols = {name: table.column(name) for name in types if name in table.column_names}
+            bools = {f.name for f in spec.features if f.type.value == "boolean"}
+            cols = {name: _as_category(table.column(name)) if name in bools else table.column(name)
+                    for name in types if name in table.column_names}
             output, out_type = _output_from_file(spec, table)
             if output is not None and out_type is not None:
                 cols[PREDICTION_FEATURE] = output
@@ -108,7 +117,12 @@ class ReferenceManager:
                                             with_actuals=False)
         if table.num_rows == 0:
             return None, "", 0
-        data = pa.table({name[len(FEATURE_PREFIX):]: table.column(name) for name in columns})
+        bools = {f.name for f in spec.features if f.type.value == "boolean"}
+        data = pa.table({
+            name[len(FEATURE_PREFIX):]: (_as_category(table.column(name))
+                                         if name[len(FEATURE_PREFIX):] in bools
+                                         else table.column(name))
+            for name in columns})
         source = f"baseline:{start.isoformat()}/{end.isoformat()}"
         return Reference.fit(data, feature_types=types), source, data.num_rows
 

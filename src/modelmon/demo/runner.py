@@ -1,0 +1,211 @@
+"""``modelmon demo``: the service on an embedded database, three simulated models, a live table.
+
+The traffic goes through the SDK over HTTP like a real model server's would; ground truth is
+logged later (a few seconds, as delayed labels are). After ``change_after`` seconds the fraud
+model's inputs drift and its accuracy falls, and the intent model's latency rises; the price model
+stays healthy. Ctrl-C stops everything cleanly.
+"""
+
+from __future__ import annotations
+
+import heapq
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from modelmon.config.settings import Settings, load_settings
+from modelmon.demo.scenario import DEMO_MODELS, ModelSim, model_specs, simulators
+
+__all__ = ["DemoOptions", "DemoRun", "run_demo"]
+
+
+@dataclass
+class DemoOptions:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    directory: str = ".modelmon-demo"
+    rate: float = 60.0            # predictions per second per model
+    change_after: float = 60.0    # seconds until the drift and the latency rise
+    window: str = "10s"           # status window (a 1-minute window is evaluated too)
+    label_delay: tuple[float, float] = (2.0, 6.0)
+    interval: float = 5.0         # evaluation cycle
+    duration: float | None = None  # stop after this many seconds (None: until Ctrl-C)
+    live: bool = True
+    seed: int = 0
+
+
+@dataclass
+class DemoRun:
+    """A running demo (the service, the traffic threads, the SDK client)."""
+
+    options: DemoOptions
+    settings: Settings
+    url: str
+    started: float = field(default_factory=time.monotonic)
+    stop: threading.Event = field(default_factory=threading.Event)
+    threads: list[threading.Thread] = field(default_factory=list)
+    server: Any = None
+    monitor: Any = None
+    sent: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    @property
+    def changed(self) -> bool:
+        return self.elapsed >= self.options.change_after
+
+
+def prepare(options: DemoOptions) -> Settings:
+    """A fresh demo folder with reference data sets and the settings for the service."""
+    root = Path(options.directory).resolve()
+    if root.exists():
+        shutil.rmtree(root)
+    (root / "reference").mkdir(parents=True)
+    for name, sim in simulators(options.seed + 100).items():
+        pq.write_table(pa.table(sim.reference(5000)), root / "reference" / f"{name}.parquet")
+    baseline = f"{int(options.change_after)}s"
+    return load_settings(env={}, overrides={
+        "store": {"path": str(root / "demo.duckdb")},
+        "server": {"host": options.host, "port": options.port, "log_format": "text",
+                   "log_level": "warning"},
+        "scheduler": {"interval_seconds": options.interval, "detector_lateness": "10s"},
+        "models": model_specs(str(root / "reference"), options.window, baseline),
+    })
+
+
+def _traffic(run: DemoRun, name: str, sim: ModelSim, labels: _LabelQueue) -> None:
+    opts = run.options
+    per_tick = max(1, int(opts.rate / 5))
+    rng = np.random.default_rng(opts.seed + hash(name) % 1000)
+    while not run.stop.is_set():
+        tick = time.monotonic()
+        batch = sim.sample(per_tick, run.changed)
+        for i in range(per_tick):
+            kwargs: dict[str, Any] = {"model": name, "latency": float(batch.latency[i])}
+            if batch.scores is not None:
+                kwargs["score"] = float(batch.scores[i])
+            if batch.probabilities is not None:
+                kwargs["probabilities"] = batch.probabilities[i].tolist()
+            if batch.segments[i]:
+                kwargs["segments"] = batch.segments[i]
+            pid = run.monitor.log_prediction(batch.features[i], batch.predictions[i], **kwargs)
+            labels.push(time.monotonic() + rng.uniform(*opts.label_delay), name, pid,
+                        batch.actuals[i])
+        run.sent[name] = run.sent.get(name, 0) + per_tick
+        run.stop.wait(max(0.0, 0.2 - (time.monotonic() - tick)))
+
+
+class _LabelQueue:
+    """Ground truth waiting for its delay to pass."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, str, str, Any]] = []
+        self._lock = threading.Lock()
+        self._n = 0
+
+    def push(self, due: float, model: str, pid: str, actual: Any) -> None:
+        with self._lock:
+            self._n += 1
+            heapq.heappush(self._heap, (due, self._n, model, pid, actual))
+
+    def due(self) -> list[tuple[str, str, Any]]:
+        now = time.monotonic()
+        out = []
+        with self._lock:
+            while self._heap and self._heap[0][0] <= now:
+                _, _, model, pid, actual = heapq.heappop(self._heap)
+                out.append((model, pid, actual))
+        return out
+
+
+def _labels(run: DemoRun, labels: _LabelQueue) -> None:
+    while not run.stop.is_set():
+        for model, pid, actual in labels.due():
+            run.monitor.log_actual(pid, actual, model=model)
+        run.stop.wait(0.2)
+
+
+def start(options: DemoOptions) -> DemoRun:
+    """Start the service and the traffic; return the running demo."""
+    from modelmon.demo.server import BackgroundServer
+    from modelmon.sdk import Monitor
+
+    settings = prepare(options)
+    server = BackgroundServer(settings).start()
+    run = DemoRun(options, settings, server.url, server=server)
+    run.monitor = Monitor(server.url, batch_size=500, flush_interval=0.5)
+    labels = _LabelQueue()
+    for name, sim in simulators(options.seed).items():
+        t = threading.Thread(target=_traffic, args=(run, name, sim, labels), daemon=True,
+                             name=f"demo-{name}")
+        run.threads.append(t)
+    run.threads.append(threading.Thread(target=_labels, args=(run, labels), daemon=True,
+                                        name="demo-labels"))
+    for t in run.threads:
+        t.start()
+    return run
+
+
+def shutdown(run: DemoRun) -> None:
+    """Stop traffic, flush the SDK, stop the service."""
+    run.stop.set()
+    for t in run.threads:
+        t.join(5)
+    if run.monitor is not None:
+        run.monitor.close(timeout=10)
+    if run.server is not None:
+        run.server.stop()
+
+
+def statuses(run: DemoRun) -> dict[str, Any]:
+    """Current status and reasons per demo model, read from the running service."""
+    store = run.server.state.store
+    out = {}
+    for name in DEMO_MODELS:
+        st = store.get_status(name)
+        out[name] = st.to_dict() if st is not None else {"status": "no_data", "reasons": []}
+    return out
+
+
+def run_demo(options: DemoOptions) -> None:
+    """Run until Ctrl-C (or ``options.duration``), showing a live status table."""
+    from rich.console import Console
+
+    from modelmon.demo.live import live_table
+
+    console = Console()
+    console.print("[bold]modelmon demo[/]: starting the service with three simulated models ...")
+    run = start(options)
+    url = run.url
+    console.print(f"""
+  API and docs:       {url}/docs
+  overview (JSON):    {url}/v1/overview
+  a model's status:   {url}/v1/models/fraud/status
+  latest report:      {url}/v1/models/fraud/reports/latest
+  drift by feature:   {url}/v1/models/fraud/drift?window={options.window}
+  Prometheus metrics: {url}/metrics
+
+  In about {int(options.change_after)} s the fraud model's inputs drift and its accuracy falls, and the
+  intent model slows down; the price model stays healthy. Press Ctrl-C to stop.
+""")
+    try:
+        if options.live:
+            live_table(run, console)
+        else:
+            deadline = None if options.duration is None else time.monotonic() + options.duration
+            while deadline is None or time.monotonic() < deadline:
+                time.sleep(1)
+    except KeyboardInterrupt:
+        console.print("\nstopping ...")
+    finally:
+        shutdown(run)
+        console.print("demo stopped; its data is in " + str(Path(options.directory).resolve()))

@@ -1,0 +1,48 @@
+"""The service in a background thread (the demo and tests share it)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import uvicorn
+
+from modelmon.config.settings import Settings
+from modelmon.service.app import create_app
+
+__all__ = ["BackgroundServer"]
+
+
+class BackgroundServer:
+    """uvicorn serving ``create_app(settings)`` on the settings' host and port."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = create_app(settings)
+        host, port = settings.server.host, settings.server.port
+        self.url = f"http://{host}:{port}"
+        config = uvicorn.Config(self.app, host=host, port=port, log_config=None,
+                                access_log=False, lifespan="on", log_level="warning")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="modelmon-server",
+                                        daemon=True)
+
+    def start(self, timeout: float = 60.0) -> BackgroundServer:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError(f"the service could not start on {self.url} (port in use?)")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the service did not start on {self.url}")
+            time.sleep(0.02)
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout)
+
+    @property
+    def state(self) -> Any:
+        return self.app.state.mm
