@@ -105,7 +105,8 @@ def mcc_from_confusion(cm: NDArray[Any], zero_division: Any, owner: str) -> floa
         if fill is not None:
             return fill
         return undefined(
-            f"{owner} is ill-defined: y_true or y_pred holds a single class (zero variance). "
+            f"The Matthews correlation coefficient is ill-defined in {owner}: y_true or y_pred "
+            "holds a single class (zero variance). "
             "Returning NaN; use zero_division= to set a value (scikit-learn uses 0.0).",
             stacklevel=4,
         )
@@ -172,7 +173,6 @@ def rate_from_confusion(
     owner: str,
     beta: float = 1.0,
     selected: NDArray[np.intp] | None = None,
-    n_data_labels: int | None = None,
 ) -> float:
     """Precision, recall, F-beta, specificity or false positive rate from a confusion matrix.
 
@@ -190,8 +190,6 @@ def rate_from_confusion(
         Value for ill-defined ratios; ``"warn"`` warns and uses NaN.
     selected : ndarray of int, optional
         Positions in ``labels`` to average over (the ``labels=`` argument); default all labels.
-    n_data_labels : int, optional
-        Number of distinct labels in the data, to tell binary from multiclass targets.
     """
     average = _check_average(average, owner)
     fill = check_zero_division(zero_division, owner)
@@ -201,7 +199,7 @@ def rate_from_confusion(
     true_sum = c.sum(axis=1)
     total = float(c.sum())
     if average == "binary":
-        n_labels = labels.size if n_data_labels is None else n_data_labels
+        n_labels = labels.size
         if n_labels > 2:
             raise ValidationError(
                 f"Target is multiclass but average='binary' in {owner}. Please choose another "

@@ -256,7 +256,7 @@ def realised_revenue(
     return _total(yt, check_sample_weight(sample_weight, yt.size, owner))
 
 
-def revenue_accuracy_from_totals(predicted: float, realised: float, owner: str) -> float:
+def _revenue_accuracy_from_totals(predicted: float, realised: float, owner: str) -> float:
     """``1 - |P - R| / |R|`` with the zero policy of :func:`revenue_accuracy`."""
     if realised == 0.0:
         if predicted == 0.0:
@@ -311,4 +311,4 @@ def revenue_accuracy(
     yt, yp, w = check_reg_targets(y_true, y_pred, owner, sample_weight)
     if yt.size == 0:
         return empty_input(owner)
-    return revenue_accuracy_from_totals(_total(yp, w), _total(yt, w), owner)
+    return _revenue_accuracy_from_totals(_total(yp, w), _total(yt, w), owner)

@@ -250,11 +250,9 @@ def _rate(
     if t.n == 0:
         return empty_input(owner)
     selected = None
-    n_data = None
     if use_labels is not None:
         wanted = check_labels(use_labels, "labels", owner)
         selected = np.array([t.index_of(v) for v in wanted.tolist()], dtype=np.intp)
-        n_data = int(np.union1d(t.true_codes, t.pred_codes).size)
     return rate_from_confusion(
         _confusion(t),
         t.labels,
@@ -265,7 +263,6 @@ def _rate(
         owner=owner,
         beta=beta,
         selected=selected,
-        n_data_labels=n_data,
     )
 
 

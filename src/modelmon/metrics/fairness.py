@@ -24,6 +24,7 @@ can be.
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 from collections.abc import Callable
@@ -141,6 +142,14 @@ class MetricByGroup(Result):
         Total sample weight per group (equal to ``sizes`` without weights).
     overall : float
         Metric on all rows.
+
+    Examples
+    --------
+    >>> r = metric_by_group("recall", [1, 1, 1, 1], [1, 0, 1, 1], ["a", "a", "b", "b"])
+    >>> r.by_group(), r.overall
+    ({'a': 0.5, 'b': 1.0}, 0.75)
+    >>> r.ratio(), r.worst()
+    (0.5, ('a', 0.5))
     """
 
     metric: str
@@ -291,6 +300,12 @@ def metric_by_group(
     arrays = [codes, yp if yp.ndim else None, yt if yt is not None and yt.ndim else None]
     n = check_consistent_length(arrays, ["groups", "y_pred", "y_true"], owner)
     w = check_sample_weight(sample_weight, n, owner)
+    if w is not None and "sample_weight" not in inspect.signature(func).parameters:
+        raise ParameterError(
+            f"Metric {name!r} does not take sample weights; call metric_by_group without "
+            "sample_weight.",
+            loc=("sample_weight",),
+        )
     kwargs = dict(metric_kwargs)
     counts = np.bincount(codes, minlength=labels.size)
     group_weight = (

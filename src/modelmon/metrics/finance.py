@@ -283,7 +283,7 @@ def information_ratio(
     ``r`` are the strategy returns (or ``y_true`` when ``y_pred`` is None) and ``b`` the
     benchmark returns: ``benchmark`` when given, else — with predictions — ``y_true`` itself,
     i.e. the signal is judged against simply holding the asset. ``s(r - b)`` is the tracking
-    error (Grinold & Kahn, 2000).
+    error (Grinold & Kahn, 2000). There is no ``risk_free_rate``: it cancels in ``r - b``.
 
     Parameters
     ----------
@@ -474,7 +474,7 @@ def profit_loss_ratio(
     -------
     float
         0.0 when there are losing but no winning trades; NaN with an UndefinedMetricWarning when
-        there is no losing trade (the ratio is unbounded).
+        there is no losing trade (the ratio is unbounded) or the ratio overflows.
 
     Examples
     --------
@@ -491,7 +491,14 @@ def profit_loss_ratio(
     gains = r[r > 0]
     if gains.size == 0:
         return 0.0
-    return float(np.mean(gains) / -np.mean(losses))
+    with np.errstate(over="ignore"):
+        ratio = float(np.mean(gains) / -np.mean(losses))
+    if not math.isfinite(ratio):
+        return undefined(
+            f"{owner} overflowed: the mean loss is vanishingly small next to the mean gain. "
+            "Returning NaN."
+        )
+    return ratio
 
 
 def _losses(

@@ -131,7 +131,7 @@ def mean_absolute_error(
     return weighted_mean(np.abs(yp - yt), w, "mean_absolute_error")
 
 
-def weighted_median(x: NDArray[np.float64], w: NDArray[np.float64]) -> float:
+def _weighted_median(x: NDArray[np.float64], w: NDArray[np.float64]) -> float:
     """Weighted median by the averaged inverted CDF (scikit-learn's ``_weighted_percentile``).
 
     Where the cumulative weight reaches exactly half the total at a sample, the median is the
@@ -191,7 +191,7 @@ def median_absolute_error(
     err = np.abs(yp - yt)
     if w is None:
         return float(np.median(err))
-    value = weighted_median(err, w)
+    value = _weighted_median(err, w)
     if math.isnan(value):
         return undefined(f"{owner} is undefined: the sample weights sum to zero. Returning NaN.")
     return value
@@ -228,7 +228,7 @@ def max_error(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     return float(np.max(np.abs(yp - yt)))
 
 
-def r2_from_sums(ss_res: float, ss_tot: float, n: int, force_finite: bool, owner: str) -> float:
+def _r2_from_sums(ss_res: float, ss_tot: float, n: int, force_finite: bool, owner: str) -> float:
     """R² from the residual and total sums of squares, with the edge-case policy of r2_score."""
     if n < 2:
         return undefined(
@@ -304,26 +304,32 @@ def r2_score(
         ss_res = float(np.dot(w, d * d))
         c = yt - np.dot(w, yt) / w.sum()
         ss_tot = float(np.dot(w, c * c))
-    return r2_from_sums(ss_res, ss_tot, yt.size, force_finite, owner)
+    return _r2_from_sums(ss_res, ss_tot, yt.size, force_finite, owner)
 
 
 def _check_zero_policy(zero_policy: Any, owner: str) -> str:
     return str(check_option(zero_policy, "zero_policy", owner, ZERO_POLICIES))
 
 
-def ape_terms(
+def _ape_terms(
     yt: NDArray[np.float64],
     yp: NDArray[np.float64],
     zero_policy: str,
     owner: str,
 ) -> tuple[NDArray[np.float64], NDArray[np.bool_] | None]:
-    """Absolute percentage errors and the mask of kept rows (None: all kept)."""
+    """Absolute percentage errors and the mask of kept rows (None: all kept).
+
+    A ratio beyond the float range (a subnormal actual) becomes inf here, without NumPy's
+    RuntimeWarning; :func:`_mape_value` turns a non-finite mean into NaN with a warning.
+    """
     abs_true = np.abs(yt)
     if zero_policy == "epsilon":
-        return np.abs(yp - yt) / np.maximum(abs_true, _EPS), None
+        with np.errstate(over="ignore"):
+            return np.abs(yp - yt) / np.maximum(abs_true, _EPS), None
     zero = abs_true == 0.0
     if not zero.any():
-        return np.abs(yp - yt) / abs_true, None
+        with np.errstate(over="ignore"):
+            return np.abs(yp - yt) / abs_true, None
     if zero_policy == "raise":
         raise ValidationError(
             f"{int(zero.sum())} of {yt.size} values of y_true are 0 in {owner}, where the "
@@ -332,10 +338,28 @@ def ape_terms(
             loc=("y_true",),
         )
     keep = ~zero
-    return np.abs(yp[keep] - yt[keep]) / abs_true[keep], keep
+    with np.errstate(over="ignore"):
+        return np.abs(yp[keep] - yt[keep]) / abs_true[keep], keep
 
 
-def warn_excluded_zeros(n_zero: float, n_total: float, owner: str, stacklevel: int = 3) -> None:
+def _mape_value(total: float, weight: float, owner: str) -> float:
+    """Mean of the percentage errors; NaN with a warning where it is not finite or has no weight."""
+    if weight == 0.0:
+        return undefined(
+            f"{owner} is undefined: the sample weights sum to zero. Returning NaN.", stacklevel=4
+        )
+    value = total / weight
+    if not math.isfinite(value):
+        return undefined(
+            f"{owner} overflowed: some |y_true| is so close to 0 that the percentage error "
+            "exceeds the float range. Returning NaN; treat such actuals as 0 (they are then "
+            "handled by zero_policy=).",
+            stacklevel=4,
+        )
+    return value
+
+
+def _warn_excluded_zeros(n_zero: float, n_total: float, owner: str, stacklevel: int = 3) -> None:
     """The warning of the ``zero_policy="exclude"`` rule."""
     warnings.warn(
         f"{int(n_zero)} of {int(n_total)} rows have y_true == 0, where the percentage error is "
@@ -403,7 +427,7 @@ def mean_absolute_percentage_error(
     yt, yp, w = check_reg_targets(y_true, y_pred, owner, sample_weight)
     if yt.size == 0:
         return empty_input(owner)
-    terms, keep = ape_terms(yt, yp, policy, owner)
+    terms, keep = _ape_terms(yt, yp, policy, owner)
     if keep is not None:
         n_zero = yt.size - int(keep.sum())
         if terms.size == 0:
@@ -411,10 +435,13 @@ def mean_absolute_percentage_error(
                 f"{owner} is undefined: every value of y_true is 0. Returning NaN; use "
                 "zero_policy='epsilon' for scikit-learn's behaviour.",
             )
-        warn_excluded_zeros(n_zero, yt.size, owner)
+        _warn_excluded_zeros(n_zero, yt.size, owner)
         if w is not None:
             w = w[keep]
-    return weighted_mean(terms, w, owner)
+    if w is None:
+        return _mape_value(float(terms.sum()), float(terms.size), owner)
+    with np.errstate(invalid="ignore"):  # inf * 0 weight
+        return _mape_value(float(np.dot(terms, w)), float(w.sum()), owner)
 
 
 @register_metric(
@@ -462,10 +489,10 @@ def symmetric_mean_absolute_percentage_error(
     """
     owner = "symmetric_mean_absolute_percentage_error"
     yt, yp, w = check_reg_targets(y_true, y_pred, owner, sample_weight)
-    return weighted_mean(smape_terms(yt, yp), w, owner)
+    return weighted_mean(_smape_terms(yt, yp), w, owner)
 
 
-def smape_terms(yt: NDArray[np.float64], yp: NDArray[np.float64]) -> NDArray[np.float64]:
+def _smape_terms(yt: NDArray[np.float64], yp: NDArray[np.float64]) -> NDArray[np.float64]:
     """Per-row sMAPE terms, 0 where both values are 0."""
     denom = np.abs(yt) + np.abs(yp)
     num = 2.0 * np.abs(yp - yt)

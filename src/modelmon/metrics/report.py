@@ -40,7 +40,7 @@ from modelmon.metrics._confusion import (
     mcc_from_confusion,
     rate_from_confusion,
 )
-from modelmon.metrics.ranking import SortedScores, auc_ap_from_sorted, sort_scores
+from modelmon.metrics._sorted_scores import SortedScores, auc_ap_from_sorted, sort_scores
 
 __all__ = ["BinaryClassificationReport", "binary_classification_report"]
 
@@ -78,6 +78,14 @@ class BinaryClassificationReport(Result):
         Ranking metrics of the scores.
     log_loss, brier_score : float
         Probabilistic metrics of the scores.
+
+    Examples
+    --------
+    >>> r = binary_classification_report([0, 1, 1], [0.2, 0.9, 0.4])
+    >>> r.tp, r.fn, r.recall
+    (1.0, 1.0, 0.5)
+    >>> sorted(r.to_dict())[:3]
+    ['accuracy', 'average_precision', 'balanced_accuracy']
     """
 
     n_samples: int

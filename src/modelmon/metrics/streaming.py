@@ -57,9 +57,10 @@ from modelmon.metrics._confusion import (
 )
 from modelmon.metrics.regression import (
     ZERO_POLICIES,
-    ape_terms,
-    r2_from_sums,
-    warn_excluded_zeros,
+    _ape_terms,
+    _mape_value,
+    _r2_from_sums,
+    _warn_excluded_zeros,
 )
 
 __all__ = [
@@ -92,7 +93,19 @@ def _scalar_arrays(y_true: Any, y_pred: Any, w: float) -> tuple[Any, Any, NDArra
 
 
 class StreamingMetric(abc.ABC):
-    """Base class of the mergeable aggregates: update, update_many, merge, get, to/from dict."""
+    """Base class of the mergeable aggregates: update, update_many, merge, get, to/from dict.
+
+    Subclasses keep sufficient statistics in ``_reset`` / ``update_many`` and say how to merge,
+    read, and serialise them; ``n`` counts the rows seen.
+
+    Examples
+    --------
+    >>> m = MeanError()
+    >>> m.update(10.0, 12.0).update_many([20.0, 30.0], [21.0, 30.0]).get()
+    1.0
+    >>> MeanError.from_dict(m.to_dict()).n
+    3
+    """
 
     #: Registry name of the metric this aggregate computes.
     name: ClassVar[str] = ""
@@ -402,14 +415,15 @@ class MeanAbsolutePercentageError(StreamingMetric):
         self, y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None
     ) -> Self:
         yt, yp, w = check_reg_targets(y_true, y_pred, self.owner, sample_weight)
-        terms, keep = ape_terms(yt, yp, self.zero_policy, self.owner)
+        terms, keep = _ape_terms(yt, yp, self.zero_policy, self.owner)
         if keep is not None and w is not None:
             w = w[keep]
         self.n += yt.size
         self.kept += terms.size
         self.zeros += yt.size - terms.size
         self.weight += float(terms.size) if w is None else float(w.sum())
-        self.total += float(terms.sum()) if w is None else float(np.dot(terms, w))
+        with np.errstate(invalid="ignore"):  # inf * 0 weight
+            self.total += float(terms.sum()) if w is None else float(np.dot(terms, w))
         return self
 
     def _merge_state(self, other: Self) -> None:
@@ -427,12 +441,8 @@ class MeanAbsolutePercentageError(StreamingMetric):
                 "zero_policy='epsilon' for scikit-learn's behaviour."
             )
         if self.zeros:
-            warn_excluded_zeros(self.zeros, self.n, self.owner)
-        if self.weight == 0.0:
-            return undefined(
-                f"{self.owner} is undefined: the sample weights sum to zero. Returning NaN."
-            )
-        return self.total / self.weight
+            _warn_excluded_zeros(self.zeros, self.n, self.owner)
+        return _mape_value(self.total, self.weight, self.owner)
 
     def _params(self) -> dict[str, Any]:
         return {"zero_policy": self.zero_policy}
@@ -518,7 +528,7 @@ class R2Score(StreamingMetric):
             return empty_input(self.owner)
         if self.weight == 0.0:
             return undefined(f"{self.owner} is undefined: the sample weights sum to zero.")
-        return r2_from_sums(self.ss_res, self.m2, self.n, self.force_finite, self.owner)
+        return _r2_from_sums(self.ss_res, self.m2, self.n, self.force_finite, self.owner)
 
     def _params(self) -> dict[str, Any]:
         return {"force_finite": self.force_finite}

@@ -515,26 +515,47 @@ class DuckDBStore(DuckDBResultsMixin):
         batches = [self._stamp(b) for b in batches]
         new_ids: list[tuple[_ModelEntry, np.ndarray]] = []
         new_versions: list[tuple[_ModelEntry, set[str]]] = []
-        results: list[WriteResult] = []
+        results: list[WriteResult | None] = [None] * len(batches)
         with self._write_lock:
             for entry in {id(e): e for e in entries}.values():
                 self._ensure_id_index(entry)
             with self._transaction() as con:
-                for batch, entry in zip(batches, entries, strict=True):
+                # Batches of the same model and kind (one group commit holds many requests) are
+                # written as one table: per-statement overhead, not rows, dominates small writes.
+                groups: dict[tuple[BatchKind, str], list[int]] = {}
+                for i, (batch, entry) in enumerate(zip(batches, entries, strict=True)):
                     if batch.idempotency_key is not None and self._seen_key(con, batch, entry):
-                        results.append(WriteResult(batch.kind, batch.model, 0, replayed=True))
+                        results[i] = WriteResult(batch.kind, batch.model, 0, replayed=True)
                         continue
-                    if batch.kind is BatchKind.PREDICTIONS:
-                        result, hashes, versions = self._write_predictions(
-                            con, entry, batch, new_ids
-                        )
+                    groups.setdefault((batch.kind, batch.model), []).append(i)
+                for (kind, model), idxs in groups.items():
+                    entry = self._models[model]
+                    tables = [batches[i].table for i in idxs]
+                    merged = tables[0] if len(tables) == 1 else pa.concat_tables(
+                        tables, promote_options="default")
+                    sizes = [t.num_rows for t in tables]
+                    if kind is BatchKind.PREDICTIONS:
+                        keep, hashes, versions = self._write_predictions(con, entry, merged,
+                                                                         new_ids)
                         new_ids.append((entry, hashes))
                         new_versions.append((entry, versions))
-                    elif batch.kind is BatchKind.ACTUALS:
-                        result = self._write_actuals(con, entry, batch)
+                        ids = merged.column("prediction_id")
+                        offset = 0
+                        for i, size in zip(idxs, sizes, strict=True):
+                            mine = keep[offset:offset + size]
+                            dups = np.flatnonzero(~mine)[:100] + offset
+                            results[i] = WriteResult(
+                                kind, model, int(mine.sum()), int(size - mine.sum()),
+                                duplicate_ids=tuple(ids.take(pa.array(dups)).to_pylist()),
+                            )
+                            offset += size
+                        continue
+                    if kind is BatchKind.ACTUALS:
+                        self._write_actuals(con, entry, merged)
                     else:
-                        result = self._write_simple(con, entry, batch)
-                    results.append(result)
+                        self._write_simple(con, entry, merged, kind)
+                    for i, size in zip(idxs, sizes, strict=True):
+                        results[i] = WriteResult(kind, model, size)
             # Only after COMMIT: a rolled-back write must not teach the index anything.
             for entry, hashes in new_ids:
                 assert entry.ids is not None
@@ -546,7 +567,7 @@ class DuckDBStore(DuckDBResultsMixin):
             for batch, entry in zip(batches, entries, strict=True):
                 if batch.kind in (BatchKind.PREDICTIONS, BatchKind.ACTUALS) and batch.num_rows:
                     self._advance_watermark(entry, batch)
-        return results
+        return [r for r in results if r is not None]
 
     @staticmethod
     def _advance_watermark(entry: _ModelEntry, batch: WriteBatch) -> None:
@@ -612,10 +633,10 @@ class DuckDBStore(DuckDBResultsMixin):
         self,
         con: duckdb.DuckDBPyConnection,
         entry: _ModelEntry,
-        batch: WriteBatch,
+        table: pa.Table,
         pending: list[tuple[_ModelEntry, np.ndarray]],
-    ) -> tuple[WriteResult, np.ndarray, set[str]]:
-        table = batch.table
+    ) -> tuple[np.ndarray, np.ndarray, set[str]]:
+        """Insert the rows whose id is new; return the kept-row mask, their hashes, new versions."""
         ids = table.column("prediction_id")
         # First occurrence wins inside the batch.
         id_list = ids.to_pylist()
@@ -638,7 +659,6 @@ class DuckDBStore(DuckDBResultsMixin):
             if other is entry:
                 candidate |= np.isin(hashes, other_hashes)
         candidate &= keep
-        duplicate_ids: list[str] = []
         if candidate.any():
             cand_ids = [id_list[i] for i in np.flatnonzero(candidate)]
             con.register("_cand", pa.table({"prediction_id": pa.array(cand_ids, pa.string())}))
@@ -656,8 +676,6 @@ class DuckDBStore(DuckDBResultsMixin):
                 for i in np.flatnonzero(candidate):
                     if id_list[i] in found:
                         keep[i] = False
-                        duplicate_ids.append(id_list[i])
-        n_dupes = len(id_list) - int(keep.sum())
         if not keep.all():
             table = table.filter(pa.array(keep))
             hashes = hashes[keep]
@@ -667,11 +685,7 @@ class DuckDBStore(DuckDBResultsMixin):
             versions = set(pc.unique(table.column("version")).to_pylist()) - entry.known_versions
             if versions:
                 self._new_versions(con, entry, versions)
-        result = WriteResult(
-            BatchKind.PREDICTIONS, batch.model, int(table.num_rows), n_dupes,
-            duplicate_ids=tuple(duplicate_ids[:100]),
-        )
-        return result, hashes, versions
+        return keep, hashes, versions
 
     def _new_versions(self, con: duckdb.DuckDBPyConnection, entry: _ModelEntry, versions: set[str]) -> None:
         now = _naive_utc(self.clock())
@@ -718,21 +732,20 @@ class DuckDBStore(DuckDBResultsMixin):
         finally:
             con.unregister("_batch_in")
 
-    def _write_actuals(self, con: duckdb.DuckDBPyConnection, entry: _ModelEntry, batch: WriteBatch) -> WriteResult:
-        table = batch.table
+    def _write_actuals(self, con: duckdb.DuckDBPyConnection, entry: _ModelEntry, table: pa.Table) -> None:
         start = int(con.execute(f"SELECT coalesce(max(seq), 0) FROM {entry.act_table}").fetchall()[0][0])
         table = table.append_column(
             "seq", pa.array(np.arange(start + 1, start + 1 + table.num_rows, dtype=np.int64))
         )
         self._insert(con, entry.act_table, table, [(c, c) for c in table.column_names])
-        return WriteResult(BatchKind.ACTUALS, batch.model, int(table.num_rows))
 
-    def _write_simple(self, con: duckdb.DuckDBPyConnection, entry: _ModelEntry, batch: WriteBatch) -> WriteResult:
-        table = batch.table.append_column(
-            "model_id", pa.array(np.full(batch.num_rows, entry.model_id, dtype=np.int32))
+    def _write_simple(
+        self, con: duckdb.DuckDBPyConnection, entry: _ModelEntry, table: pa.Table, kind: BatchKind
+    ) -> None:
+        table = table.append_column(
+            "model_id", pa.array(np.full(table.num_rows, entry.model_id, dtype=np.int32))
         )
-        self._insert(con, _SIMPLE_TABLES[batch.kind], table, [(c, c) for c in table.column_names])
-        return WriteResult(batch.kind, batch.model, batch.num_rows)
+        self._insert(con, _SIMPLE_TABLES[kind], table, [(c, c) for c in table.column_names])
 
     # --- reads -----------------------------------------------------------------------------------
     def count(

@@ -1,0 +1,292 @@
+"""Ingest throughput and latency over HTTP, server and load generator in separate processes.
+
+Phases (each against a fresh server process on a temporary DuckDB file, 25 features):
+
+1. batch: JSON batches of 1,000 predictions, several connections, for ``--seconds`` (60);
+2. bulk: the same rows as Arrow IPC uploads of 10,000 rows (the SDK's ``log_batch`` path);
+3. single: one prediction per request at a fixed offered rate (1,000 req/s), open loop, so
+   latency includes queueing: p50/p95/p99 and errors.
+
+After each phase the server is asked how many predictions it holds: every acknowledged row must be
+there (durable and counted). Server RSS is read at the start and the end of each phase.
+
+Run: ``python -m benchmarks.bench_ingest [--seconds 60] [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import multiprocessing as mp
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks._common import print_table
+
+N_NUM, N_CAT = 20, 5
+_CATS = ["red", "green", "blue", "amber"]
+
+
+def _config(tmp: Path, port: int) -> Path:
+    features = [{"name": f"num_{i:02d}", "type": "numeric"} for i in range(N_NUM)]
+    features += [{"name": f"cat_{i}", "type": "categorical"} for i in range(N_CAT)]
+    cfg = {
+        "store": {"path": str(tmp / "bench.duckdb"), "memory_limit": "4GB"},
+        "server": {"host": "127.0.0.1", "port": port, "log_level": "warning"},
+        "ingest": {"max_queue_records": 2_000_000, "max_commit_records": 100_000},
+        "scheduler": {"enabled": False},
+        "models": [{"name": "bench", "task": "binary_classification", "features": features,
+                    "prediction": {"classes": [0, 1], "score": True}}],
+    }
+    path = tmp / "bench.yaml"
+    path.write_text(json.dumps(cfg))  # JSON is YAML
+    return path
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """``modelmon serve`` in its own process."""
+
+    def __init__(self) -> None:
+        self.tmp = Path(tempfile.mkdtemp(prefix="mm-bench-"))
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        cfg = _config(self.tmp, self.port)
+        exe = Path(sys.executable).parent / "modelmon"
+        self.proc = subprocess.Popen([str(exe), "serve", "--config", str(cfg)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        import httpx
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/health/ready", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start: " + (self.proc.stderr.read(2000).decode()
+                                                        if self.proc.stderr else ""))
+
+    def rss_mb(self) -> float:
+        import psutil
+
+        return psutil.Process(self.proc.pid).memory_info().rss / 2**20
+
+    def count(self) -> int:
+        import httpx
+
+        return int(httpx.get(f"{self.url}/v1/models/bench/counts", timeout=60).json()["predictions"])
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        import shutil
+
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _record(rng: np.random.Generator, i: int) -> dict[str, Any]:
+    feats: dict[str, Any] = {f"num_{j:02d}": round(float(rng.normal()), 5) for j in range(N_NUM)}
+    feats.update({f"cat_{j}": _CATS[int(rng.integers(4))] for j in range(N_CAT)})
+    return {"prediction_id": f"@@@@@@@@@@-{i:05d}", "features": feats,
+            "score": round(float(rng.random()), 4), "latency_seconds": 0.012}
+
+
+def _batch_templates(size: int, count: int = 16) -> list[bytes]:
+    rng = np.random.default_rng(0)
+    return [json.dumps({"model": "bench", "records": [_record(rng, i) for i in range(size)]})
+            .encode() for _ in range(count)]
+
+
+# --- load generators (run in a child process) ---------------------------------------------------
+
+
+async def _batch_load(url: str, seconds: float, size: int, conns: int, out: Any) -> None:
+    import httpx
+
+    templates = _batch_templates(size)
+    sent = ok = errors = 0
+    counter = [0]
+    deadline = time.monotonic() + seconds
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal sent, ok, errors
+        while time.monotonic() < deadline:
+            n = counter[0]
+            counter[0] += 1
+            body = templates[n % len(templates)].replace(b"@@@@@@@@@@", f"{n:010d}".encode())
+            try:
+                r = await client.post(f"{url}/v1/predictions/batch", content=body,
+                                      headers={"content-type": "application/json"})
+            except httpx.HTTPError:
+                errors += 1
+                continue
+            sent += size
+            if r.status_code == 200:
+                ok += r.json()["accepted"]
+            else:
+                errors += 1
+
+    limits = httpx.Limits(max_connections=conns, max_keepalive_connections=conns)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        t0 = time.monotonic()
+        await asyncio.gather(*(worker(client) for _ in range(conns)))
+        elapsed = time.monotonic() - t0
+    out.put({"accepted": ok, "errors": errors, "seconds": elapsed})
+
+
+async def _bulk_load(url: str, seconds: float, size: int, conns: int, out: Any) -> None:
+    import httpx
+    import pyarrow as pa
+
+    rng = np.random.default_rng(1)
+    cols: dict[str, Any] = {f"num_{j:02d}": rng.normal(size=size) for j in range(N_NUM)}
+    cols.update({f"cat_{j}": np.asarray(_CATS)[rng.integers(0, 4, size)] for j in range(N_CAT)})
+    cols["score"] = rng.random(size)
+    ok = errors = 0
+    counter = [0]
+    deadline = time.monotonic() + seconds
+
+    def body(n: int) -> bytes:
+        table = pa.table({"prediction_id": [f"k{n:08d}-{i:05d}" for i in range(size)], **cols})
+        sink = io.BytesIO()
+        with pa.ipc.new_stream(sink, table.schema) as w:
+            w.write_table(table)
+        return sink.getvalue()
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal ok, errors
+        while time.monotonic() < deadline:
+            n = counter[0]
+            counter[0] += 1
+            try:
+                r = await client.post(f"{url}/v1/models/bench/predictions/bulk", content=body(n),
+                                      headers={"content-type": "application/vnd.apache.arrow.stream"})
+            except httpx.HTTPError:
+                errors += 1
+                continue
+            if r.status_code == 200:
+                ok += r.json()["accepted"]
+            else:
+                errors += 1
+
+    async with httpx.AsyncClient(timeout=120) as client:
+        t0 = time.monotonic()
+        await asyncio.gather(*(worker(client) for _ in range(conns)))
+        elapsed = time.monotonic() - t0
+    out.put({"accepted": ok, "errors": errors, "seconds": elapsed})
+
+
+async def _single_load(url: str, seconds: float, rate: float, conns: int, out: Any) -> None:
+    import httpx
+
+    rng = np.random.default_rng(2)
+    template = json.dumps({"model": "bench", **_record(rng, 0)}).encode()
+    latencies: list[float] = []
+    errors = ok = 0
+    limits = httpx.Limits(max_connections=conns, max_keepalive_connections=conns)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        sem = asyncio.Semaphore(conns)
+
+        async def one(n: int, scheduled: float) -> None:
+            nonlocal errors, ok
+            body = template.replace(b"@@@@@@@@@@", f"{n:010d}".encode())
+            async with sem:
+                try:
+                    r = await client.post(f"{url}/v1/predictions", content=body,
+                                          headers={"content-type": "application/json"})
+                    if r.status_code == 200:
+                        ok += 1
+                    else:
+                        errors += 1
+                except httpx.HTTPError:
+                    errors += 1
+            latencies.append(time.monotonic() - scheduled)  # open loop: includes queueing
+
+        t0 = time.monotonic()
+        tasks = []
+        n = 0
+        while (now := time.monotonic()) - t0 < seconds:
+            due = t0 + n / rate
+            if due > now:
+                await asyncio.sleep(due - now)
+            tasks.append(asyncio.create_task(one(n, due)))
+            n += 1
+        await asyncio.gather(*tasks)
+        elapsed = time.monotonic() - t0
+    lat = np.asarray(latencies)
+    out.put({"accepted": ok, "errors": errors, "seconds": elapsed, "requests": n,
+             "p50_ms": float(np.percentile(lat, 50) * 1000), "p95_ms": float(np.percentile(lat, 95) * 1000),
+             "p99_ms": float(np.percentile(lat, 99) * 1000)})
+
+
+def _child(kind: str, url: str, seconds: float, arg: float, conns: int, out: Any) -> None:
+    fn = {"batch": _batch_load, "bulk": _bulk_load, "single": _single_load}[kind]
+    asyncio.run(fn(url, seconds, arg, conns, out))  # type: ignore[arg-type]
+
+
+def _phase(kind: str, seconds: float, arg: float, conns: int) -> dict[str, Any]:
+    server = Server()
+    try:
+        rss0 = server.rss_mb()
+        q: Any = mp.get_context("spawn").Queue()
+        p = mp.get_context("spawn").Process(target=_child, args=(kind, server.url, seconds, arg,
+                                                                  conns, q))
+        p.start()
+        res = q.get(timeout=seconds + 600)
+        p.join(60)
+        rss1 = server.rss_mb()
+        stored = server.count()
+    finally:
+        server.stop()
+    row: dict[str, Any] = {"phase": kind, "seconds": res["seconds"], "accepted": res["accepted"],
+                           "per_second": res["accepted"] / res["seconds"], "errors": res["errors"],
+                           "stored_after": stored, "all_durable": stored == res["accepted"],
+                           "rss_start_mb": rss0, "rss_end_mb": rss1}
+    for k in ("requests", "p50_ms", "p95_ms", "p99_ms"):
+        if k in res:
+            row[k] = res[k]
+    return row
+
+
+def run(quick: bool = False, seconds: float | None = None) -> list[dict[str, Any]]:
+    secs = seconds if seconds is not None else (10.0 if quick else 60.0)
+    return [
+        _phase("batch", secs, 1000, 4),
+        _phase("bulk", secs, 10_000, 2),
+        _phase("single", secs, 1000.0, 64),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--seconds", type=float, default=None)
+    args = parser.parse_args()
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    print_table("Ingest over HTTP (server and load generator in separate processes)",
+                run(args.quick, args.seconds))
+
+
+if __name__ == "__main__":
+    main()
