@@ -102,7 +102,7 @@ def check_real(
     0.05
     """
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not ok or math.isnan(float(value)) or not _in_range(float(value), low, high, closed):
+    if not ok or not math.isfinite(float(value)) or not _in_range(float(value), low, high, closed):
         raise ParameterError(
             f"The {name!r} parameter of {owner} must be a float in the range "
             f"{_fmt_range(low, high, closed)}. Got {value!r} instead.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 import random
 from collections.abc import Iterable
@@ -15,6 +16,22 @@ from modelmon.detectors.base import DriftDetector, load_kernels
 from modelmon.exceptions import ParameterError, ValidationError
 
 __all__ = ["KSWIN"]
+
+
+def sample_uses_pool(n: int, k: int) -> bool:
+    """Whether CPython's ``random.sample`` of ``k`` from ``n`` items takes its pool branch.
+
+    CPython 3.11's own expression (``Lib/random.py``): a list of ``n`` is used when it is
+    smaller than a set of ``k``, i.e. when ``n <= 21 + 4 ** ceil(log(3k, 4))`` (21 for
+    ``k <= 5``); otherwise drawn indices are kept in a set.
+
+    >>> sample_uses_pool(70, 30), sample_uses_pool(370, 30)
+    (True, False)
+    """
+    setsize = 21
+    if k > 5:
+        setsize += 4 ** math.ceil(math.log(k * 3, 4))
+    return n <= setsize
 
 
 class KSWIN(DriftDetector):
@@ -115,8 +132,6 @@ class KSWIN(DriftDetector):
         reset_on_drift = check_bool(self.reset_on_drift, "reset_on_drift", owner)
         initial_values = self._initial_window(window_size)
 
-        from modelmon.detectors._kernels.python_random import uses_pool
-
         pvalues = pvalue_table(stat_size)
         statistic = np.arange(stat_size + 1) * 1.0 / stat_size
         n_reference = window_size - stat_size
@@ -137,7 +152,7 @@ class KSWIN(DriftDetector):
         )
         self._params = (
             stat_size,
-            uses_pool(n_reference, stat_size),
+            sample_uses_pool(n_reference, stat_size),
             seed is not None,
             reset_on_drift,
             int(words[-1]),

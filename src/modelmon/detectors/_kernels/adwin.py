@@ -1,10 +1,12 @@
-"""ADWIN kernel: a line-by-line port of River 0.26.1's Rust ``AdaptiveWindowing``.
+"""ADWIN kernel: River 0.26.1's Rust ``AdaptiveWindowing``, operation for operation.
 
 River's ``rust_src/adwin.rs`` (itself a port of ``river/drift/adwin_c.pyx``) keeps the window as
 an exponential histogram: level ``i`` holds up to ``max_buckets + 1`` buckets, each summarising
 ``2**i`` values by their total and their variance sum. Here level ``i`` is row ``i`` of the
-``totals`` / ``variances`` arrays and ``counts[i]`` its number of buckets; the order of floating
-point operations is River's, so the window statistics agree bit for bit.
+``totals`` / ``variances`` arrays and ``counts[i]`` its number of buckets. Every floating-point
+operation that produces a stored value or a decision is River's, in River's order, so the
+window statistics and the detections agree bit for bit; the control flow is reorganised for
+speed in two places (the level-0 merge written out, and the cut-point tests in ``_detect``).
 
 State: [drift, warning (unused), total, variance, width, tick, n_levels].
 """
@@ -68,7 +70,7 @@ def _compress(
     return n_levels
 
 
-# Safety factors of the screening test in ``_may_be_significant`` (see there).
+# Safety factors of the screening test in ``may_be_significant`` (see there).
 _UP = 1.0 + 1e-12
 _DOWN = 1.0 - 1e-12
 _ROUNDING = 1e-13
@@ -152,9 +154,9 @@ def _detect(
     #
     # River tests the cut points one after the other and stops at the first significant one.
     # Here the running sums are accumulated first, in River's order (so every value is
-    # bit-identical); a branch-free loop, which the compiler vectorises, then screens out the
-    # cut points that certainly fail; River's exact test runs on the others, in order, and the
-    # first that passes is the one River would stop at.
+    # bit-identical); a cheap screen without division or square root (``may_be_significant``)
+    # then marks the cut points that might pass; River's exact test runs on those, in order,
+    # and the first that passes is the one River would stop at.
     change = False
     while True:
         n_cuts = 0

@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from modelmon.detectors._kernels._jit import kernel
+from modelmon.detectors._kernels._libm import libm_pow
 
 
 @kernel
@@ -56,7 +57,7 @@ def run(
                 reference = mean if math.isnan(target) else target
                 if math.isnan(sigma_known):
                     variance = var_s / (n - 1.0) if n > 1.0 else 0.0
-                    sigma = max(variance, 0.0) ** half
+                    sigma = libm_pow(max(variance, 0.0), half)  # River's ``** 0.5``
                 else:
                     sigma = sigma_known
             k = slack * sigma

@@ -9,14 +9,13 @@ make the same draws in a compiled loop this module ports, from CPython 3.11:
 * ``Random._randbelow_with_getrandbits`` (rejection sampling on ``n.bit_length()`` bits);
 * both branches of ``Random.sample``: the pool-based one, taken when ``n`` is at most the
   "set size" ``21 + 4 ** ceil(log(3k, 4))`` (for ``k > 5``), and the set-based one otherwise.
-  The branch is chosen in Python with CPython's own expression (:func:`uses_pool`).
+  The branch is chosen in Python with CPython's own expression
+  (``modelmon.detectors.kswin.sample_uses_pool``).
 
 Words are held in int64 arrays; every operation keeps them below 2**32.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,14 +27,6 @@ _M = 397
 _MATRIX_A = 0x9908B0DF
 _UPPER = 0x80000000
 _LOWER = 0x7FFFFFFF
-
-
-def uses_pool(n: int, k: int) -> bool:
-    """Whether ``random.sample`` of ``k`` items from ``n`` takes the pool-based branch."""
-    setsize = 21
-    if k > 5:
-        setsize += 4 ** math.ceil(math.log(k * 3, 4))
-    return n <= setsize
 
 
 @kernel
