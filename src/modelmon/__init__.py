@@ -20,9 +20,12 @@ from modelmon.exceptions import (
 
 __version__ = "0.1.0"
 
+from modelmon.sdk import Monitor  # noqa: E402  (stdlib-only import; clients load lazily)
+
 __all__ = [
     "ConfigError",
     "ModelmonError",
+    "Monitor",
     "NotFoundError",
     "ParameterError",
     "UndefinedMetricWarning",

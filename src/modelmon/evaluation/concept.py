@@ -63,7 +63,7 @@ class ConceptDriftTracker:
         if start is not None and start >= end:
             return 0
         table = self.store.read_predictions(spec.name, start=start, end=end,
-                                            columns=needed_columns(spec), with_actuals=True,
+                                            columns=needed_columns(spec, ids=True), with_actuals=True,
                                             limit=cfg.max_rows_per_cycle)
         if table.num_rows == 0:
             return 0

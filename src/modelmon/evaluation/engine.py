@@ -178,7 +178,8 @@ class Evaluator:
 
     def _evaluate_window(self, spec: ModelSpec, window: Window, reference: Any) -> Any:
         table = self.store.read_predictions(spec.name, start=window.start, end=window.end,
-                                            columns=needed_columns(spec), with_actuals=True)
+                                            columns=needed_columns(spec, ids=spec.business is not None),
+                                            with_actuals=True, ordered=spec.finance is not None)
         frame = EvalFrame.from_arrow(spec, table)
         events = ids = None
         if spec.business is not None:

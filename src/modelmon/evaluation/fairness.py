@@ -40,14 +40,16 @@ def _safe(func: Any, *args: Any, **kwargs: Any) -> float:
 def fairness_metrics(frame: EvalFrame, segment: str, min_group: int = 10) -> dict[str, tuple[float, int]]:
     """``{metric: (value, rows)}`` across the groups of ``segment`` (groups under ``min_group``
     labelled rows are left out: a rate over three rows says nothing)."""
-    lab = frame.subset(frame.labelled)
+    lab = frame.subset(frame.labelled, features=False)
     if lab.n == 0:
         return {}
-    groups = lab.segments[segment].astype(str)
-    uniq, counts = np.unique(groups, return_counts=True)
-    keep = np.isin(groups, uniq[counts >= min_group])
-    if len(uniq[counts >= min_group]) < 2:
+    codes = lab.segments[segment]
+    counts = np.bincount(codes, minlength=len(frame.segment_labels[segment]))
+    big = np.flatnonzero(counts >= min_group)
+    if len(big) < 2:
         return {}
+    keep = np.isin(codes, big)
+    groups = codes
     groups = groups[keep]
     yt, yp = lab.y_true[keep], lab.y_pred[keep]
     n = int(keep.sum())

@@ -21,9 +21,10 @@ from modelmon.store.base import FEATURE_PREFIX, SEGMENT_PREFIX
 __all__ = ["EvalFrame", "needed_columns"]
 
 
-def needed_columns(spec: ModelSpec) -> list[str]:
+def needed_columns(spec: ModelSpec, *, ids: bool = False) -> list[str]:
     """Columns the evaluator reads (no more: fetching is the main cost of a window)."""
-    cols = ["prediction_id", "version", "event_time", "latency_seconds", "status"]
+    cols = (["prediction_id"] if ids else []) + ["version", "event_time", "latency_seconds",
+                                                  "status"]
     if spec.task is Task.REGRESSION:
         cols.append("value")
     else:
@@ -38,7 +39,7 @@ def needed_columns(spec: ModelSpec) -> list[str]:
 def _np(col: pa.ChunkedArray | pa.Array, dtype: Any = None) -> np.ndarray:
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     out = arr.to_numpy(zero_copy_only=False)
-    return out.astype(dtype) if dtype is not None else out
+    return np.asarray(out, dtype=dtype) if dtype is not None else out
 
 
 def _class_index(labels: pa.ChunkedArray | pa.Array, classes: list[str]) -> NDArray[np.int64]:
@@ -85,7 +86,9 @@ class EvalFrame:
     #: numeric features as float64 arrays (NaN = missing); categorical and boolean features as
     #: Arrow string arrays (null = missing).
     features: dict[str, Any] = field(default_factory=dict)
-    segments: dict[str, NDArray[Any]] = field(default_factory=dict)
+    #: segment columns as integer codes into ``segment_labels``
+    segments: dict[str, NDArray[np.int32]] = field(default_factory=dict)
+    segment_labels: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def from_arrow(cls, spec: ModelSpec, table: pa.Table, classes: list[str] | None = None) -> EvalFrame:
@@ -104,12 +107,18 @@ class EvalFrame:
             else:
                 # Categorical columns stay Arrow: dictionary encoding beats NumPy object arrays.
                 features[f.name] = col.combine_chunks()
-        segments = {s: _np(table.column(SEGMENT_PREFIX + s).fill_null("(missing)"))
-                    for s in spec.segments}
+        segments: dict[str, NDArray[np.int32]] = {}
+        segment_labels: dict[str, list[str]] = {}
+        for s in spec.segments:
+            encoded = table.column(SEGMENT_PREFIX + s).fill_null("(missing)").combine_chunks() \
+                .dictionary_encode()
+            segments[s] = _np(encoded.indices, np.int32)
+            segment_labels[s] = [str(v) for v in encoded.dictionary.to_pylist()]
         common: dict[str, Any] = dict(
             spec=spec, n=n, version=_np(table.column("version")),
             event_time=_np(table.column("event_time").cast(pa.int64()), np.int64),
             latency=latency, is_error=is_error, features=features, segments=segments,
+            segment_labels=segment_labels,
         )
         if spec.task is Task.REGRESSION:
             y_pred = _np(table.column("value").cast(pa.float64()), np.float64)
@@ -142,8 +151,8 @@ class EvalFrame:
         return pa.table({k: (v if isinstance(v, pa.Array) else pa.array(v))
                          for k, v in self.features.items()})
 
-    def subset(self, mask: NDArray[np.bool_]) -> EvalFrame:
-        """The rows where ``mask`` is true."""
+    def subset(self, mask: NDArray[np.bool_], *, features: bool = True) -> EvalFrame:
+        """The rows where ``mask`` is true (without the feature columns unless ``features``)."""
         def take(a: Any) -> Any:
             return None if a is None else a[mask]
 
@@ -152,9 +161,10 @@ class EvalFrame:
             event_time=self.event_time[mask], latency=self.latency[mask],
             is_error=self.is_error[mask], y_pred=self.y_pred[mask], y_true=self.y_true[mask],
             labelled=self.labelled[mask], score=take(self.score), proba=take(self.proba),
-            features={k: (v.filter(pa.array(mask)) if isinstance(v, pa.Array) else v[mask])
-                      for k, v in self.features.items()},
+            features=({k: (v.filter(pa.array(mask)) if isinstance(v, pa.Array) else v[mask])
+                       for k, v in self.features.items()} if features else {}),
             segments={k: v[mask] for k, v in self.segments.items()},
+            segment_labels=self.segment_labels,
         )
 
     @property

@@ -124,14 +124,15 @@ def _num(x: Any) -> float | None:
 
 
 def _segment_slices(frame: EvalFrame, max_values: int) -> Iterable[tuple[str, np.ndarray]]:
-    for seg, values in frame.segments.items():
-        uniq, counts = np.unique(values.astype(str), return_counts=True)
+    for seg, codes in frame.segments.items():
+        labels = frame.segment_labels[seg]
+        counts = np.bincount(codes, minlength=len(labels))
         order = np.argsort(-counts, kind="stable")
-        top = set(uniq[order[:max_values]].tolist())
-        for val in sorted(top):
-            yield f"{seg}={val}", values == val
-        if len(uniq) > max_values:
-            yield f"{seg}=other", ~np.isin(values.astype(str), list(top))
+        top = [int(c) for c in order[:max_values] if counts[c] > 0]
+        for code in sorted(top, key=lambda c: labels[c]):
+            yield f"{seg}={labels[code]}", codes == code
+        if len(labels) > max_values:
+            yield f"{seg}=other", ~np.isin(codes, top)
 
 
 def _fairness(frame: EvalFrame) -> list[tuple[str, dict[str, tuple[float, int]]]]:
@@ -207,7 +208,7 @@ def evaluate_window(
         ev.add_points(str(versions[0]), ALL, all_values)
 
     for segment, mask in _segment_slices(frame, max_segment_values):
-        ev.add_points(ALL, segment, slice_metrics(frame.subset(mask)))
+        ev.add_points(ALL, segment, slice_metrics(frame.subset(mask, features=False)))
     if spec.task.is_classification:
         for seg, values in _fairness(frame):
             ev.add_points(ALL, seg, values)

@@ -263,10 +263,11 @@ class Store(Protocol):
     def read_predictions(
         self, model: str, *, start: datetime | None = None, end: datetime | None = None,
         columns: Sequence[str] | None = None, version: str | None = None,
-        with_actuals: bool = True, limit: int | None = None,
+        with_actuals: bool = True, limit: int | None = None, ordered: bool = True,
     ) -> pa.Table:
         """Predictions in ``[start, end)`` of event time, joined with their latest actual
-        (columns ``actual_label``, ``actual_value``, ``actual_time``), logical column names."""
+        (columns ``actual_label``, ``actual_value``, ``actual_time``), logical column names;
+        in event-time order unless ``ordered`` is false (cheaper for large windows)."""
 
     def read_table(
         self, model: str, kind: BatchKind, *, start: datetime | None = None,

@@ -803,7 +803,7 @@ class DuckDBStore(DuckDBResultsMixin):
     def read_predictions(
         self, model: str, *, start: datetime | None = None, end: datetime | None = None,
         columns: Sequence[str] | None = None, version: str | None = None,
-        with_actuals: bool = True, limit: int | None = None,
+        with_actuals: bool = True, limit: int | None = None, ordered: bool = True,
     ) -> pa.Table:
         entry = self._entry(model)
         select = self._select_list(entry, columns)
@@ -816,16 +816,19 @@ class DuckDBStore(DuckDBResultsMixin):
             inner += " QUALIFY row_number() OVER (PARTITION BY p.prediction_id ORDER BY p.received_at) = 1"
         sql = f"SELECT {', '.join(select)}"
         if with_actuals:
+            # The latest actual per id (ground truth can be corrected): a hash aggregate, which
+            # is much cheaper than a window function over the whole actuals table.
             sql += (
                 ", a.label AS actual_label, a.value AS actual_value, a.event_time AS actual_time"
                 f" FROM ({inner}) p LEFT JOIN ("
-                f"SELECT prediction_id, label, value, event_time FROM {entry.act_table} "
-                "QUALIFY row_number() OVER (PARTITION BY prediction_id ORDER BY received_at DESC, "
-                "seq DESC) = 1) a ON p.prediction_id = a.prediction_id"
+                "SELECT prediction_id, arg_max(label, seq) AS label, arg_max(value, seq) AS value,"
+                f" arg_max(event_time, seq) AS event_time FROM {entry.act_table} "
+                "GROUP BY prediction_id) a ON p.prediction_id = a.prediction_id"
             )
         else:
             sql += f" FROM ({inner}) p"
-        sql += " ORDER BY p.event_time, p.prediction_id"
+        if ordered:
+            sql += " ORDER BY p.event_time, p.prediction_id"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         with self._cursor() as cur:

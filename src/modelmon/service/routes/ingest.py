@@ -105,6 +105,14 @@ def _key(model: str, kind: BatchKind, key: str | None) -> str | None:
     return f"{model}:{kind.value}:{key}"
 
 
+async def _validate(func: Any, spec: ModelSpec, records: list[Any], **kwargs: Any) -> pa.Table:
+    """Validate on a worker thread for large batches, so the event loop keeps answering (health
+    probes, single predictions) while a 10,000-record batch is checked."""
+    if len(records) > 200:
+        return await asyncio.to_thread(func, spec, records, **kwargs)
+    return func(spec, records, **kwargs)  # type: ignore[no-any-return]
+
+
 def _prediction_response(table: pa.Table, result: WriteResult) -> dict[str, Any]:
     return {"accepted": result.inserted, "duplicates": result.duplicates,
             "replayed": result.replayed, "ids": table.column("prediction_id").to_pylist()}
@@ -134,7 +142,8 @@ async def log_predictions(
     version = data.get("version")
     if version is not None and type(version) is not str:
         raise ValidationError("'version' must be a string", code="invalid_type", loc=("version",))
-    table = predictions_from_records(spec, records, now=state.clock(), version=version)
+    table = await _validate(predictions_from_records, spec, records, now=state.clock(),
+                            version=version)
     batch = WriteBatch(BatchKind.PREDICTIONS, model, table,
                        _key(model, BatchKind.PREDICTIONS, idempotency_key))
     [result] = await _store(state, [batch])
@@ -205,7 +214,7 @@ async def log_actuals(
     model, records = _envelope(await read_json(request), state.settings.ingest.max_batch_records,
                                {"model", "records"})
     spec = state.spec(model)
-    table = actuals_from_records(spec, records, now=state.clock())
+    table = await _validate(actuals_from_records, spec, records, now=state.clock())
     batch = WriteBatch(BatchKind.ACTUALS, model, table, _key(model, BatchKind.ACTUALS, idempotency_key))
     [result] = await _store(state, [batch])
     return _json({"accepted": result.inserted, "replayed": result.replayed,
@@ -231,7 +240,9 @@ async def upload_actuals(
 @router.post("/events", summary="Log custom or business metric events (one, or a batch)",
              openapi_extra=body_doc(MetricEventRecord, MetricEventBatchBody),
              responses={200: {"model": IngestResponse}, **_ERRORS})
-async def log_events(request: Request) -> Response:
+async def log_events(
+    request: Request, idempotency_key: str | None = Header(None, alias="Idempotency-Key")
+) -> Response:
     state = _state(request)
     data = require_object(await read_json(request), "a metric event")
     if "records" in data:
@@ -241,30 +252,40 @@ async def log_events(request: Request) -> Response:
     else:
         spec = state.spec(_model_name(data))
         table = metric_events_from_records(spec, [data], now=state.clock(), prefix=(), single=True)
-    [result] = await _store(state, [WriteBatch(BatchKind.METRIC_EVENTS, spec.name, table)])
-    return _json({"accepted": result.inserted})
+    key = _key(spec.name, BatchKind.METRIC_EVENTS, idempotency_key)
+    [result] = await _store(state, [WriteBatch(BatchKind.METRIC_EVENTS, spec.name, table, key)])
+    return _json({"accepted": result.inserted, "replayed": result.replayed})
 
 
 @router.post("/models/{model}/feature-importance", summary="Log a feature-importance snapshot",
              openapi_extra=body_doc(FeatureImportanceBody), responses=_ERRORS)
-async def log_feature_importance(request: Request, model: str) -> Response:
+async def log_feature_importance(
+    request: Request, model: str,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+) -> Response:
     state = _state(request)
     current_model.set(model)
     spec = state.spec(model)
     data = require_object(await read_json(request), "a feature-importance snapshot")
     table = feature_importance_from_record(spec, data, now=state.clock())
-    [result] = await _store(state, [WriteBatch(BatchKind.FEATURE_IMPORTANCE, model, table)])
-    return _json({"accepted": result.inserted})
+    key = _key(model, BatchKind.FEATURE_IMPORTANCE, idempotency_key)
+    [result] = await _store(state, [WriteBatch(BatchKind.FEATURE_IMPORTANCE, model, table, key)])
+    return _json({"accepted": result.inserted, "replayed": result.replayed})
 
 
 @router.post("/models/{model}/training-runs",
              summary="Log a training run or an online-learning update",
              openapi_extra=body_doc(TrainingRunBody), responses=_ERRORS)
-async def log_training_run(request: Request, model: str) -> Response:
+async def log_training_run(
+    request: Request, model: str,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+) -> Response:
     state = _state(request)
     current_model.set(model)
     spec = state.spec(model)
     data = require_object(await read_json(request), "a training run")
     table = training_run_from_record(spec, data, now=state.clock())
-    await _store(state, [WriteBatch(BatchKind.TRAINING_RUNS, model, table)])
-    return _json({"accepted": 1, "run_id": table.column("run_id")[0].as_py()})
+    key = _key(model, BatchKind.TRAINING_RUNS, idempotency_key)
+    [result] = await _store(state, [WriteBatch(BatchKind.TRAINING_RUNS, model, table, key)])
+    return _json({"accepted": result.inserted, "replayed": result.replayed,
+                  "run_id": table.column("run_id")[0].as_py()})
