@@ -32,6 +32,7 @@ from modelmon.config.models import ModelSpec
 from modelmon.evaluation.assessment import Assessment, assess, compare_versions
 from modelmon.evaluation.concept import ConceptDriftTracker, DetectorConfig
 from modelmon.evaluation.frame import EvalFrame, needed_columns
+from modelmon.evaluation.importance import importance_shift
 from modelmon.evaluation.presets import HEADLINE, thresholds_for
 from modelmon.evaluation.references import ReferenceManager, baseline_period
 from modelmon.evaluation.window import evaluate_window
@@ -227,6 +228,14 @@ class Evaluator:
                             baseline=baseline,
                             latest_features=latest, detector_events=events,
                             schema_changes=[_schema_text(d) for d in schema])
+        shift = importance_shift(self.store.read_table(spec.name, BatchKind.FEATURE_IMPORTANCE))
+        if shift is not None:
+            assessment.report["feature_importance"] = shift.to_dict()
+            if shift.shifted:
+                assessment.reasons.append({"severity": "warning", "kind": "importance",
+                                           "message": shift.reason()})
+                if assessment.status == "healthy":
+                    assessment.status = assessment.report["status"] = "warning"
         versions = self.store.metric_series(spec.name, window_size=size_text, start=horizon,
                                             version=None)
         advice = compare_versions(versions, HEADLINE[spec.task])
