@@ -11,6 +11,7 @@ value found and what was expected.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Mapping
@@ -225,10 +226,8 @@ def _config_error(exc: PydanticValidationError, source: str, data: Any) -> Confi
         loc_txt = _loc_text(loc)
         # Models are listed by position; name the model too so the reader finds the right block.
         if len(loc) >= 2 and loc[0] == "models" and isinstance(loc[1], int):
-            try:
+            with contextlib.suppress(KeyError, IndexError, TypeError):
                 loc_txt += f" (model {data['models'][loc[1]]['name']!r})"
-            except (KeyError, IndexError, TypeError):
-                pass
         got = err.get("input")
         shown = repr(got)
         got_txt = "" if err["type"] == "missing" or len(shown) > 80 else f"; got {shown}"
@@ -297,11 +296,11 @@ def load_settings(
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     store = data.get("store")
-    if isinstance(store, dict) and isinstance(store.get("path"), str):
-        if store["path"] != ":memory:" and not Path(store["path"]).is_absolute():
-            store["path"] = str(base / store["path"])
+    if (isinstance(store, dict) and isinstance(store.get("path"), str)
+            and store["path"] != ":memory:" and not Path(store["path"]).is_absolute()):
+        store["path"] = str(base / store["path"])
     for model in data.get("models") or []:
         ref = model.get("reference") if isinstance(model, dict) else None
-        if isinstance(ref, dict) and isinstance(ref.get("path"), str):
-            if not Path(ref["path"]).is_absolute():
-                ref["path"] = str(base / ref["path"])
+        if (isinstance(ref, dict) and isinstance(ref.get("path"), str)
+                and not Path(ref["path"]).is_absolute()):
+            ref["path"] = str(base / ref["path"])

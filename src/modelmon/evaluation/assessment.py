@@ -100,7 +100,7 @@ def assess(
     baseline: tuple[datetime, datetime] | None,
     latest_features: pa.Table,
     detector_events: pa.Table,
-    schema_changes: list[dict[str, Any]],
+    schema_changes: list[str],
 ) -> Assessment:
     """Judge a model from its stored results (see the module docstring)."""
     series = _series(points)

@@ -138,8 +138,8 @@ class EvalFrame:
         labelled = (y_true >= 0) & (y_pred >= 0) & ~is_error
         score = None
         if spec.task is Task.BINARY:
-            s = _np(table.column("score").cast(pa.float64()), np.float64)
-            score = s if np.isfinite(s).any() else None
+            raw = _np(table.column("score").cast(pa.float64()), np.float64)
+            score = raw if np.isfinite(raw).any() else None
         proba = None
         if "probabilities" in table.column_names and n:
             proba = _probability_matrix(table.column("probabilities"), len(known))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -85,9 +84,10 @@ class ReferenceManager:
             ref = Reference.from_bytes(stored[2])
             self._cache[model] = (info.revision, ref)
             return ref
-        ref, source, n = self._fit(info.spec, now)
-        if ref is None:
+        fitted, source, n = self._fit(info.spec, now)
+        if fitted is None:
             return None
+        ref = fitted
         self.store.save_reference(model, info.revision, source, n, ref.to_bytes())
         self._cache[model] = (info.revision, ref)
         log.info("fitted reference for %s from %s (%d rows)", model, source, n)

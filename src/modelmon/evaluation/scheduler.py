@@ -81,7 +81,7 @@ class Scheduler:
                 if summary.windows_evaluated:
                     log.info("evaluation cycle: %d windows in %.2f s", summary.windows_evaluated,
                              summary.seconds)
-            except Exception as exc:  # noqa: BLE001 - the loop must survive and report
+            except Exception as exc:
                 log.exception("evaluation cycle failed")
                 self.last_error = f"{type(exc).__name__}: {exc}"
             finally:

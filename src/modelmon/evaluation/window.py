@@ -66,7 +66,7 @@ def _prediction_column(frame: EvalFrame) -> Any:
         return frame.y_pred
     if frame.spec.task is Task.BINARY and frame.score is not None:
         return frame.score
-    labels = np.asarray(frame.classes + [None], dtype=object)[frame.y_pred]
+    labels = np.asarray([*frame.classes, None], dtype=object)[frame.y_pred]
     return pa.array(labels.tolist(), pa.string())
 
 

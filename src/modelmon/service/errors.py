@@ -94,7 +94,7 @@ def install_error_handlers(app: FastAPI) -> None:
                                           "loc": []}
         body = {**first, "errors": errors} if len(errors) > 1 else first
         status = 400 if first["code"] == "malformed_body" else 422
-        _count_rejection(request, first["code"], status)
+        _count_rejection(request, str(first["code"]), status)
         return error_response(status, body)
 
     @app.exception_handler(StarletteHTTPException)

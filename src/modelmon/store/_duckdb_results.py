@@ -21,7 +21,13 @@ from modelmon.store.results import (
 )
 
 if TYPE_CHECKING:
-    from modelmon.store.duckdb_store import DuckDBStore
+    import threading
+    from collections.abc import Callable
+    from contextlib import AbstractContextManager
+
+    import duckdb
+
+    from modelmon.store.duckdb_store import _ModelEntry
 
 __all__ = ["DuckDBResultsMixin"]
 
@@ -58,8 +64,16 @@ def _conform(table: pa.Table, columns: dict[str, pa.DataType]) -> pa.Table:
 class DuckDBResultsMixin:
     """Result storage on the same DuckDB database as the data."""
 
+    if TYPE_CHECKING:
+        _write_lock: threading.RLock
+        clock: Callable[[], datetime]
+
+        def _entry(self, name: str) -> _ModelEntry: ...
+        def _cursor(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]: ...
+        def _transaction(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]: ...
+
     # --- what changed ----------------------------------------------------------------------------
-    def data_watermarks(self: DuckDBStore, model: str) -> tuple[datetime | None, datetime | None]:
+    def data_watermarks(self, model: str) -> tuple[datetime | None, datetime | None]:
         entry = self._entry(model)
         if entry.watermarks is None:
             with self._cursor() as cur:
@@ -69,7 +83,7 @@ class DuckDBResultsMixin:
         return entry.watermarks
 
     def changed_windows(
-        self: DuckDBStore, model: str, window_seconds: int, *,
+        self, model: str, window_seconds: int, *,
         predictions_since: datetime | None, actuals_since: datetime | None,
     ) -> list[datetime]:
         entry = self._entry(model)
@@ -95,7 +109,7 @@ class DuckDBResultsMixin:
         return [datetime.fromtimestamp(r[0] / 1e6, UTC) for r in rows]
 
     def evaluation_state(
-        self: DuckDBStore, model: str
+        self, model: str
     ) -> tuple[datetime | None, datetime | None, list[tuple[str, datetime]]]:
         entry = self._entry(model)
         with self._cursor() as cur:
@@ -110,7 +124,7 @@ class DuckDBResultsMixin:
         return _aware(seen_p), _aware(seen_a), items
 
     def set_evaluation_state(
-        self: DuckDBStore, model: str, predictions_seen: datetime | None,
+        self, model: str, predictions_seen: datetime | None,
         actuals_seen: datetime | None, pending: Sequence[tuple[str, datetime]] = (),
     ) -> None:
         entry = self._entry(model)
@@ -123,7 +137,7 @@ class DuckDBResultsMixin:
             )
 
     # --- window results --------------------------------------------------------------------------
-    def replace_window_results(self: DuckDBStore, model: str, results: Sequence[WindowResults]) -> None:
+    def replace_window_results(self, model: str, results: Sequence[WindowResults]) -> None:
         if not results:
             return
         entry = self._entry(model)
@@ -160,11 +174,12 @@ class DuckDBResultsMixin:
                     )
 
     def _series_filter(
-        self: DuckDBStore, model: str, *, window_size: str | None, version: str | None, segment: str | None,
+        self, model: str, *, window_size: str | None, version: str | None, segment: str | None,
         start: datetime | None, end: datetime | None,
     ) -> tuple[str, list[Any]]:
         entry = self._entry(model)
-        conds, params = ["model_id = ?"], [entry.model_id]
+        conds: list[str] = ["model_id = ?"]
+        params: list[Any] = [entry.model_id]
         if window_size is not None:
             conds.append("window_size = ?")
             params.append(window_size)
@@ -183,7 +198,7 @@ class DuckDBResultsMixin:
         return " WHERE " + " AND ".join(conds), params
 
     def metric_series(
-        self: DuckDBStore, model: str, *, metrics: Sequence[str] | None = None,
+        self, model: str, *, metrics: Sequence[str] | None = None,
         window_size: str | None = None, version: str | None = ALL, segment: str | None = ALL,
         start: datetime | None = None, end: datetime | None = None, limit: int = 100_000,
     ) -> pa.Table:
@@ -198,7 +213,7 @@ class DuckDBResultsMixin:
         with self._cursor() as cur:
             return _conform(_utc(cur.sql(sql, params=params).to_arrow_table()), METRIC_POINT_COLUMNS)
 
-    def latest_metric_points(self: DuckDBStore, model: str, *, window_size: str | None = None) -> pa.Table:
+    def latest_metric_points(self, model: str, *, window_size: str | None = None) -> pa.Table:
         entry = self._entry(model)
         params: list[Any] = [entry.model_id]
         cond = ""
@@ -213,7 +228,7 @@ class DuckDBResultsMixin:
             return _conform(_utc(cur.sql(sql, params=params).to_arrow_table()), METRIC_POINT_COLUMNS)
 
     def feature_results(
-        self: DuckDBStore, model: str, *, window_size: str | None = None,
+        self, model: str, *, window_size: str | None = None,
         start: datetime | None = None, end: datetime | None = None, feature: str | None = None,
         version: str | None = ALL, segment: str | None = ALL, limit: int = 100_000,
     ) -> pa.Table:
@@ -230,7 +245,7 @@ class DuckDBResultsMixin:
                             FEATURE_RESULT_COLUMNS)
 
     def window_aggregates(
-        self: DuckDBStore, model: str, window_size: str, start: datetime, end: datetime,
+        self, model: str, window_size: str, start: datetime, end: datetime,
     ) -> list[tuple[str, str, datetime, bytes]]:
         entry = self._entry(model)
         with self._cursor() as cur:
@@ -243,7 +258,7 @@ class DuckDBResultsMixin:
         return [(v, s, _aware(w), bytes(d)) for v, s, w, d in rows]  # type: ignore[misc]
 
     # --- detectors -------------------------------------------------------------------------------
-    def detector_states(self: DuckDBStore, model: str) -> list[DetectorState]:
+    def detector_states(self, model: str) -> list[DetectorState]:
         entry = self._entry(model)
         with self._cursor() as cur:
             rows = cur.execute(
@@ -252,7 +267,7 @@ class DuckDBResultsMixin:
             ).fetchall()
         return [DetectorState(v, d, bytes(s), int(p), _aware(t), c) for v, d, s, p, t, c in rows]
 
-    def save_detector_progress(self: DuckDBStore, model: str, state: DetectorState, events: pa.Table) -> None:
+    def save_detector_progress(self, model: str, state: DetectorState, events: pa.Table) -> None:
         entry = self._entry(model)
         now = _naive(self.clock())
         with self._write_lock, self._transaction() as con:
@@ -273,11 +288,12 @@ class DuckDBResultsMixin:
             )
 
     def detector_events(
-        self: DuckDBStore, model: str, *, kind: str | None = None, start: datetime | None = None,
+        self, model: str, *, kind: str | None = None, start: datetime | None = None,
         end: datetime | None = None, limit: int = 1000,
     ) -> pa.Table:
         entry = self._entry(model)
-        conds, params = ["model_id = ?"], [entry.model_id]
+        conds: list[str] = ["model_id = ?"]
+        params: list[Any] = [entry.model_id]
         if kind is not None:
             conds.append("kind = ?")
             params.append(kind)
@@ -294,7 +310,7 @@ class DuckDBResultsMixin:
             return _utc(cur.sql(sql, params=params).to_arrow_table())
 
     # --- reports, status, references -------------------------------------------------------------
-    def save_report(self: DuckDBStore, model: str, report: dict[str, Any]) -> str:
+    def save_report(self, model: str, report: dict[str, Any]) -> str:
         entry = self._entry(model)
         window = report.get("window") or {}
         with self._write_lock, self._transaction() as con:
@@ -306,20 +322,21 @@ class DuckDBResultsMixin:
             )
         return str(report["id"])
 
-    def get_report(self: DuckDBStore, model: str, report_id: str) -> dict[str, Any]:
+    def get_report(self, model: str, report_id: str) -> dict[str, Any]:
         entry = self._entry(model)
         with self._cursor() as cur:
             rows = cur.execute("SELECT body FROM reports WHERE model_id = ? AND report_id = ?",
                                [entry.model_id, report_id]).fetchall()
         if not rows:
             raise NotFoundError(f"model {model!r} has no report {report_id!r}", loc=("report_id",))
-        return json.loads(rows[0][0])  # type: ignore[no-any-return]
+        return json.loads(rows[0][0])
 
     def list_reports(
-        self: DuckDBStore, model: str, *, limit: int = 50, before: datetime | None = None
+        self, model: str, *, limit: int = 50, before: datetime | None = None
     ) -> list[dict[str, Any]]:
         entry = self._entry(model)
-        cond, params = "", [entry.model_id]
+        cond = ""
+        params: list[Any] = [entry.model_id]
         if before is not None:
             cond = " AND created_at < ?"
             params.append(_naive(before))
@@ -339,7 +356,7 @@ class DuckDBResultsMixin:
             out.append(item)
         return out
 
-    def set_status(self: DuckDBStore, model: str, status: str, reasons: list[dict[str, Any]],
+    def set_status(self, model: str, status: str, reasons: list[dict[str, Any]],
                    report_id: str | None) -> None:
         entry = self._entry(model)
         with self._write_lock, self._transaction() as con:
@@ -347,7 +364,7 @@ class DuckDBResultsMixin:
                         [entry.model_id, status, json.dumps(reasons, default=str), report_id,
                          _naive(self.clock())])
 
-    def get_status(self: DuckDBStore, model: str) -> ModelStatus | None:
+    def get_status(self, model: str) -> ModelStatus | None:
         entry = self._entry(model)
         with self._cursor() as cur:
             rows = cur.execute(
@@ -359,14 +376,14 @@ class DuckDBResultsMixin:
         status, reasons, report_id, updated = rows[0]
         return ModelStatus(model, status, json.loads(reasons), report_id, _aware(updated))  # type: ignore[arg-type]
 
-    def save_reference(self: DuckDBStore, model: str, revision: int, source: str, n_rows: int,
+    def save_reference(self, model: str, revision: int, source: str, n_rows: int,
                        summary: bytes) -> None:
         entry = self._entry(model)
         with self._write_lock, self._transaction() as con:
             con.execute("INSERT OR REPLACE INTO reference_summaries VALUES (?, ?, ?, ?, ?, ?)",
                         [entry.model_id, revision, source, _naive(self.clock()), n_rows, summary])
 
-    def get_reference(self: DuckDBStore, model: str) -> tuple[int, str, bytes] | None:
+    def get_reference(self, model: str) -> tuple[int, str, bytes] | None:
         entry = self._entry(model)
         with self._cursor() as cur:
             rows = cur.execute(

@@ -24,7 +24,7 @@ import json
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -334,7 +334,7 @@ class DuckDBStore(DuckDBResultsMixin):
                 if diff:
                     self._event(con, model_id, "schema_change", now, {"revision": revision, **diff})
                 self._add_columns(con, model_id, spec, now)
-        assert created is not None
+        assert created is not None and now is not None
         info = ModelInfo(spec.name, spec, revision, _aware(created), _aware(now), source)
         entry = self._entry_from_db(model_id, info)
         prior = self._models.get(spec.name)
@@ -409,10 +409,8 @@ class DuckDBStore(DuckDBResultsMixin):
         try:
             yield con
         except BaseException as exc:
-            try:
+            with suppress(duckdb.Error):
                 con.execute("ROLLBACK")
-            except duckdb.Error:
-                pass
             if isinstance(exc, duckdb.Error):
                 raise StoreError(f"write failed and was rolled back: {exc}") from exc
             raise
@@ -447,9 +445,7 @@ class DuckDBStore(DuckDBResultsMixin):
                 )
                 self._event(con, entry.model_id, "version_registered", now,
                             {"version": version, "stage": stage})
-                created = now
             else:
-                created = rows[0][0]
                 sets, params = ["stage = ?"], [stage]
                 if metadata is not None:
                     sets.append("metadata = ?")

@@ -47,7 +47,7 @@ _BATCH_FIELDS = {"model", "version", "records"}
 
 
 def _state(request: Request) -> ServiceState:
-    return request.app.state.mm  # type: ignore[no-any-return]
+    return request.app.state.mm
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -110,7 +110,7 @@ async def _validate(func: Any, spec: ModelSpec, records: list[Any], **kwargs: An
     probes, single predictions) while a 10,000-record batch is checked."""
     if len(records) > 200:
         return await asyncio.to_thread(func, spec, records, **kwargs)
-    return func(spec, records, **kwargs)  # type: ignore[no-any-return]
+    return func(spec, records, **kwargs)
 
 
 def _prediction_response(table: pa.Table, result: WriteResult) -> dict[str, Any]:

@@ -25,7 +25,7 @@ _ERRORS = error_responses(400, 401, 404, 415, 422)
 
 
 def _state(request: Request) -> ServiceState:
-    return request.app.state.mm  # type: ignore[no-any-return]
+    return request.app.state.mm
 
 
 def _json(body: Any, status: int = 200) -> Response:
