@@ -156,3 +156,31 @@ def test_versions_and_segments_get_their_own_series(store: DuckDBStore) -> None:
     fair = store.metric_series("fraud", metrics=["demographic_parity_difference"], window_size="1h",
                                segment="channel")
     assert fair.num_rows == 3 and all(0 <= v <= 1 for v in fair.column("value").to_pylist())
+
+
+def test_open_larger_windows_roll_up_from_base_aggregates(tmp_path: Path) -> None:
+    spec = FRAUD.model_copy(update={"windows": ["1h", "1d"]})
+    store = DuckDBStore(str(tmp_path / "roll.duckdb"))
+    store.open()
+    store.save_model(spec)
+    load(store, hours=6, n=300, spec=spec)  # the six hours before NOW: inside the day ending at NOW
+    clock = [NOW - timedelta(minutes=1)]    # the day is still open
+    ev = Evaluator(store, clock=lambda: clock[0])
+    summary = ev.run_cycle()
+    assert summary.models[0].windows_evaluated == 6          # the hourly windows, from rows
+    assert summary.models[0].windows_rolled_up == 1          # the open day, from aggregates
+    daily = {r["metric"]: r["value"] for r in store.metric_series(
+        "fraud", window_size="1d").to_pylist()}
+    hourly = store.metric_series("fraud", window_size="1h", metrics=["prediction_count"])
+    assert daily["prediction_count"] == sum(hourly.column("value").to_pylist()) == 1800
+    assert "accuracy" in daily and "roc_auc" not in daily     # not decomposable: waits
+    assert store.feature_results("fraud", window_size="1d").num_rows == 0
+    # Once the day has closed it is evaluated in full from its rows, exactly once.
+    clock[0] = NOW + timedelta(minutes=1)
+    again = ev.run_cycle()
+    assert again.models[0].windows_evaluated == 1 and again.models[0].windows_rolled_up == 0
+    daily = {r["metric"]: r["value"] for r in store.metric_series(
+        "fraud", window_size="1d").to_pylist()}
+    assert "roc_auc" in daily and daily["prediction_count"] == 1800
+    assert ev.run_cycle().windows_evaluated == 0
+    store.close()

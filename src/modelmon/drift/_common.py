@@ -6,8 +6,7 @@ import math
 import warnings
 from typing import Any, NamedTuple
 
-import numpy as np
-
+from modelmon.drift.results import TestResult
 from modelmon.drift.summaries import (
     CategoricalSummary,
     Note,
@@ -115,8 +114,10 @@ def empty_sample_message(owner: str, ref_n: int, cur_n: int) -> str | None:
     """Message for an empty sample, or None when both have data."""
     if ref_n and cur_n:
         return None
-    which = "reference and current samples have" if not (ref_n or cur_n) else (
-        "reference sample has" if not ref_n else "current sample has"
+    which = (
+        "reference and current samples have"
+        if not (ref_n or cur_n)
+        else ("reference sample has" if not ref_n else "current sample has")
     )
     return f"{owner} is undefined: the {which} no non-missing values."
 
@@ -128,6 +129,7 @@ def with_notes(outcome: Outcome, notes: list[Note]) -> Outcome:
     return outcome._replace(notes=(*notes, *outcome.notes))
 
 
-def as_float(value: Any) -> float:
-    """A NumPy scalar as a Python float."""
-    return float(np.asarray(value))
+def to_test_result(name: str, outcome: Outcome) -> TestResult:
+    """The public result of a p-value test (a missing p-value becomes NaN)."""
+    p = math.nan if outcome.p_value is None else float(outcome.p_value)
+    return TestResult(name, float(outcome.statistic), p)

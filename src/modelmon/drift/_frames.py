@@ -316,7 +316,9 @@ def _arrow_string_counts(col: Any) -> CategoricalSummary:
             continue
         validity, offsets_buf, data_buf = chunk.buffers()[:3]
         off_type = np.int32 if chunk.type in (_pa().string(), _pa().binary()) else np.int64
-        offsets = np.frombuffer(offsets_buf, dtype=off_type)[chunk.offset : chunk.offset + len(chunk) + 1]
+        offsets = np.frombuffer(offsets_buf, dtype=off_type)[
+            chunk.offset : chunk.offset + len(chunk) + 1
+        ]
         data = (
             np.frombuffer(data_buf, dtype=np.uint8)
             if data_buf is not None and data_buf.size
@@ -335,7 +337,9 @@ def _arrow_string_counts(col: Any) -> CategoricalSummary:
         for i, c in zip(first[:k].tolist(), counts[:k].tolist()):
             key = bytes(data[offsets[i] : offsets[i + 1]]).decode("utf-8", "replace")
             merged[key] = merged.get(key, 0) + c
-    return make_categorical(list(merged), np.fromiter(merged.values(), np.int64, len(merged)), n_missing)
+    return make_categorical(
+        list(merged), np.fromiter(merged.values(), np.int64, len(merged)), n_missing
+    )
 
 
 def _pa() -> Any:
@@ -358,7 +362,9 @@ def _dictionary_counts(col: Any) -> CategoricalSummary:
                 merged[label] = merged.get(label, 0) + c
             elif c:
                 n_missing += c
-    return make_categorical(list(merged), np.fromiter(merged.values(), np.int64, len(merged)), n_missing)
+    return make_categorical(
+        list(merged), np.fromiter(merged.values(), np.int64, len(merged)), n_missing
+    )
 
 
 class PandasColumn(Column):
@@ -380,9 +386,11 @@ class PandasColumn(Column):
         elif dtype.kind == "b":
             self.kind = "bool"
         elif dtype.kind == "O":
-            self.kind = "string" if name == "StringDtype" else NumpyColumn(
-                data.to_numpy()[:1000], label
-            ).kind
+            self.kind = (
+                "string"
+                if name == "StringDtype"
+                else NumpyColumn(data.to_numpy()[:1000], label).kind
+            )
         else:
             raise _unsupported(label, dtype)
 
@@ -421,7 +429,9 @@ class PandasColumn(Column):
         if type(s.dtype).__module__.startswith("pandas"):  # nullable Int / boolean / Float
             present = s.dropna().to_numpy()
             out = NumpyColumn(present, self.label).category_summary()
-            return CategoricalSummary(out.categories, out.counts, out.n_missing + len(s) - len(present))
+            return CategoricalSummary(
+                out.categories, out.counts, out.n_missing + len(s) - len(present)
+            )
         return NumpyColumn(s.to_numpy(), self.label).category_summary()
 
 
@@ -443,7 +453,9 @@ def column_from_array(x: Any, label: str) -> Column:
         return ArrowColumn(x.to_arrow(), label)
     if mod == "pyarrow" and hasattr(x, "type") and hasattr(x, "null_count"):
         return ArrowColumn(x, label)
-    scalar = ValidationError(f"{label} must be 1-dimensional. Got a scalar instead.", code="invalid_shape")
+    scalar = ValidationError(
+        f"{label} must be 1-dimensional. Got a scalar instead.", code="invalid_shape"
+    )
     if isinstance(x, str | bytes):
         raise scalar
     try:
@@ -492,7 +504,10 @@ def frame_columns(frame: Any, which: str, owner: str) -> tuple[dict[str, Any], i
         names = list(frame.schema.names)
         _check_unique(names, which, owner)
         return (
-            {n: (lambda i=i, n=n: ArrowColumn(frame.column(i), label(n))) for i, n in enumerate(names)},
+            {
+                n: (lambda i=i, n=n: ArrowColumn(frame.column(i), label(n)))
+                for i, n in enumerate(names)
+            },
             frame.num_rows,
         )
     if isinstance(frame, Mapping):
@@ -508,9 +523,10 @@ def frame_columns(frame: Any, which: str, owner: str) -> tuple[dict[str, Any], i
                 loc=(which,),
             )
         return ({n: (lambda c=c: c) for n, c in cols.items()}, lengths.pop() if lengths else 0)
+    also = " or a Reference" if which == "reference" else ""
     raise ValidationError(
         f"The {which!r} argument of {owner} must be a pandas or polars DataFrame, a pyarrow "
-        f"Table, a dict of arrays or a Reference. Got {type(frame).__name__} instead.",
+        f"Table or a dict of arrays{also}. Got {type(frame).__name__} instead.",
         code="invalid_type",
         loc=(which,),
     )

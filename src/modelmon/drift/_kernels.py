@@ -22,17 +22,17 @@ from numba import njit
 @njit(cache=True, nogil=True)
 def cdf_walk(
     a: np.ndarray, wa: np.ndarray, b: np.ndarray, wb: np.ndarray
-) -> tuple[int, int, int, int, int, int, float, float]:
+) -> tuple[int, int, int, int, int, int, float]:
     """Walk the pooled sorted values of two weighted sorted samples once.
 
     With ``F_a = ca / ta`` and ``F_b = cb / tb`` (running counts over totals) the walk tracks
     the integer ``ca * tb - cb * ta`` (exact, no division in the loop) and returns
-    ``(ta, tb, ca_hi, cb_hi, ca_lo, cb_lo, w1, e2)``: the totals, the counts where
-    ``F_a - F_b`` is largest and where it is smallest (evaluated at every pooled value, as
-    :func:`scipy.stats.ks_2samp` does), and the integrals of ``|ca*tb - cb*ta|`` and of its
-    square over the real line. Dividing by ``ta*tb`` (or its square) gives the Wasserstein-1
-    integral and the squared-CDF integral of the energy distance. Sums are accumulated in blocks
-    of 1024 terms, which keeps the rounding error near ``sqrt(n)`` ulps.
+    ``(ta, tb, ca_hi, cb_hi, ca_lo, cb_lo, e2)``: the totals, the counts where ``F_a - F_b`` is
+    largest and where it is smallest (evaluated at every pooled value, as
+    :func:`scipy.stats.ks_2samp` does) and the integral of ``(ca*tb - cb*ta)**2`` over the real
+    line (divided by ``(ta*tb)**2`` it is the squared-CDF integral of the energy distance).
+    Sums are accumulated in blocks of 1024 terms, keeping the rounding error near ``sqrt(n)``
+    ulps.
     """
     na = a.size
     nb = b.size
@@ -59,10 +59,8 @@ def cdf_walk(
     cb_hi = np.int64(0)
     ca_lo = np.int64(0)
     cb_lo = np.int64(0)
-    w1 = 0.0
     e2 = 0.0
-    block_w1 = 0.0
-    block_e2 = 0.0
+    block = 0.0
     steps = 0
     while i < na or j < nb:
         av = a[i] if i < na else inf
@@ -89,20 +87,70 @@ def cdf_walk(
                 ca_lo = ca
                 cb_lo = cb
             if i < na or j < nb:
-                delta = nxt - x
-                fd = float(abs(diff))
-                block_w1 += fd * delta
-                block_e2 += fd * fd * delta
+                fd = float(diff)
+                block += fd * fd * (nxt - x)
                 steps += 1
                 if steps == 1024:
-                    w1 += block_w1
-                    e2 += block_e2
-                    block_w1 = 0.0
-                    block_e2 = 0.0
+                    e2 += block
+                    block = 0.0
                     steps = 0
-    w1 += block_w1
-    e2 += block_e2
-    return ta, tb, ca_hi, cb_hi, ca_lo, cb_lo, w1, e2  # type: ignore[return-value]
+    return ta, tb, ca_hi, cb_hi, ca_lo, cb_lo, e2 + block  # type: ignore[return-value]
+
+
+@njit(cache=True, nogil=True)
+def wasserstein_walk(a: np.ndarray, wa: np.ndarray, b: np.ndarray, wb: np.ndarray) -> float:
+    """Wasserstein-1 distance of two weighted sorted samples through their quantile functions.
+
+    ``W1 = integral_0^1 |Q_a(p) - Q_b(p)| dp``, equal to the CDF form SciPy integrates. The
+    quantile functions step at the cumulative weights, so the segments are found by integer
+    arithmetic on ``C_a * tb`` and ``C_b * ta`` (exact), with sequential memory access and
+    almost no unpredictable branches — several times faster than merging the samples. NaN when
+    a sample is empty.
+    """
+    na = a.size
+    nb = b.size
+    unit_a = wa.size == 0
+    unit_b = wb.size == 0
+    if na == 0 or nb == 0:
+        return np.nan
+    ta = np.int64(na)
+    if not unit_a:
+        ta = np.int64(0)
+        for k in range(na):
+            ta += wa[k]
+    tb = np.int64(nb)
+    if not unit_b:
+        tb = np.int64(0)
+        for k in range(nb):
+            tb += wb[k]
+    i = 0
+    j = 0
+    pos = np.int64(0)
+    end_a = (1 if unit_a else wa[0]) * tb
+    end_b = (1 if unit_b else wb[0]) * ta
+    total = 0.0
+    block = 0.0
+    steps = 0
+    while True:
+        e = min(end_a, end_b)
+        block += float(e - pos) * abs(a[i] - b[j])
+        steps += 1
+        if steps == 1024:
+            total += block
+            block = 0.0
+            steps = 0
+        pos = e
+        if end_a == e:
+            i += 1
+            if i == na:
+                break
+            end_a += (1 if unit_a else wa[i]) * tb
+        if end_b == e:
+            j += 1
+            if j == nb:
+                break
+            end_b += (1 if unit_b else wb[j]) * ta
+    return (total + block) / (float(ta) * float(tb))
 
 
 @njit(cache=True, nogil=True)
@@ -247,9 +295,7 @@ def sorted_stats(v: np.ndarray) -> tuple[int, float, float]:
 
 
 @njit(cache=True, nogil=True)
-def count_fixed_width(
-    mat: np.ndarray, capacity: int
-) -> tuple[np.ndarray, np.ndarray, int]:
+def count_fixed_width(mat: np.ndarray, capacity: int) -> tuple[np.ndarray, np.ndarray, int]:
     """Count distinct rows of a fixed-width code-unit matrix (NumPy ``<U``/``S`` arrays).
 
     ``mat`` is the array viewed as ``(n, width)`` uint32 (``<U``) or uint8 (``S``). Returns
@@ -308,7 +354,9 @@ def count_var_width(
 
     ``valid`` is a uint8 mask (1 = present) or empty when nothing is missing. Returns
     ``(first_index, counts, k, n_missing)`` like :func:`count_fixed_width` (``k = -1`` when
-    more than ``capacity`` distinct strings).
+    more than ``capacity`` distinct strings). Strings of up to 16 bytes — most category labels —
+    are packed into two 64-bit words while hashing, so comparing them is two integer compares;
+    longer strings are compared byte by byte.
     """
     n = offsets.size - 1
     has_mask = valid.size > 0
@@ -318,6 +366,8 @@ def count_var_width(
     mask = size - 1
     table = np.full(size, -1, np.int64)
     hashes = np.empty(capacity, np.uint64)
+    key0 = np.empty(capacity, np.uint64)
+    key1 = np.empty(capacity, np.uint64)
     first = np.empty(capacity, np.int64)
     counts = np.zeros(capacity, np.int64)
     k = 0
@@ -328,9 +378,20 @@ def count_var_width(
             continue
         start = offsets[i]
         length = offsets[i + 1] - start
-        h = np.uint64(length)
-        for q in range(length):
-            h += np.uint64(data[start + q]) * np.uint64(0x9E3779B97F4A7C15 + 2 * q)
+        short = length <= 16
+        w0 = np.uint64(0)
+        w1 = np.uint64(0)
+        if short:
+            for q in range(min(length, 8)):
+                w0 |= np.uint64(data[start + q]) << np.uint64(8 * q)
+            for q in range(8, length):
+                w1 |= np.uint64(data[start + q]) << np.uint64(8 * (q - 8))
+            h = (w0 * np.uint64(0x9E3779B97F4A7C15)) ^ (w1 * np.uint64(0xC2B2AE3D27D4EB4F))
+            h ^= np.uint64(length)
+        else:
+            h = np.uint64(length)
+            for q in range(length):
+                h += np.uint64(data[start + q]) * np.uint64(0x9E3779B97F4A7C15 + 2 * q)
         h ^= h >> np.uint64(29)
         h *= np.uint64(0xBF58476D1CE4E5B9)
         h ^= h >> np.uint64(32)
@@ -342,6 +403,8 @@ def count_var_width(
                     return first, counts, -1, n_missing
                 first[k] = i
                 hashes[k] = h
+                key0[k] = w0
+                key1[k] = w1
                 counts[k] = 1
                 table[slot] = k
                 k += 1
@@ -349,11 +412,16 @@ def count_var_width(
             if hashes[c] == h:
                 o_start = offsets[first[c]]
                 if offsets[first[c] + 1] - o_start == length:
-                    diff = np.uint8(0)
-                    for q in range(length):
-                        diff |= data[o_start + q] ^ data[start + q]
-                    if diff == 0:
-                        counts[c] += 1
-                        break
+                    if short:
+                        if key0[c] == w0 and key1[c] == w1:
+                            counts[c] += 1
+                            break
+                    else:
+                        diff = np.uint8(0)
+                        for q in range(length):
+                            diff |= data[o_start + q] ^ data[start + q]
+                        if diff == 0:
+                            counts[c] += 1
+                            break
             slot = (slot + 1) & mask
     return first, counts, k, n_missing

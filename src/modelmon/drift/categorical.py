@@ -19,6 +19,7 @@ from modelmon.drift._common import (
     categorical,
     empty_sample_message,
     finish,
+    to_test_result,
     undefined_outcome,
 )
 from modelmon.drift.results import TestResult
@@ -27,7 +28,9 @@ from modelmon.drift.summaries import CategoricalSummary, category_key
 __all__ = ["chi_square_test", "proportions_z_test"]
 
 
-def _chi_square(ref: CategoricalSummary, cur: CategoricalSummary, *, correction: bool = True) -> Outcome:
+def _chi_square(
+    ref: CategoricalSummary, cur: CategoricalSummary, *, correction: bool = True
+) -> Outcome:
     from scipy import stats
 
     msg = empty_sample_message("chi_square_test", ref.n, cur.n)
@@ -91,7 +94,7 @@ def chi_square_test(reference: Any, current: Any, *, correction: bool = True) ->
             correction=correction,
         )
     )
-    return TestResult("chi_square", out.statistic, out.p_value)
+    return to_test_result("chi_square", out)
 
 
 def _proportions_z(ref: CategoricalSummary, cur: CategoricalSummary) -> Outcome:
@@ -155,4 +158,4 @@ def proportions_z_test(reference: Any, current: Any) -> TestResult:
             categorical(current, "current", "proportions_z_test"),
         )
     )
-    return TestResult("proportions_z", out.statistic, out.p_value)
+    return to_test_result("proportions_z", out)

@@ -49,7 +49,7 @@ def compare(
     current: Any,
     *,
     feature_types: Mapping[str, str] | None = None,
-    tests: str | Mapping[str, Any] | None = None,
+    tests: str | DriftTest | Mapping[str, Any] | None = None,
     thresholds: Mapping[str, float] | None = None,
     correction: str = "none",
     drift_share: float = 0.5,
@@ -155,7 +155,10 @@ def compare(
 
 
 def _resolve_tests(
-    tests: str | Mapping[str, Any] | None, names: Sequence[str], reference: Reference, owner: str
+    tests: str | DriftTest | Mapping[str, Any] | None,
+    names: Sequence[str],
+    reference: Reference,
+    owner: str,
 ) -> dict[str, DriftTest]:
     if tests is None:
         return {}
@@ -228,7 +231,7 @@ def compare_to_reference(
     reference: Reference,
     current: Any,
     *,
-    tests: str | Mapping[str, Any] | None,
+    tests: str | DriftTest | Mapping[str, Any] | None,
     thresholds: Mapping[str, float] | None,
     correction: str,
     drift_share: float,
@@ -260,7 +263,9 @@ def compare_to_reference(
     cols = [getters[n]() for n in names]
     jobs = resolve_n_jobs(n_jobs, n_rows * len(names), len(names), owner)
 
-    def task(name: str, col: Column) -> tuple[DriftTest, Outcome, Summary, list[Note]]:
+    # a task keeps only the current sample's counts: its sorted copy is freed as soon as the
+    # feature is done, so peak memory holds one column per thread, not the whole frame
+    def task(name: str, col: Column) -> tuple[DriftTest, Outcome, tuple[int, int], list[Note]]:
         ref = reference[name]
         notes: list[Note] = []
         cur = _summarize_current(col, ref.feature_type, notes)
@@ -269,8 +274,10 @@ def compare_to_reference(
             n_cats = None
             if isinstance(ref, CategoricalSummary) and isinstance(cur, CategoricalSummary):
                 n_cats = len(ref.categories) + sum(1 for c in cur.categories if c not in ref.index)
-            test = default_registry.get(choose_test(ref.feature_type, ref.n, cur.n, n_categories=n_cats))
-        return test, test.run(ref, cur), cur, notes
+            test = default_registry.get(
+                choose_test(ref.feature_type, ref.n, cur.n, n_categories=n_cats)
+            )
+        return test, test.run(ref, cur), (cur.n, cur.n_missing), notes
 
     done = run_tasks([functools.partial(task, n, c) for n, c in zip(names, cols)], jobs)
 
@@ -286,7 +293,7 @@ def compare_to_reference(
     data_notes: list[Note] = []
     undefined: dict[str, list[str]] = {}
     test_notes: list[Note] = []
-    for i, (name, (test, out, cur, notes)) in enumerate(zip(names, done)):
+    for i, (name, (test, out, (n_cur, n_cur_missing), notes)) in enumerate(zip(names, done)):
         ref = reference[name]
         threshold = limits.get(name, test.default_threshold)
         assert threshold is not None
@@ -303,9 +310,9 @@ def compare_to_reference(
                 threshold=float(threshold),
                 drifted=bool(drifted),
                 n_reference=ref.n,
-                n_current=cur.n,
+                n_current=n_cur,
                 missing_share_reference=_missing_share(ref.n, ref.n_missing),
-                missing_share_current=_missing_share(cur.n, cur.n_missing),
+                missing_share_current=_missing_share(n_cur, n_cur_missing),
                 p_value_adjusted=p_adj,
             )
         )
@@ -319,8 +326,11 @@ def compare_to_reference(
     emit(test_notes, stacklevel=4)
     emit(
         [
-            (UndefinedMetricWarning, f"Feature(s) {features}: {message} Their drift is reported as "
-             "NaN and not counted as drifted; leave them out with columns= to silence this.")
+            (
+                UndefinedMetricWarning,
+                f"Feature(s) {features}: {message} Their drift is reported as "
+                "NaN and not counted as drifted; leave them out with columns= to silence this.",
+            )
             for message, features in undefined.items()
         ],
         stacklevel=4,

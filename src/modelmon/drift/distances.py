@@ -58,8 +58,7 @@ def _wasserstein(ref: NumericSummary, cur: NumericSummary, *, normalize: bool = 
     msg = empty_sample_message(owner, ref.n, cur.n)
     if msg:
         return undefined_outcome(msg, p_value=False)
-    ta, tb, _, _, _, _, w1, _ = _kernels.cdf_walk(ref.values, ref.weights, cur.values, cur.weights)
-    w = float(w1 / (float(ta) * float(tb)))
+    w = float(_kernels.wasserstein_walk(ref.values, ref.weights, cur.values, cur.weights))
     if not normalize:
         return Outcome(w)
     spread = ref.std
@@ -114,7 +113,7 @@ def _energy(ref: NumericSummary, cur: NumericSummary) -> Outcome:
     msg = empty_sample_message("energy_distance", ref.n, cur.n)
     if msg:
         return undefined_outcome(msg, p_value=False)
-    ta, tb, _, _, _, _, _, e2 = _kernels.cdf_walk(ref.values, ref.weights, cur.values, cur.weights)
+    ta, tb, _, _, _, _, e2 = _kernels.cdf_walk(ref.values, ref.weights, cur.values, cur.weights)
     scale = float(ta) * float(tb)
     return Outcome(float(math.sqrt(2.0) * math.sqrt(e2 / (scale * scale))))
 
@@ -204,7 +203,9 @@ def _smooth(
     return np.where(zero_p, epsilon, p), np.where(zero_q, epsilon, q), (note,)
 
 
-def _psi(ref: Summary, cur: Summary, *, bins: int = DEFAULT_BINS, epsilon: float = DEFAULT_EPSILON) -> Outcome:
+def _psi(
+    ref: Summary, cur: Summary, *, bins: int = DEFAULT_BINS, epsilon: float = DEFAULT_EPSILON
+) -> Outcome:
     prepared = _prepare(ref, cur, bins, "population_stability_index")
     if isinstance(prepared, Outcome):
         return prepared
@@ -212,7 +213,9 @@ def _psi(ref: Summary, cur: Summary, *, bins: int = DEFAULT_BINS, epsilon: float
     return Outcome(float(np.sum((q - p) * np.log(q / p))), None, notes)
 
 
-def _kl(ref: Summary, cur: Summary, *, bins: int = DEFAULT_BINS, epsilon: float = DEFAULT_EPSILON) -> Outcome:
+def _kl(
+    ref: Summary, cur: Summary, *, bins: int = DEFAULT_BINS, epsilon: float = DEFAULT_EPSILON
+) -> Outcome:
     from scipy import special
 
     prepared = _prepare(ref, cur, bins, "kl_divergence")
@@ -258,7 +261,11 @@ def _pair(
     if feature_type is not None:
         check_option(feature_type, "feature_type", owner, ["numeric", "categorical"])
     if is_categorical_input(reference, feature_type):
-        return categorical(reference, "reference", owner), categorical(current, "current", owner), []
+        return (
+            categorical(reference, "reference", owner),
+            categorical(current, "current", owner),
+            [],
+        )
     notes: list[Note] = []
     return (
         numeric(reference, "reference", owner, notes),

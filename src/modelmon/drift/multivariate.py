@@ -161,7 +161,9 @@ class PCAReconstructionDrift:
         PCAReconstructionDrift
         """
         owner = "PCAReconstructionDrift.fit"
-        check_real(variance_explained, "variance_explained", owner, low=0.0, high=1.0, closed="right")
+        check_real(
+            variance_explained, "variance_explained", owner, low=0.0, high=1.0, closed="right"
+        )
         check_real(z_threshold, "z_threshold", owner, low=0.0, closed="neither")
         check_real(min_relative_change, "min_relative_change", owner, low=0.0)
         getters, _ = frame_columns(frame, "reference", owner)
@@ -211,7 +213,9 @@ class PCAReconstructionDrift:
         """Per-row reconstruction errors of ``frame`` (standardised Euclidean distance)."""
         getters, _ = frame_columns(frame, "current", "PCAReconstructionDrift")
         names = select_columns(getters, self.columns, "current", "PCAReconstructionDrift")
-        return _errors(_standardise(_matrix(getters, names), self.mean, self.scale), self.components)
+        return _errors(
+            _standardise(_matrix(getters, names), self.mean, self.scale), self.components
+        )
 
     def compare(self, current: Any) -> MultivariateDriftResult:
         """Check current data against the fitted reference.

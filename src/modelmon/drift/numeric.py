@@ -22,6 +22,7 @@ from modelmon.drift._common import (
     empty_sample_message,
     finish,
     pair_numeric,
+    to_test_result,
     undefined_outcome,
     with_notes,
 )
@@ -52,7 +53,7 @@ def _walk(ref: NumericSummary, cur: NumericSummary) -> tuple[Any, ...]:
 
 def ks_statistic(ref: NumericSummary, cur: NumericSummary) -> float:
     """Two-sided KS statistic ``sup |F_ref - F_cur|``, computed as SciPy does."""
-    ta, tb, ca_hi, cb_hi, ca_lo, cb_lo, _, _ = _walk(ref, cur)
+    ta, tb, ca_hi, cb_hi, ca_lo, cb_lo, _ = _walk(ref, cur)
     max_s = ca_hi / ta - cb_hi / tb
     min_s = min(max(-(ca_lo / ta - cb_lo / tb), 0.0), 1.0)
     return float(min_s if min_s > max_s else max_s)
@@ -62,7 +63,7 @@ def _require_exact(ref: NumericSummary, cur: NumericSummary, owner: str, what: s
     if not (ref.exact and cur.exact):
         raise ParameterError(
             f"{owner}: {what} needs the exact samples, but the reference is a quantile sketch. "
-            "Fit the reference with a larger max_exact= or use method='asymptotic'.",
+            "Fit the reference with a larger max_exact= or use the asymptotic method=.",
             loc=("method",),
         )
 
@@ -127,7 +128,7 @@ def ks_test(reference: Any, current: Any, *, method: str = "auto") -> TestResult
     check_option(method, "method", "ks_test", ["auto", "exact", "asymp"])
     ref, cur, notes = pair_numeric(reference, current, "ks_test")
     out = finish(with_notes(_ks(ref, cur, method=method), notes))
-    return TestResult("ks", out.statistic, out.p_value)
+    return to_test_result("ks", out)
 
 
 def _cdf_cvm_inf(x: float) -> float:
@@ -221,7 +222,7 @@ def cramer_von_mises_test(reference: Any, current: Any, *, method: str = "auto")
     check_option(method, "method", "cramer_von_mises_test", ["auto", "exact", "asymptotic"])
     ref, cur, notes = pair_numeric(reference, current, "cramer_von_mises_test")
     out = finish(with_notes(_cvm(ref, cur, method=method), notes))
-    return TestResult("cramer_von_mises", out.statistic, out.p_value)
+    return to_test_result("cramer_von_mises", out)
 
 
 _AD_SIG = np.array([0.25, 0.1, 0.05, 0.025, 0.01, 0.005, 0.001])
@@ -314,7 +315,7 @@ def anderson_darling_test(reference: Any, current: Any) -> TestResult:
     """
     ref, cur, notes = pair_numeric(reference, current, "anderson_darling_test")
     out = finish(with_notes(_ad(ref, cur), notes))
-    return TestResult("anderson_darling", out.statistic, out.p_value)
+    return to_test_result("anderson_darling", out)
 
 
 def _sample_variance(s: NumericSummary) -> float:
@@ -367,7 +368,7 @@ def mean_shift_z_test(reference: Any, current: Any) -> TestResult:
     """
     ref, cur, notes = pair_numeric(reference, current, "mean_shift_z_test")
     out = finish(with_notes(_mean_z(ref, cur), notes))
-    return TestResult("mean_shift_z", out.statistic, out.p_value)
+    return to_test_result("mean_shift_z", out)
 
 
 def _variance_f(ref: NumericSummary, cur: NumericSummary) -> Outcome:
@@ -420,4 +421,4 @@ def variance_f_test(reference: Any, current: Any) -> TestResult:
     """
     ref, cur, notes = pair_numeric(reference, current, "variance_f_test")
     out = finish(with_notes(_variance_f(ref, cur), notes))
-    return TestResult("variance_f", out.statistic, out.p_value)
+    return to_test_result("variance_f", out)

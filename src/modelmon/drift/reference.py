@@ -24,7 +24,7 @@ import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -40,6 +40,9 @@ from modelmon.drift.summaries import (
     summarize_numeric,
 )
 from modelmon.exceptions import ParameterError, SchemaError, ValidationError
+
+if TYPE_CHECKING:
+    from modelmon.drift.registry import DriftTest
 
 __all__ = ["DEFAULT_MAX_INT_CATEGORIES", "FEATURE_TYPES", "Reference"]
 
@@ -251,7 +254,7 @@ class Reference:
         self,
         current: Any,
         *,
-        tests: str | Mapping[str, Any] | None = None,
+        tests: str | DriftTest | Mapping[str, Any] | None = None,
         thresholds: Mapping[str, float] | None = None,
         correction: str = "none",
         drift_share: float = 0.5,

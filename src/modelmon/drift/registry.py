@@ -168,7 +168,9 @@ class TestRegistry:
     def names(self, feature_type: str | None = None) -> list[str]:
         """Sorted names, optionally only the tests accepting ``feature_type``."""
         return sorted(
-            n for n, t in self._items.items() if feature_type is None or feature_type in t.feature_types
+            n
+            for n, t in self._items.items()
+            if feature_type is None or feature_type in t.feature_types
         )
 
 
@@ -194,17 +196,38 @@ def available_tests(feature_type: str | None = None) -> list[str]:
     """
     return default_registry.names(feature_type)
 
+
 _NUM = {"numeric"}
 _CAT = {"categorical"}
 _BOTH = {"numeric", "categorical"}
 
 for _t in (
     DriftTest("ks", _num._ks, _NUM, "p_value", 0.05, "Kolmogorov–Smirnov two-sample test"),
-    DriftTest("cramer_von_mises", _num._cvm, _NUM, "p_value", 0.05, "Cramér–von Mises two-sample test"),
-    DriftTest("anderson_darling", _num._ad, _NUM, "p_value", 0.05, "Anderson–Darling k-sample test (midrank)"),
-    DriftTest("mean_shift_z", _num._mean_z, _NUM, "p_value", 0.05, "z-test for a shift in the mean"),
-    DriftTest("variance_f", _num._variance_f, _NUM, "p_value", 0.05, "F-test for a change in variance"),
-    DriftTest("wasserstein", _dist._wasserstein, _NUM, "distance", None, "Wasserstein-1 distance (data units)"),
+    DriftTest(
+        "cramer_von_mises", _num._cvm, _NUM, "p_value", 0.05, "Cramér–von Mises two-sample test"
+    ),
+    DriftTest(
+        "anderson_darling",
+        _num._ad,
+        _NUM,
+        "p_value",
+        0.05,
+        "Anderson–Darling k-sample test (midrank)",
+    ),
+    DriftTest(
+        "mean_shift_z", _num._mean_z, _NUM, "p_value", 0.05, "z-test for a shift in the mean"
+    ),
+    DriftTest(
+        "variance_f", _num._variance_f, _NUM, "p_value", 0.05, "F-test for a change in variance"
+    ),
+    DriftTest(
+        "wasserstein",
+        _dist._wasserstein,
+        _NUM,
+        "distance",
+        None,
+        "Wasserstein-1 distance (data units)",
+    ),
     DriftTest(
         "normalized_wasserstein",
         _dist._wasserstein,
@@ -216,11 +239,31 @@ for _t in (
     ),
     DriftTest("energy", _dist._energy, _NUM, "distance", None, "energy distance (data units)"),
     DriftTest("psi", _dist._psi, _BOTH, "distance", 0.1, "population stability index"),
-    DriftTest("jensen_shannon", _dist._js, _BOTH, "distance", 0.1, "Jensen–Shannon distance (base 2)"),
-    DriftTest("kl_divergence", _dist._kl, _BOTH, "distance", 0.1, "KL divergence reference || current (nats)"),
+    DriftTest(
+        "jensen_shannon", _dist._js, _BOTH, "distance", 0.1, "Jensen–Shannon distance (base 2)"
+    ),
+    DriftTest(
+        "kl_divergence",
+        _dist._kl,
+        _BOTH,
+        "distance",
+        0.1,
+        "KL divergence reference || current (nats)",
+    ),
     DriftTest("hellinger", _dist._hellinger, _BOTH, "distance", 0.1, "Hellinger distance"),
-    DriftTest("total_variation", _dist._total_variation, _BOTH, "distance", 0.1, "total variation distance"),
-    DriftTest("chi_square", _cat._chi_square, _CAT, "p_value", 0.05, "chi-square test of homogeneity"),
-    DriftTest("proportions_z", _cat._proportions_z, _CAT, "p_value", 0.05, "z-test for two proportions"),
+    DriftTest(
+        "total_variation",
+        _dist._total_variation,
+        _BOTH,
+        "distance",
+        0.1,
+        "total variation distance",
+    ),
+    DriftTest(
+        "chi_square", _cat._chi_square, _CAT, "p_value", 0.05, "chi-square test of homogeneity"
+    ),
+    DriftTest(
+        "proportions_z", _cat._proportions_z, _CAT, "p_value", 0.05, "z-test for two proportions"
+    ),
 ):
     default_registry.register(_t)

@@ -35,7 +35,7 @@ class TestResult(Result):
 
     test: str
     statistic: float
-    p_value: float | None
+    p_value: float
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,12 @@ Every test in :mod:`modelmon.drift` runs on two summaries; public test functions
 arrays first (always exactly), so "raw arrays" and "fitted reference" share one code path.
 
 The sketch groups the sorted sample into ``sketch_size`` runs of equal rank width and keeps each
-run's mean with its count. Its error against the exact sample is measured when it is built and
-stored: ``ks_error`` (largest CDF difference), ``wasserstein_error`` and ``energy_error``
-(distances between exact sample and sketch). By the triangle inequality a KS statistic,
-Wasserstein or energy distance computed from the sketch is within that bound of the exact one.
+run's mean with its count. Its distance to the exact sample is measured exactly when it is built
+and stored — ``ks_error`` (largest CDF difference) and ``wasserstein_error`` — with
+``energy_error = sqrt(2 * ks_error * wasserstein_error)``, a bound on the energy distance
+(``integral (F - G)^2 <= sup|F - G| * integral |F - G|``). These are metrics, so by the triangle
+inequality a KS statistic, Wasserstein or energy distance computed from the sketch is within
+that error of the exact one.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
+from modelmon._validation import check_int
 from modelmon.exceptions import DataQualityWarning, ValidationError
 
 __all__ = [
@@ -73,7 +76,10 @@ class NumericSummary:
         Missing values (NaN, None, ±inf) left out of every test.
     exact : bool
         False when ``values``/``counts`` are a quantile sketch of a larger sample.
-    mean, variance, minimum, maximum : float
+    moments : tuple of float or None
+        Stored ``(mean, variance, minimum, maximum)``; None for a plain sample, whose moments
+        are computed from ``values`` on first use.
+    mean, variance, std, minimum, maximum : float
         Exact moments (population variance, ``ddof=0``) and range of the non-missing values.
     bin_edges : ndarray of float64 or None
         Interior edges of the reference-quantile histogram; bins are ``(-inf, e1)``,
@@ -83,7 +89,8 @@ class NumericSummary:
     n_bins : int or None
         Number of quantile bins requested when the edges were computed.
     ks_error, wasserstein_error, energy_error : float
-        Measured error of the sketch (0 when exact).
+        Distance of the sketch to the exact sample — KS and Wasserstein measured exactly, energy
+        as the bound ``sqrt(2 ks_error wasserstein_error)`` (all 0 when exact).
 
     Examples
     --------
@@ -174,7 +181,8 @@ class NumericSummary:
 
     def count_below(self, edges: NDArray[np.float64]) -> NDArray[np.int64]:
         """Number of values strictly below each edge (exact for an exact summary)."""
-        return self._cumulative[np.searchsorted(self.values, edges, side="left")]
+        idx = np.searchsorted(self.values, edges, side="left")
+        return idx.astype(np.int64) if self.counts is None else self._cumulative[idx]
 
     def histogram(self, edges: NDArray[np.float64]) -> NDArray[np.int64]:
         """Counts in the bins ``(-inf, e1), [e1, e2), ..., [ek, inf)`` for interior ``edges``."""
@@ -299,7 +307,9 @@ class CategoricalSummary:
         """Position of each category."""
         return {c: i for i, c in enumerate(self.categories)}
 
-    def aligned(self, other: CategoricalSummary) -> tuple[tuple[Any, ...], NDArray[np.int64], NDArray[np.int64]]:
+    def aligned(
+        self, other: CategoricalSummary
+    ) -> tuple[tuple[Any, ...], NDArray[np.int64], NDArray[np.int64]]:
         """Counts of ``self`` and ``other`` over the union of categories (``self``'s first)."""
         idx = self.index
         extra = [c for c in other.categories if c not in idx]
@@ -308,7 +318,9 @@ class CategoricalSummary:
         mine[: len(self.categories)] = self.counts
         theirs = np.zeros(len(cats), dtype=np.int64)
         pos = {c: i for i, c in enumerate(cats)} if extra else idx
-        where = np.fromiter((pos[c] for c in other.categories), dtype=np.int64, count=len(other.categories))
+        where = np.fromiter(
+            (pos[c] for c in other.categories), dtype=np.int64, count=len(other.categories)
+        )
         theirs[where] = other.counts
         return cats, mine, theirs
 
@@ -347,7 +359,9 @@ def category_key(value: Any) -> tuple[str, Any]:
     return (type(value).__name__, value)
 
 
-def make_categorical(labels: list[Any], counts: NDArray[np.int64], n_missing: int) -> CategoricalSummary:
+def make_categorical(
+    labels: list[Any], counts: NDArray[np.int64], n_missing: int
+) -> CategoricalSummary:
     """Build a summary from (possibly unsorted, possibly zero) label counts; labels are Python values."""
     keep = [i for i in range(len(labels)) if counts[i] > 0]
     order = sorted(keep, key=lambda i: category_key(labels[i]))
@@ -441,6 +455,11 @@ def summarize_numeric(
     >>> s.exact, s.values.size, s.n, s.ks_error <= 1 / 500
     (False, 500, 50000, True)
     """
+    if max_exact is not None:
+        check_int(max_exact, "max_exact", "summarize_numeric", low=1)
+    check_int(sketch_size, "sketch_size", "summarize_numeric", low=2)
+    if bins is not None:
+        check_int(bins, "bins", "summarize_numeric", low=2)
     notes: list[Note] = [] if _notes is None else _notes
     arr = np.asarray(x)
     if arr.dtype != np.float64:
@@ -475,9 +494,7 @@ def summarize_numeric(
             counts = np.diff(starts, append=n).astype(np.int64)
         else:
             values, counts = v, None
-        out = NumericSummary(
-            values, counts, n_missing, True, moments, edges, counts_in_bins, bins
-        )
+        out = NumericSummary(values, counts, n_missing, True, moments, edges, counts_in_bins, bins)
     else:
         out = _sketch(v, sketch_size, n_missing, moments, edges, counts_in_bins, bins)
     if _notes is None:
@@ -506,9 +523,8 @@ def _sketch(
     reps = np.add.reduceat(v, starts) / weights
     # a run of one repeated value keeps that value exactly; rounding never leaves the run's range
     reps = np.where(first == last, first, np.clip(reps, first, last))
-    ta, tb, ca_hi, cb_hi, ca_lo, cb_lo, w1, e2 = _kernels.cdf_walk(v, _EMPTY_COUNTS, reps, weights)
-    scale = float(ta) * float(tb)
-    ks_err = max(ca_hi / ta - cb_hi / tb, cb_lo / tb - ca_lo / ta)
+    w1_error = float(_kernels.wasserstein_walk(v, _EMPTY_COUNTS, reps, weights))
+    ks_error = _sketch_ks_error(v, reps, weights)
     return NumericSummary(
         reps,
         weights,
@@ -518,10 +534,29 @@ def _sketch(
         edges,
         bin_counts,
         bins,
-        ks_error=float(ks_err),
-        wasserstein_error=float(w1 / scale),
-        energy_error=float(math.sqrt(2.0 * e2) / scale),
+        ks_error=ks_error,
+        wasserstein_error=w1_error,
+        # integral (F - G)^2 <= sup|F - G| * integral |F - G|
+        energy_error=math.sqrt(2.0 * ks_error * w1_error),
     )
+
+
+def _sketch_ks_error(
+    v: NDArray[np.float64], reps: NDArray[np.float64], weights: NDArray[np.int64]
+) -> float:
+    """``sup_x |F_sample(x) - F_sketch(x)|``, exactly.
+
+    Between two sketch points the sketch CDF is flat and the sample CDF monotone, so the
+    supremum is reached at a sketch point or just before one: two ``searchsorted`` calls.
+    """
+    n = v.size
+    cum = np.concatenate(([0], np.cumsum(weights)))
+    at = cum[np.searchsorted(reps, reps, side="right")]
+    before = cum[np.searchsorted(reps, reps, side="left")]
+    at_v = np.searchsorted(v, reps, side="right")
+    before_v = np.searchsorted(v, reps, side="left")
+    worst = max(int(np.abs(at_v - at).max()), int(np.abs(before_v - before).max()))
+    return worst / n
 
 
 def summarize_categorical(x: Any, *, label: str = "the sample") -> CategoricalSummary:

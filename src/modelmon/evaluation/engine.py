@@ -18,6 +18,7 @@ One cycle per model:
 from __future__ import annotations
 
 import logging
+import math
 import time
 import warnings
 from collections.abc import Callable
@@ -26,9 +27,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from modelmon.config.durations import format_duration
 from modelmon.config.models import ModelSpec
+from modelmon.evaluation.aggregates import WindowAggregate
 from modelmon.evaluation.assessment import Assessment, assess, compare_versions
 from modelmon.evaluation.concept import ConceptDriftTracker, DetectorConfig
 from modelmon.evaluation.frame import EvalFrame, needed_columns
@@ -55,6 +58,7 @@ def _utcnow() -> datetime:
 class ModelCycle:
     model: str
     windows_evaluated: int = 0
+    windows_rolled_up: int = 0
     windows_pending: int = 0
     detector_events: int = 0
     status: str | None = None
@@ -146,36 +150,95 @@ class Evaluator:
             judged = self._judge(spec, now, force=False)
             result.status = judged.status if judged is not None else "no_data"
             return
-        queue = {(size, start) for size, start in pending}
+        sizes = {format_duration(d): d for d in spec.window_durations}
+        base = min(spec.window_durations)
+        base_text = format_duration(base)
+        # (size, start) -> "evaluate" (recompute from rows) or "final" (an open larger window
+        # rolled up from its base windows' aggregates, due for a full evaluation when it closes).
+        queue: dict[tuple[str, datetime], str] = {
+            (size, start): kind for size, start, kind in pending if size in sizes}
         if changed:
             for size in spec.window_durations:
                 starts = self.store.changed_windows(
                     name, int(size.total_seconds()), predictions_since=seen_p,
                     actuals_since=seen_a,
                 )
-                queue.update((format_duration(size), s) for s in starts)
-        # Open windows are provisional: re-evaluate the current one while it fills.
-        ordered = sorted(queue, key=lambda item: (item[1], item[0]), reverse=True)
-        todo, rest = ordered[:budget], ordered[budget:]
+                for s in starts:
+                    queue[(format_duration(size), s)] = "evaluate"
+        due = []
+        for (size_text, start), kind in queue.items():
+            window = Window(start, start + sizes[size_text])
+            if kind == "final" and window.is_open(now):
+                continue  # rolled up already; evaluated in full once it closes
+            due.append((size_text, start))
+        # Base windows first (larger ones roll up from them), newest first within each size.
+        due.sort(key=lambda item: (item[0] != base_text, -item[1].timestamp()))
+        todo = due[:budget]
+        evaluated = rolled = 0
+        batch: list[Any] = []
         reference = self.references.get(name, now) if todo else None
-        batch = []
+        left_base = {item[1] for item in due[budget:] if item[0] == base_text}
         for size_text, start in todo:
-            size = next(d for d in spec.window_durations if format_duration(d) == size_text)
-            batch.append(self._evaluate_window(spec, Window(start, start + size), reference))
+            size = sizes[size_text]
+            window = Window(start, start + size)
+            rollup = (size_text != base_text and window.is_open(now)
+                      and size % base == timedelta(0)
+                      and not any(start <= b < window.end for b in left_base))
+            if rollup:
+                if batch:  # the base windows it merges must be stored first
+                    self.store.replace_window_results(name, batch)
+                    batch.clear()
+                self._roll_up(spec, window, base_text)
+                queue[(size_text, start)] = "final"
+                rolled += 1
+                continue
+            batch.append(self._evaluate_window(spec, window, reference))
+            queue.pop((size_text, start), None)
+            evaluated += 1
             if len(batch) >= 16:
                 self.store.replace_window_results(name, batch)
                 batch.clear()
         if batch:
             self.store.replace_window_results(name, batch)
-        result.windows_evaluated = len(todo)
-        result.windows_pending = len(rest)
+        rest = sorted(((size, start, kind) for (size, start), kind in queue.items()),
+                      key=lambda item: (item[1], item[0]))
+        result.windows_evaluated = evaluated
+        result.windows_rolled_up = rolled
+        result.windows_pending = sum(1 for _, _, kind in rest if kind == "evaluate")
         if changed or rest != pending:
             self.store.set_evaluation_state(name, watermarks[0], watermarks[1], rest)
+        todo = todo[: evaluated + rolled]
         if changed:
             result.detector_events = self.concept.run(spec, now)
         assessment = self._judge(spec, now, force=bool(todo) or changed)
         if assessment is not None:
             result.status = assessment.status
+
+    def _roll_up(self, spec: ModelSpec, window: Window, base_text: str) -> None:
+        """Decomposable statistics of an open larger window, merged from its base windows'
+        stored aggregates: no rows are read again."""
+        merged: WindowAggregate | None = None
+        for version, segment, _, blob in self.store.window_aggregates(
+            spec.name, base_text, window.start, window.end
+        ):
+            if version != ALL or segment != ALL:
+                continue
+            part = WindowAggregate.from_bytes(blob)
+            merged = part if merged is None else merged.merge(part)
+        if merged is None:
+            return
+        positive = None
+        if spec.task.value == "binary_classification":
+            classes = spec.prediction.classes or []
+            positive = classes.index(spec.positive_class) if spec.positive_class in classes \
+                else max(merged.k - 1, 0)
+        values = merged.metrics(window.size.total_seconds(), positive)
+        rows = [{"version": ALL, "segment": ALL, "window_size": window.name,
+                 "window_start": window.start, "window_end": window.end, "metric": metric,
+                 "value": None if value is None or math.isnan(value) else float(value), "n": n}
+                for metric, (value, n) in values.items()]
+        self.store.replace_metric_points(spec.name, window.name, window.start,
+                                         pa.Table.from_pylist(rows))
 
     def _evaluate_window(self, spec: ModelSpec, window: Window, reference: Any) -> Any:
         table = self.store.read_predictions(spec.name, start=window.start, end=window.end,
@@ -214,8 +277,6 @@ class Evaluator:
             base_pts = self.store.metric_series(spec.name, window_size=size_text,
                                                 start=baseline[0], end=baseline[1])
             recent = self.store.metric_series(spec.name, window_size=size_text, start=horizon)
-            import pyarrow as pa
-
             points = pa.concat_tables([base_pts, recent])
         else:
             points = self.store.metric_series(spec.name, window_size=size_text, start=start)

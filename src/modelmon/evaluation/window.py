@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from modelmon.config.models import ModelSpec, Task
+from modelmon.evaluation.aggregates import WindowAggregate
 from modelmon.evaluation.data_quality import FeatureQuality, feature_quality
 from modelmon.evaluation.finance import business_metrics, finance_metrics
 from modelmon.evaluation.frame import EvalFrame
@@ -41,6 +42,7 @@ class WindowEvaluation:
     points: list[dict[str, Any]] = field(default_factory=list)
     features: list[dict[str, Any]] = field(default_factory=list)
     drifted: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    aggregates: dict[tuple[str, str], bytes] = field(default_factory=dict)
 
     def add_points(self, version: str, segment: str, values: dict[str, tuple[float, int]]) -> None:
         for metric, (value, n) in values.items():
@@ -57,7 +59,7 @@ class WindowEvaluation:
 
         return WindowResults(window_size, start, end,
                              table(self.points, METRIC_POINT_COLUMNS),
-                             table(self.features, FEATURE_RESULT_COLUMNS))
+                             table(self.features, FEATURE_RESULT_COLUMNS), dict(self.aggregates))
 
 
 def _prediction_column(frame: EvalFrame) -> Any:
@@ -190,6 +192,7 @@ def evaluate_window(
         return extra
 
     all_values = slice_metrics(frame)
+    ev.aggregates[(ALL, ALL)] = WindowAggregate.from_frame(frame).to_bytes()
     all_values.update(finance_metrics(frame))
     if business_events is not None and prediction_ids is not None:
         all_values.update(business_metrics(frame, business_events, prediction_ids))

@@ -110,7 +110,7 @@ class DuckDBResultsMixin:
 
     def evaluation_state(
         self, model: str
-    ) -> tuple[datetime | None, datetime | None, list[tuple[str, datetime]]]:
+    ) -> tuple[datetime | None, datetime | None, list[tuple[str, datetime, str]]]:
         entry = self._entry(model)
         with self._cursor() as cur:
             rows = cur.execute(
@@ -120,15 +120,16 @@ class DuckDBResultsMixin:
         if not rows:
             return None, None, []
         seen_p, seen_a, pending = rows[0]
-        items = [(size, datetime.fromisoformat(start)) for size, start in json.loads(pending)]
+        items = [(item[0], datetime.fromisoformat(item[1]), item[2] if len(item) > 2 else "evaluate")
+                 for item in json.loads(pending)]
         return _aware(seen_p), _aware(seen_a), items
 
     def set_evaluation_state(
         self, model: str, predictions_seen: datetime | None,
-        actuals_seen: datetime | None, pending: Sequence[tuple[str, datetime]] = (),
+        actuals_seen: datetime | None, pending: Sequence[tuple[str, datetime, str]] = (),
     ) -> None:
         entry = self._entry(model)
-        pend = json.dumps([[size, start.isoformat()] for size, start in pending])
+        pend = json.dumps([[size, start.isoformat(), kind] for size, start, kind in pending])
         with self._write_lock, self._transaction() as con:
             con.execute(
                 "INSERT OR REPLACE INTO evaluation_state VALUES (?, ?, ?, ?, ?)",
@@ -172,6 +173,30 @@ class DuckDBResultsMixin:
                         [entry.model_id, version, segment, res.window_size,
                          _naive(res.window_start), blob],
                     )
+
+    def replace_metric_points(
+        self, model: str, window_size: str, window_start: datetime, points: pa.Table
+    ) -> None:
+        """Replace just these points (same version, segment and metric) of one window."""
+        if points.num_rows == 0:
+            return
+        entry = self._entry(model)
+        now = _naive(self.clock())
+        conformed = _conform(points, METRIC_POINT_COLUMNS)
+        with self._write_lock, self._transaction() as con:
+            con.register("_pts_in", conformed)
+            try:
+                con.execute(
+                    "DELETE FROM metric_points m USING _pts_in p WHERE m.model_id = ? "
+                    "AND m.window_size = ? AND m.window_start = ? AND m.version = p.version "
+                    "AND m.segment = p.segment AND m.metric = p.metric",
+                    [entry.model_id, window_size, _naive(window_start)],
+                )
+                cols = ", ".join(METRIC_POINT_COLUMNS)
+                con.execute(f"INSERT INTO metric_points (model_id, {cols}, computed_at) "
+                            f"SELECT ?, {cols}, ? FROM _pts_in", [entry.model_id, now])
+            finally:
+                con.unregister("_pts_in")
 
     def _series_filter(
         self, model: str, *, window_size: str | None, version: str | None, segment: str | None,

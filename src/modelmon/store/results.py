@@ -138,15 +138,21 @@ class ResultStore(Protocol):
 
     def evaluation_state(
         self, model: str
-    ) -> tuple[datetime | None, datetime | None, list[tuple[str, datetime]]]:
-        """Watermarks up to which changes were picked up, and windows still to evaluate
-        (``(None, None, [])`` at first)."""
+    ) -> tuple[datetime | None, datetime | None, list[tuple[str, datetime, str]]]:
+        """Watermarks up to which changes were picked up, and windows still to evaluate as
+        ``(size, start, kind)``; kind ``evaluate`` or ``final`` (an open window rolled up from
+        aggregates, due for a full evaluation once it closes). ``(None, None, [])`` at first."""
 
     def set_evaluation_state(
         self, model: str, predictions_seen: datetime | None, actuals_seen: datetime | None,
-        pending: Sequence[tuple[str, datetime]] = (),
+        pending: Sequence[tuple[str, datetime, str]] = (),
     ) -> None:
-        """Record evaluation progress: watermarks and the windows (size, start) still pending."""
+        """Record evaluation progress: watermarks and the windows still pending."""
+
+    def replace_metric_points(
+        self, model: str, window_size: str, window_start: datetime, points: pa.Table
+    ) -> None:
+        """Replace just the given points (same version, segment, metric) of one window."""
 
     # --- window results --------------------------------------------------------------------------
     def replace_window_results(self, model: str, results: Sequence[WindowResults]) -> None:
