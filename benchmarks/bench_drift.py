@@ -186,14 +186,45 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     return [_row(n, kind) for n in (SIZES_QUICK if quick else SIZES_FULL) for kind in INPUTS]
 
 
+def side_by_side(sizes: tuple[int, ...], timeout: float = 600) -> list[dict[str, Any]]:
+    """modelmon and the peer libraries on the same generated data, in one run."""
+    from benchmarks import peers
+
+    rows: list[dict[str, Any]] = []
+    peer_rows = peers.run_all(sizes, timeout=timeout)
+    for n in sizes:
+        ours = our_results(n, kind="pandas")
+        rows.append({"tool": "modelmon (defaults)", "n": n, "seconds": ours["seconds"],
+                     "drifting found (of 7)": ours["flagged_drifting"],
+                     "stable flagged (of 18)": ours["flagged_stable"],
+                     "peak RSS MiB": ours.get("peak_rss_mib", float("nan")), "error": ""})
+        for r in peer_rows:
+            if r["n"] != n:
+                continue
+            rows.append({"tool": f"{r['peer']} {r.get('version', '')}".strip(), "n": n,
+                         "seconds": r["seconds"],
+                         "drifting found (of 7)": r["flagged_drifting"],
+                         "stable flagged (of 18)": r["flagged_stable"],
+                         "peak RSS MiB": r.get("peak_rss_mib", float("nan")),
+                         "error": r.get("error") or ""})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10k and 100k rows only")
+    parser.add_argument("--peers", action="store_true",
+                        help="also run Evidently, NannyML, Alibi Detect and SciPy on the same data")
     args = parser.parse_args()
     print_table(
         "Data drift: modelmon.drift.compare with defaults (25 features, 7 drifting)",
         run(args.quick),
     )
+    if args.peers:
+        sizes = (10_000, 100_000) if args.quick else (10_000, 100_000, 1_000_000)
+        print_table("Data drift side by side with peer libraries (same data, same run; peers' "
+                    "seconds exclude loading, ours include fitting the reference)",
+                    side_by_side(sizes))
 
 
 if __name__ == "__main__":
