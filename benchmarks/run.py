@@ -11,6 +11,7 @@ Usage: ``python -m benchmarks.run [--quick] [--only drift,detectors] [--no-peers
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import platform
@@ -52,10 +53,8 @@ def machine() -> str:
         pass
     versions = []
     for pkg in ("numpy", "scipy", "numba", "duckdb", "pyarrow", "fastapi", "scikit-learn", "river"):
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             versions.append(f"{pkg} {metadata.version(pkg)}")
-        except metadata.PackageNotFoundError:
-            pass
     return (f"- machine: {os.cpu_count()} cores ({cpu}), {mem} RAM, {platform.system()} "
             f"{platform.release()}\n- Python {platform.python_version()}; {', '.join(versions)}\n"
             f"- run: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")

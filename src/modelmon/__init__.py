@@ -20,7 +20,7 @@ from modelmon.exceptions import (
 
 __version__ = "0.1.0"
 
-from modelmon.sdk import Monitor  # noqa: E402  (stdlib-only import; clients load lazily)
+from modelmon.sdk import Monitor
 
 __all__ = [
     "ConfigError",

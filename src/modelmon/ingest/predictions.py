@@ -24,8 +24,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from operator import itemgetter
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 import numpy as np

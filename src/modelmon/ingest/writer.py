@@ -181,7 +181,7 @@ class GroupCommitWriter:
         started = time.perf_counter()
         try:
             results = self.store.write(batches)
-        except Exception as exc:  # noqa: BLE001 - reported to every waiting request
+        except Exception as exc:
             self.stats.failed_commits += 1
             if len(group) > 1:
                 log.warning("group commit of %d requests failed (%s); retrying one by one",
@@ -201,7 +201,7 @@ class GroupCommitWriter:
         if self.on_commit is not None:
             try:
                 self.on_commit(elapsed, rows)
-            except Exception:  # noqa: BLE001 - metrics must never fail a write
+            except Exception:
                 log.exception("on_commit callback failed")
         pos = 0
         for req in group:

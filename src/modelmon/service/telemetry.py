@@ -38,7 +38,7 @@ class _CallbackGauges(Collector):
         for name, (doc, read) in self._gauges.items():
             try:
                 value = float(read())
-            except Exception:  # noqa: BLE001 - a failing reader must not break the scrape
+            except Exception:
                 continue
             yield GaugeMetricFamily(name, doc, value=value)
 
