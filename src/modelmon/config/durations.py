@@ -37,7 +37,10 @@ def parse_duration(text: str | int | float | timedelta) -> timedelta:
         seconds = int(match.group(1)) * _UNITS[match.group(2)]
     if seconds <= 0:
         raise ValueError(f"invalid duration {text!r}: must be positive")
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError(f"invalid duration {text!r}: too large") from None
 
 
 def format_duration(value: timedelta) -> str:

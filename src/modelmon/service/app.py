@@ -22,10 +22,12 @@ from modelmon.config.inference import complete_spec
 from modelmon.config.settings import Settings
 from modelmon.ingest.writer import GroupCommitWriter
 from modelmon.service.auth import require_api_key
+from modelmon.service.collectors import register_collectors
 from modelmon.service.errors import install_error_handlers
+from modelmon.service.evaluation_hook import start_scheduler
 from modelmon.service.middleware import RequestMiddleware
 from modelmon.service.openapi import install_openapi
-from modelmon.service.routes import health, ingest, models, prometheus
+from modelmon.service.routes import evaluation, health, ingest, models, prometheus, results, system
 from modelmon.service.state import ServiceState
 from modelmon.service.telemetry import ServiceMetrics
 from modelmon.store import Store, create_store
@@ -56,6 +58,7 @@ def create_app(
         on_commit=metrics.on_commit,
     )
     state = ServiceState(settings, the_store, writer, metrics)
+    register_collectors(metrics.registry, state)
     if clock is not None:
         state.clock = clock
     metrics.watch("modelmon_store_size_bytes", "Bytes the store occupies on disk.",
@@ -71,7 +74,7 @@ def create_app(
             await asyncio.to_thread(the_store.save_model, full, source="config")
         writer.start()
         stoppers = []
-        for hook in startup_hooks or []:
+        for hook in [start_scheduler, *(startup_hooks or [])]:
             stop = hook(state)
             if asyncio.iscoroutine(stop):
                 stop = await stop
@@ -104,6 +107,9 @@ def create_app(
     app.include_router(prometheus.router)
     app.include_router(ingest.router, dependencies=auth)
     app.include_router(models.router, dependencies=auth)
+    app.include_router(results.router, dependencies=auth)
+    app.include_router(system.router, dependencies=auth)
+    app.include_router(evaluation.router, dependencies=auth)
     install_openapi(app)
     app.add_middleware(
         RequestMiddleware,

@@ -143,30 +143,39 @@ class DuckDBResultsMixin:
             return
         entry = self._entry(model)
         now = _naive(self.clock())
+        keys = pa.table({"window_size": [r.window_size for r in results],
+                         "window_start": pa.array([_naive(r.window_start) for r in results],
+                                                  pa.timestamp("us"))})
         with self._write_lock, self._transaction() as con:
-            for res in results:
-                key = [entry.model_id, res.window_size, _naive(res.window_start)]
+            con.register("_win_keys", keys)
+            try:
+                # One delete per table for all the windows (a delete per window rescans).
                 for table in ("metric_points", "feature_results", "window_aggregates"):
                     con.execute(
-                        f"DELETE FROM {table} WHERE model_id = ? AND window_size = ? "
-                        "AND window_start = ?", key,
+                        f"DELETE FROM {table} t USING _win_keys k WHERE t.model_id = ? "
+                        "AND t.window_size = k.window_size AND t.window_start = k.window_start",
+                        [entry.model_id],
                     )
-                for target, table, columns in (
-                    ("metric_points", res.metric_points, METRIC_POINT_COLUMNS),
-                    ("feature_results", res.feature_results, FEATURE_RESULT_COLUMNS),
-                ):
-                    if table.num_rows == 0:
-                        continue
-                    conformed = _conform(table, columns)
-                    con.register("_res_in", conformed)
-                    try:
-                        cols = ", ".join(columns)
-                        con.execute(
-                            f"INSERT INTO {target} (model_id, {cols}, computed_at) "
-                            f"SELECT ?, {cols}, ? FROM _res_in", [entry.model_id, now],
-                        )
-                    finally:
-                        con.unregister("_res_in")
+            finally:
+                con.unregister("_win_keys")
+            points = [_conform(r.metric_points, METRIC_POINT_COLUMNS) for r in results
+                      if r.metric_points.num_rows]
+            features = [_conform(r.feature_results, FEATURE_RESULT_COLUMNS) for r in results
+                        if r.feature_results.num_rows]
+            for target, tables, columns in (("metric_points", points, METRIC_POINT_COLUMNS),
+                                            ("feature_results", features, FEATURE_RESULT_COLUMNS)):
+                if not tables:
+                    continue
+                con.register("_res_in", pa.concat_tables(tables))
+                try:
+                    cols = ", ".join(columns)
+                    con.execute(
+                        f"INSERT INTO {target} (model_id, {cols}, computed_at) "
+                        f"SELECT ?, {cols}, ? FROM _res_in", [entry.model_id, now],
+                    )
+                finally:
+                    con.unregister("_res_in")
+            for res in results:
                 for (version, segment), blob in res.aggregates.items():
                     con.execute(
                         "INSERT INTO window_aggregates VALUES (?, ?, ?, ?, ?, ?)",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Request, Response
 from prometheus_client.exposition import choose_encoder
 
@@ -12,4 +14,6 @@ router = APIRouter(tags=["metrics"])
 async def metrics(request: Request) -> Response:
     encoder, content_type = choose_encoder(request.headers.get("accept", ""))
     registry = request.app.state.mm.metrics.registry
-    return Response(encoder(registry), media_type=content_type)
+    # Collectors read the store at scrape time: render off the event loop.
+    body = await asyncio.to_thread(encoder, registry)
+    return Response(body, media_type=content_type)
