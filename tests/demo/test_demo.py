@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import httpx
-
 from tests.support.live_server import free_port
 
 EXPECTED = {"fraud": "degraded", "intent": "warning", "price": "healthy"}
@@ -59,7 +58,7 @@ def test_demo_reaches_the_expected_statuses(tmp_path: Path) -> None:
         assert "latency_p95_seconds" in intent
         assert last["price"]["reasons"] == []
         overview = httpx.get(f"{url}/v1/overview", timeout=10).json()
-        assert {m["name"]: m["status"] for m in overview["models"]} == EXPECTED
+        assert {m["model"]: m["status"] for m in overview["models"]} == EXPECTED
     finally:
         proc.send_signal(signal.SIGINT)  # Ctrl-C stops everything cleanly
         try:
