@@ -51,7 +51,8 @@ def test_demo_reaches_the_expected_statuses(tmp_path: Path) -> None:
                 break
         assert {m: s.get("status") for m, s in last.items()} == EXPECTED, last
         fraud = " | ".join(r["message"] for r in last["fraud"]["reasons"])
-        assert "accuracy" in fraud
+        assert any(r["kind"] == "quality" and "vs baseline" in r["message"]
+                   for r in last["fraud"]["reasons"]), fraud
         assert "amount" in fraud and "merchant_risk" in fraud  # the features that really drifted
         assert "country" not in fraud and "account_age_days" not in fraud
         intent = " | ".join(r["message"] for r in last["intent"]["reasons"])
