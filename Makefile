@@ -47,6 +47,7 @@ test: system-deps $(VENV)/.stamp-test
 	$(VENV)/bin/pytest -n 2 --timeout=900 $(PYTEST_ARGS)
 
 bench: $(VENV)/.stamp-test
+	scripts/install-bench-deps.sh
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
 bench-peers: $(VENV)/.stamp-test

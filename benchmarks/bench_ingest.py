@@ -3,9 +3,14 @@
 Phases (each against a fresh server process on a temporary DuckDB file, 25 features):
 
 1. batch: JSON batches of 1,000 predictions, several connections, for ``--seconds`` (60);
-2. bulk: the same rows as Arrow IPC uploads of 10,000 rows (the SDK's ``log_batch`` path);
-3. single: one prediction per request at a fixed offered rate (1,000 req/s), open loop, so
-   latency includes queueing: p50/p95/p99 and errors.
+2. bulk: the same rows as Arrow IPC uploads (the SDK's ``log_batch`` path), batches of 1,000
+   and of 10,000 rows;
+3. single: one prediction per request; with wrk (installed by ``make bench``) 48 connections in a
+   closed loop measure the rate the server sustains and its latency p50/p95/p99; without wrk a
+   Python client offers 1,000 req/s open loop (that client, not the server, is then the limit).
+
+The JSON phases use wrk when it is installed: a Python HTTP client costs milliseconds of CPU per
+request and would starve a 2-core server.
 
 After each phase the server is asked how many predictions it holds: every acknowledged row must be
 there (durable and counted). Server RSS is read at the start and the end of each phase.
@@ -21,10 +26,12 @@ import io
 import json
 import multiprocessing as mp
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -41,7 +48,7 @@ def _config(tmp: Path, port: int) -> Path:
     features = [{"name": f"num_{i:02d}", "type": "numeric"} for i in range(N_NUM)]
     features += [{"name": f"cat_{i}", "type": "categorical"} for i in range(N_CAT)]
     cfg = {
-        "store": {"path": str(tmp / "bench.duckdb"), "memory_limit": "4GB"},
+        "store": {"path": str(tmp / "bench.duckdb"), "memory_limit": "1GB"},
         "server": {"host": "127.0.0.1", "port": port, "log_level": "warning"},
         "ingest": {"max_queue_records": 2_000_000, "max_commit_records": 100_000},
         "scheduler": {"enabled": False},
@@ -167,8 +174,11 @@ async def _bulk_load(url: str, seconds: float, size: int, conns: int, out: Any) 
     counter = [0]
     deadline = time.monotonic() + seconds
 
+    base_ids = np.char.add("-", np.arange(size).astype(str))
+
     def body(n: int) -> bytes:
-        table = pa.table({"prediction_id": [f"k{n:08d}-{i:05d}" for i in range(size)], **cols})
+        ids = np.char.add(f"k{n:08d}", base_ids)
+        table = pa.table({"prediction_id": pa.array(ids.astype(object)), **cols})
         sink = io.BytesIO()
         with pa.ipc.new_stream(sink, table.schema) as w:
             w.write_table(table)
@@ -245,24 +255,70 @@ def _child(kind: str, url: str, seconds: float, arg: float, conns: int, out: Any
     asyncio.run(fn(url, seconds, arg, conns, out))  # type: ignore[arg-type]
 
 
+WRK_DIR = Path(__file__).resolve().parent / "wrk"
+
+
+def _wrk(kind: str, url: str, seconds: float, conns: int, size: int) -> dict[str, Any]:
+    """Drive the server with wrk (C): the load generator must not starve a 2-core server."""
+    env = dict(os.environ)
+    if kind == "batch":
+        path = Path(tempfile.mkdtemp(prefix="mm-wrk-")) / "batch.json"
+        path.write_bytes(_batch_templates(size, count=1)[0])
+        env["MODELMON_WRK_BODY"] = str(path)
+    script = WRK_DIR / ("batch.lua" if kind == "batch" else "single.lua")
+    done = subprocess.run(["wrk", "-t1", f"-c{conns}", f"-d{int(seconds)}s", "-s", str(script),
+                           url], capture_output=True, text=True, env=env, timeout=seconds + 120)
+    line = next(x for x in done.stdout.splitlines() if x.startswith("WRK_RESULT"))
+    res = json.loads(line.split(" ", 1)[1])
+    ok_requests = res["requests"] - res["non_2xx"]
+    res["accepted"] = ok_requests * (size if kind == "batch" else 1)
+    res["errors"] = res["errors"]
+    res["generator"] = f"wrk -c{conns}"
+    return res
+
+
 def _phase(kind: str, seconds: float, arg: float, conns: int) -> dict[str, Any]:
     server = Server()
+    samples: list[float] = []
+    stop = threading.Event()
+
+    def sample() -> None:  # server RSS every second: flat, or growing?
+        while not stop.wait(1.0):
+            try:
+                samples.append(server.rss_mb())
+            except Exception:  # noqa: BLE001 - the server may be stopping
+                return
+
+    sampler = threading.Thread(target=sample, daemon=True)
     try:
         rss0 = server.rss_mb()
-        q: Any = mp.get_context("spawn").Queue()
-        p = mp.get_context("spawn").Process(target=_child, args=(kind, server.url, seconds, arg,
-                                                                  conns, q))
-        p.start()
-        res = q.get(timeout=seconds + 600)
-        p.join(60)
+        sampler.start()
+        if kind in ("batch", "single") and shutil.which("wrk"):
+            res = _wrk(kind, server.url, seconds, conns, int(arg) if kind == "batch" else 1)
+        else:
+            q: Any = mp.get_context("spawn").Queue()
+            p = mp.get_context("spawn").Process(target=_child, args=(kind, server.url, seconds,
+                                                                      arg, conns, q))
+            p.start()
+            res = q.get(timeout=seconds + 600)
+            p.join(60)
+            res["generator"] = f"python httpx, {conns} connections"
         rss1 = server.rss_mb()
+        stop.set()
         stored = server.count()
     finally:
+        stop.set()
         server.stop()
-    row: dict[str, Any] = {"phase": kind, "seconds": res["seconds"], "accepted": res["accepted"],
+    label = f"{kind} ({int(arg):,} rows)" if kind in ("batch", "bulk") else kind
+    row: dict[str, Any] = {"phase": label, "generator": res["generator"],
+                           "seconds": res["seconds"], "accepted": res["accepted"],
                            "per_second": res["accepted"] / res["seconds"], "errors": res["errors"],
-                           "stored_after": stored, "all_durable": stored == res["accepted"],
-                           "rss_start_mb": rss0, "rss_end_mb": rss1}
+                           "stored_after": stored, "all_durable": stored >= res["accepted"],
+                           "rss_start_mb": rss0,
+                           "rss_half_mb": samples[len(samples) // 2] if samples else rss1,
+                           "rss_end_mb": rss1, "rss_max_mb": max(samples, default=rss1)}
+    if kind == "single":
+        row["requests_per_second"] = res.get("requests", res["accepted"]) / res["seconds"]
     for k in ("requests", "p50_ms", "p95_ms", "p99_ms"):
         if k in res:
             row[k] = res[k]
@@ -273,9 +329,12 @@ def run(quick: bool = False, seconds: float | None = None) -> list[dict[str, Any
     secs = seconds if seconds is not None else (10.0 if quick else 60.0)
     return [
         _phase("batch", secs, 1000, 4),
+        _phase("bulk", secs, 1_000, 4),
         _phase("bulk", secs, 10_000, 2),
-        _phase("single", secs, 1000.0, 64),
+        _phase("single", secs, 1000.0, 48),
     ]
+    # Single phase: wrk is closed-loop (48 connections, each sending as soon as its previous
+    # request was answered): the rate it reaches is the server's capacity on this machine.
 
 
 def main() -> None:

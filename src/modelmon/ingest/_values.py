@@ -32,6 +32,8 @@ __all__ = [
 LocFn = Callable[[int], tuple[str | int, ...]]
 
 _NUMBER_TYPES = frozenset({int, float, type(None)})
+_PLAIN_NUMBERS = frozenset({int, float})
+_ONLY_NONE = frozenset({type(None)})
 _TEXT_TYPES = frozenset({str, int, bool, type(None)})
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -110,13 +112,40 @@ def numeric_column(
         arr = _arrow_numeric(values, loc, problems, what=what, code=code)
     else:
         kinds = set(map(type, values))
-        if kinds <= _NUMBER_TYPES:
+        if kinds == _ONLY_NONE:  # an optional field nobody sent
+            arr = pa.nulls(len(values), pa.float64())
+            if not nullable:
+                _report_nulls(arr, loc, problems, what, null_code)
+            return arr
+        if kinds <= _PLAIN_NUMBERS:
+            # The common case (no nulls): one NumPy conversion, checks on the array.
+            try:
+                data = np.asarray(values, dtype=np.float64)
+            except OverflowError:
+                return _numeric_column_checked(_numeric_slow(values, loc, problems, what=what,
+                                                             code=code), loc, problems, what=what,
+                                               nullable=nullable, nan_is_null=nan_is_null,
+                                               low=low, high=high, null_code=null_code)
+            if np.isfinite(data).all() and (low is None or data.min() >= low) and (
+                    high is None or data.max() <= high):
+                return pa.array(data)
+            arr = pa.array(data)
+        elif kinds <= _NUMBER_TYPES:
             try:
                 arr = pa.array(values, type=pa.float64())
             except (pa.ArrowInvalid, OverflowError):
                 arr = _numeric_slow(values, loc, problems, what=what, code=code)
         else:
             arr = _numeric_slow(values, loc, problems, what=what, code=code)
+    return _numeric_column_checked(arr, loc, problems, what=what, nullable=nullable,
+                                   nan_is_null=nan_is_null, low=low, high=high,
+                                   null_code=null_code)
+
+
+def _numeric_column_checked(
+    arr: pa.Array, loc: LocFn, problems: Problems, *, what: str, nullable: bool,
+    nan_is_null: bool, low: float | None, high: float | None, null_code: str,
+) -> pa.Array:
     if len(arr) == 0:
         return arr
     data = arr.to_numpy(zero_copy_only=False)
@@ -232,7 +261,7 @@ def text_column(
                                  loc(i))
                     out.append(None)
             arr = pa.array(out, type=pa.string())
-    if len(arr):
+    if len(arr) and _longest(values, arr) > max_length:
         too_long = (
             pc.greater(pc.utf8_length(arr), max_length).fill_null(False).to_numpy(zero_copy_only=False)
         )
@@ -247,6 +276,14 @@ def _report_nulls(arr: pa.Array, loc: LocFn, problems: Problems, what: str, code
     text = f"{what} is required" if code == "missing_field" else f"{what} must not be null"
     for i in np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[: problems.limit]:
         problems.add(code, text, loc(int(i)))
+
+
+def _longest(values: Any, arr: pa.Array) -> int:
+    """Length of the longest string (cheap for short Python lists; Arrow kernel otherwise)."""
+    if isinstance(values, list) and len(values) <= 64:
+        return max((len(v) for v in values if type(v) is str), default=0)
+    longest = pc.max(pc.utf8_length(arr)).as_py()
+    return int(longest or 0)
 
 
 def bool_column(

@@ -10,6 +10,7 @@ from typing import Any
 
 from modelmon.config.models import ModelSpec
 from modelmon.config.settings import Settings
+from modelmon.ingest.coalesce import RecordCoalescer
 from modelmon.ingest.writer import GroupCommitWriter
 from modelmon.service.telemetry import ServiceMetrics
 from modelmon.store.base import Store
@@ -31,6 +32,8 @@ class ServiceState:
     started_monotonic: float = field(default_factory=time.monotonic)
     started_at: datetime = field(default_factory=_utcnow)
     components: dict[str, Any] = field(default_factory=dict)
+    #: Groups concurrent single-record requests for validation (see modelmon.ingest.coalesce).
+    coalescer: RecordCoalescer = field(default_factory=RecordCoalescer)
     #: The evaluation scheduler (set at start-up; ``run_now`` even when scheduling is disabled).
     scheduler: Any = None
 

@@ -508,7 +508,7 @@ class DuckDBStore(DuckDBResultsMixin):
         if not batches:
             return []
         entries = [self._entry(b.model) for b in batches]
-        batches = [self._stamp(b) for b in batches]
+        stamps: list[tuple[_ModelEntry, BatchKind, int]] = []
         new_ids: list[tuple[_ModelEntry, np.ndarray]] = []
         new_versions: list[tuple[_ModelEntry, set[str]]] = []
         results: list[WriteResult | None] = [None] * len(batches)
@@ -530,6 +530,9 @@ class DuckDBStore(DuckDBResultsMixin):
                     merged = tables[0] if len(tables) == 1 else pa.concat_tables(
                         tables, promote_options="default")
                     sizes = [t.num_rows for t in tables]
+                    if kind in (BatchKind.PREDICTIONS, BatchKind.ACTUALS) and merged.num_rows:
+                        merged, stamp = self._stamp(merged)
+                        stamps.append((entry, kind, stamp))
                     if kind is BatchKind.PREDICTIONS:
                         keep, hashes, versions = self._write_predictions(con, entry, merged,
                                                                          new_ids)
@@ -560,40 +563,36 @@ class DuckDBStore(DuckDBResultsMixin):
                     entry.read_dedupe = True
             for entry, versions in new_versions:
                 entry.known_versions |= versions
-            for batch, entry in zip(batches, entries, strict=True):
-                if batch.kind in (BatchKind.PREDICTIONS, BatchKind.ACTUALS) and batch.num_rows:
-                    self._advance_watermark(entry, batch)
+            for entry, kind, stamp in stamps:
+                self._advance_watermark(entry, kind, stamp)
         return [r for r in results if r is not None]
 
     @staticmethod
-    def _advance_watermark(entry: _ModelEntry, batch: WriteBatch) -> None:
+    def _advance_watermark(entry: _ModelEntry, kind: BatchKind, stamp_us: int) -> None:
         if entry.watermarks is None:
             return  # not loaded yet: the first data_watermarks() call reads the table
-        latest = pc.max(batch.table.column("received_at")).as_py()
+        latest = datetime.fromtimestamp(stamp_us / 1_000_000, UTC)
         preds, acts = entry.watermarks
-        if batch.kind is BatchKind.PREDICTIONS:
+        if kind is BatchKind.PREDICTIONS:
             preds = latest if preds is None or latest > preds else preds
         else:
             acts = latest if acts is None or latest > acts else acts
         entry.watermarks = (preds, acts)
 
-    def _stamp(self, batch: WriteBatch) -> WriteBatch:
-        """Set ``received_at`` to this store's strictly increasing write time.
+    def _stamp(self, table: pa.Table) -> tuple[pa.Table, int]:
+        """Set ``received_at`` to this store's strictly increasing write time (µs).
 
         Evaluation finds new data by ``received_at > watermark``; two writes in the same
         microsecond must not look alike, so the store, not the request, owns this column.
         """
-        if batch.kind not in (BatchKind.PREDICTIONS, BatchKind.ACTUALS):
-            return batch
         with self._stamp_lock:
             now_us = int(self.clock().timestamp() * 1_000_000)
             now_us = max(now_us, self._last_stamp_us + 1)
             self._last_stamp_us = now_us
-        idx = batch.table.schema.get_field_index("received_at")
-        stamp = pa.array(np.full(batch.num_rows, now_us, dtype=np.int64)).cast(
-            pa.timestamp("us", tz="UTC"))
-        table = batch.table.set_column(idx, "received_at", stamp)
-        return WriteBatch(batch.kind, batch.model, table, batch.idempotency_key)
+        idx = table.schema.get_field_index("received_at")
+        stamp = pa.array(np.full(table.num_rows, now_us, dtype=np.int64),
+                         pa.int64()).view(pa.timestamp("us", tz="UTC"))
+        return table.set_column(idx, "received_at", stamp), now_us
 
     def _seen_key(self, con: duckdb.DuckDBPyConnection, batch: WriteBatch, entry: _ModelEntry) -> bool:
         seen = con.execute(

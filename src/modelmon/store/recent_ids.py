@@ -44,6 +44,7 @@ class RecentIdIndex:
         self.buffer_size = buffer_size
         self._generations: deque[NDArray[np.uint64]] = deque()
         self._buffer: list[NDArray[np.uint64]] = []
+        self._buffer_set: set[int] = set()
         self._buffered = 0
         self._size = 0
         self._evicted = False
@@ -65,16 +66,19 @@ class RecentIdIndex:
             pos = np.searchsorted(gen, hashes)
             pos[pos == len(gen)] = len(gen) - 1
             hit |= gen[pos] == hashes
-        if self._buffer:
-            buf = np.concatenate(self._buffer) if len(self._buffer) > 1 else self._buffer[0]
-            hit |= np.isin(hashes, buf)
+        if self._buffer_set:
+            # A set answers in O(1) per hash; np.isin would sort the whole buffer every call.
+            buf = self._buffer_set
+            hit |= np.fromiter((h in buf for h in hashes.tolist()), dtype=bool, count=len(hashes))
         return hit
 
     def add(self, hashes: NDArray[np.uint64]) -> None:
         """Record ``hashes`` as stored."""
         if not len(hashes):
             return
-        self._buffer.append(np.asarray(hashes, dtype=np.uint64).copy())
+        arr = np.asarray(hashes, dtype=np.uint64).copy()
+        self._buffer.append(arr)
+        self._buffer_set.update(arr.tolist())
         self._buffered += len(hashes)
         self._size += len(hashes)
         if self._buffered >= self.buffer_size:
@@ -88,12 +92,14 @@ class RecentIdIndex:
         """Forget everything."""
         self._generations.clear()
         self._buffer.clear()
+        self._buffer_set.clear()
         self._buffered = self._size = 0
         self._evicted = False
 
     def _seal(self) -> None:
         merged = np.sort(np.concatenate(self._buffer))
         self._buffer.clear()
+        self._buffer_set.clear()
         self._buffered = 0
         # Merge small trailing generations so lookups stay O(log n) over few arrays, but keep each
         # generation under an eighth of the capacity so eviction drops at most that much at once.

@@ -124,7 +124,7 @@ async def log_prediction(request: Request) -> Response:
     state = _state(request)
     record = require_object(await read_json(request), "a prediction record")
     spec = state.spec(_model_name(record))
-    table = predictions_from_records(spec, [record], now=state.clock(), prefix=(), single=True)
+    table = await state.coalescer.validate(predictions_from_records, spec, record, state.clock())
     [result] = await _store(state, [WriteBatch(BatchKind.PREDICTIONS, spec.name, table)])
     return _json(_prediction_response(table, result))
 
@@ -199,7 +199,7 @@ async def log_actual(request: Request) -> Response:
     state = _state(request)
     record = require_object(await read_json(request), "an actual record")
     spec = state.spec(_model_name(record))
-    table = actuals_from_records(spec, [record], now=state.clock(), prefix=(), single=True)
+    table = await state.coalescer.validate(actuals_from_records, spec, record, state.clock())
     [result] = await _store(state, [WriteBatch(BatchKind.ACTUALS, spec.name, table)])
     return _json({"accepted": result.inserted, "replayed": result.replayed,
                   "ids": table.column("prediction_id").to_pylist()})
