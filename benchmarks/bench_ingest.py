@@ -286,7 +286,7 @@ def _phase(kind: str, seconds: float, arg: float, conns: int) -> dict[str, Any]:
         while not stop.wait(1.0):
             try:
                 samples.append(server.rss_mb())
-            except Exception:  # noqa: BLE001 - the server may be stopping
+            except Exception:
                 return
 
     sampler = threading.Thread(target=sample, daemon=True)
