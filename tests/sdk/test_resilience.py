@@ -266,7 +266,6 @@ def test_full_spool_drops_and_recovers_when_the_server_returns(
     assert _wait_for(lambda: srv.counts("fraud")["predictions"] == 5)
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
 def test_a_forked_child_gets_its_own_sender(server: ThreadServer, monitors: MakeMonitor) -> None:
     before = server.counts("fraud")["predictions"]
     m = monitors(server.url)
