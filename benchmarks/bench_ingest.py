@@ -125,6 +125,21 @@ def _batch_templates(size: int, count: int = 16) -> list[bytes]:
             .encode() for _ in range(count)]
 
 
+def _arrow_template(size: int) -> bytes:
+    import pyarrow as pa
+
+    rng = np.random.default_rng(1)
+    cols: dict[str, Any] = {f"num_{j:02d}": rng.normal(size=size) for j in range(N_NUM)}
+    cols.update({f"cat_{j}": np.asarray(_CATS)[rng.integers(0, 4, size)] for j in range(N_CAT)})
+    cols["score"] = rng.random(size)
+    ids = [f"@@@@@@@@@@-{i:05d}" for i in range(size)]
+    table = pa.table({"prediction_id": ids, **cols})
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, table.schema) as w:
+        w.write_table(table)
+    return sink.getvalue()
+
+
 # --- load generators (run in a child process) ---------------------------------------------------
 
 
@@ -265,13 +280,17 @@ def _wrk(kind: str, url: str, seconds: float, conns: int, size: int) -> dict[str
         path = Path(tempfile.mkdtemp(prefix="mm-wrk-")) / "batch.json"
         path.write_bytes(_batch_templates(size, count=1)[0])
         env["MODELMON_WRK_BODY"] = str(path)
-    script = WRK_DIR / ("batch.lua" if kind == "batch" else "single.lua")
+    if kind == "bulk":
+        path = Path(tempfile.mkdtemp(prefix="mm-wrk-")) / "bulk.arrow"
+        path.write_bytes(_arrow_template(size))
+        env["MODELMON_WRK_BODY"] = str(path)
+    script = WRK_DIR / f"{kind}.lua"
     done = subprocess.run(["wrk", "-t1", f"-c{conns}", f"-d{int(seconds)}s", "-s", str(script),
                            url], capture_output=True, text=True, env=env, timeout=seconds + 120)
     line = next(x for x in done.stdout.splitlines() if x.startswith("WRK_RESULT"))
     res = json.loads(line.split(" ", 1)[1])
     ok_requests = res["requests"] - res["non_2xx"]
-    res["accepted"] = ok_requests * (size if kind == "batch" else 1)
+    res["accepted"] = ok_requests * (size if kind in ("batch", "bulk") else 1)
     res["errors"] = res["errors"]
     res["generator"] = f"wrk -c{conns}"
     return res
@@ -293,8 +312,9 @@ def _phase(kind: str, seconds: float, arg: float, conns: int) -> dict[str, Any]:
     try:
         rss0 = server.rss_mb()
         sampler.start()
-        if kind in ("batch", "single") and shutil.which("wrk"):
-            res = _wrk(kind, server.url, seconds, conns, int(arg) if kind == "batch" else 1)
+        use_wrk = shutil.which("wrk") and (kind in ("batch", "single") or arg <= 9_999)
+        if use_wrk:
+            res = _wrk(kind, server.url, seconds, conns, int(arg) if kind != "single" else 1)
         else:
             q: Any = mp.get_context("spawn").Queue()
             p = mp.get_context("spawn").Process(target=_child, args=(kind, server.url, seconds,

@@ -78,6 +78,26 @@ def run_section(name: str, quick: bool, peers: bool) -> str:
     return tables.strip() + f"\n\n_section ran in {took:.0f} s_\n"
 
 
+def update_sections(only: set[str], args: argparse.Namespace) -> None:
+    """Re-run some sections and replace just those in docs/benchmarks.md."""
+    import re
+
+    text = DOC.read_text()
+    for name, title in SECTIONS:
+        if name not in only:
+            continue
+        body = run_section(name, args.quick, not args.no_peers)
+        pattern = re.compile(rf"(## {re.escape(title)}\n\n)(.*?)(?=\n## |\Z)", re.S)
+        if pattern.search(text):
+            text = pattern.sub(lambda m, body=body: m.group(1) + body, text)
+        else:
+            text += f"\n## {title}\n\n{body}"
+    text = re.sub(r"- run: .*", f"- run: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC "
+                  f"(sections re-run: {', '.join(sorted(only))})", text, count=1)
+    DOC.write_text(text)
+    print(f"\nupdated {DOC.relative_to(ROOT)}: {', '.join(sorted(only))}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (smoke test)")
@@ -86,6 +106,9 @@ def main() -> None:
     parser.add_argument("--no-docs", action="store_true", help="do not write docs/benchmarks.md")
     args = parser.parse_args()
     only = {s for s in args.only.split(",") if s}
+    if only and DOC.exists() and not args.quick and not args.no_docs:
+        update_sections(only, args)
+        return
     parts = ["# Benchmarks", "",
              "Written by `make bench` (`python -m benchmarks.run`). Figures are from one run on the "
              "machine below; peers ran on the same data in the same run. Benchmarks report, they "

@@ -191,8 +191,9 @@ def run(
         # Report in the declared feature order, whatever order the library returned them in.
         result["flagged"] = [f for f in frames.features if f in set(flagged)]
         result["detail"] = detail
-        # Peak resident memory of the whole runner (frames included), in MiB (Linux: KiB units).
-        result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # Peak resident memory of the whole runner (frames included), in MiB. VmHWM, not
+        # getrusage's ru_maxrss: that survives exec(), so a runner would report its parent's peak.
+        result["peak_rss_mib"] = _peak_rss_mib()
     except Exception as exc:
         traceback.print_exc(file=sys.stderr)
         result["error"] = f"{type(exc).__name__}: {exc}"
@@ -200,3 +201,14 @@ def run(
         return 1
     emit(result)
     return 0
+
+
+def _peak_rss_mib() -> float:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

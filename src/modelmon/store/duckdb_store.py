@@ -633,13 +633,12 @@ class DuckDBStore(DuckDBResultsMixin):
     ) -> tuple[np.ndarray, np.ndarray, set[str]]:
         """Insert the rows whose id is new; return the kept-row mask, their hashes, new versions."""
         ids = table.column("prediction_id")
-        # First occurrence wins inside the batch.
-        id_list = ids.to_pylist()
-        keep = (
-            np.ones(len(id_list), dtype=bool)
-            if len(set(id_list)) == len(id_list)
-            else _first_occurrence_mask(id_list)
-        )
+        n = len(ids)
+        # First occurrence wins inside the batch (Python lists only when there are duplicates).
+        if pc.count_distinct(ids).as_py() == n:
+            keep = np.ones(n, dtype=bool)
+        else:
+            keep = _first_occurrence_mask(ids.to_pylist())
         con.register("_ids_in", pa.table({"prediction_id": ids}))
         try:
             hashes = np.asarray(
@@ -655,6 +654,7 @@ class DuckDBStore(DuckDBResultsMixin):
                 candidate |= np.isin(hashes, other_hashes)
         candidate &= keep
         if candidate.any():
+            id_list = ids.to_pylist()
             cand_ids = [id_list[i] for i in np.flatnonzero(candidate)]
             con.register("_cand", pa.table({"prediction_id": pa.array(cand_ids, pa.string())}))
             try:

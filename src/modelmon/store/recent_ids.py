@@ -69,7 +69,8 @@ class RecentIdIndex:
         if self._buffer_set:
             # A set answers in O(1) per hash; np.isin would sort the whole buffer every call.
             buf = self._buffer_set
-            hit |= np.fromiter((h in buf for h in hashes.tolist()), dtype=bool, count=len(hashes))
+            hit |= np.fromiter(map(buf.__contains__, hashes.tolist()), dtype=bool,
+                               count=len(hashes))
         return hit
 
     def add(self, hashes: NDArray[np.uint64]) -> None:
