@@ -59,7 +59,7 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="Worker processes (1 with DuckDB).")] = None,
     check: Annotated[bool, typer.Option("--check", help="Validate the config and exit.")] = False,
 ) -> None:
-    """Run the monitoring service (HTTP API, dashboard, /metrics)."""
+    """Run the monitoring service (HTTP API with docs at /docs, evaluation scheduler, /metrics)."""
     server: dict[str, Any] = {}
     if host is not None:
         server["host"] = host

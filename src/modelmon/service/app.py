@@ -96,7 +96,7 @@ def create_app(
         title="modelmon",
         version=modelmon.__version__,
         description="Monitor machine-learning models in production: ingest predictions and "
-        "ground truth, evaluate quality and drift, alert. Errors are "
+        "ground truth, evaluate quality and drift per window, judge each model. Errors are "
         '`{"code", "message", "loc"}` with stable codes (see docs/errors.md).',
         lifespan=lifespan,
     )
