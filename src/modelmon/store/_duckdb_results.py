@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from modelmon.exceptions import NotFoundError
+from modelmon.store._time import aware, naive_utc, utc_columns
 from modelmon.store.results import (
     ALL,
     DETECTOR_EVENT_COLUMNS,
@@ -30,24 +31,6 @@ if TYPE_CHECKING:
     from modelmon.store.duckdb_store import _ModelEntry
 
 __all__ = ["DuckDBResultsMixin"]
-
-
-def _naive(value: datetime | None) -> datetime | None:
-    from modelmon.store.duckdb_store import _naive_utc
-
-    return _naive_utc(value)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    from modelmon.store.duckdb_store import _aware as aware
-
-    return None if value is None else aware(value)
-
-
-def _utc(table: pa.Table) -> pa.Table:
-    from modelmon.store.duckdb_store import _utc_columns
-
-    return _utc_columns(table)
 
 
 def _conform(table: pa.Table, columns: dict[str, pa.DataType]) -> pa.Table:
@@ -79,7 +62,7 @@ class DuckDBResultsMixin:
             with self._cursor() as cur:
                 p = cur.execute(f"SELECT max(received_at) FROM {entry.pred_table}").fetchall()[0][0]
                 a = cur.execute(f"SELECT max(received_at) FROM {entry.act_table}").fetchall()[0][0]
-            entry.watermarks = (_aware(p), _aware(a))
+            entry.watermarks = (aware(p), aware(a))
         return entry.watermarks
 
     def changed_windows(
@@ -93,14 +76,14 @@ class DuckDBResultsMixin:
         cond = " WHERE p.received_at > ?" if predictions_since is not None else ""
         parts.append(f"SELECT DISTINCT {bucket} AS b FROM {entry.pred_table} p{cond}")
         if predictions_since is not None:
-            params.append(_naive(predictions_since))
+            params.append(naive_utc(predictions_since))
         acond = " WHERE a.received_at > ?" if actuals_since is not None else ""
         parts.append(
             f"SELECT DISTINCT {bucket} AS b FROM {entry.act_table} a "
             f"JOIN {entry.pred_table} p ON a.prediction_id = p.prediction_id{acond}"
         )
         if actuals_since is not None:
-            params.append(_naive(actuals_since))
+            params.append(naive_utc(actuals_since))
         sql = f"SELECT b FROM ({' UNION '.join(parts)}) ORDER BY b"
         with self._cursor() as cur:
             rows = cur.execute(sql, params).fetchall()
@@ -122,7 +105,7 @@ class DuckDBResultsMixin:
         seen_p, seen_a, pending = rows[0]
         items = [(item[0], datetime.fromisoformat(item[1]), item[2] if len(item) > 2 else "evaluate")
                  for item in json.loads(pending)]
-        return _aware(seen_p), _aware(seen_a), items
+        return aware(seen_p), aware(seen_a), items
 
     def set_evaluation_state(
         self, model: str, predictions_seen: datetime | None,
@@ -133,8 +116,8 @@ class DuckDBResultsMixin:
         with self._write_lock, self._transaction() as con:
             con.execute(
                 "INSERT OR REPLACE INTO evaluation_state VALUES (?, ?, ?, ?, ?)",
-                [entry.model_id, _naive(predictions_seen), _naive(actuals_seen), pend,
-                 _naive(self.clock())],
+                [entry.model_id, naive_utc(predictions_seen), naive_utc(actuals_seen), pend,
+                 naive_utc(self.clock())],
             )
 
     # --- window results --------------------------------------------------------------------------
@@ -142,9 +125,9 @@ class DuckDBResultsMixin:
         if not results:
             return
         entry = self._entry(model)
-        now = _naive(self.clock())
+        now = naive_utc(self.clock())
         keys = pa.table({"window_size": [r.window_size for r in results],
-                         "window_start": pa.array([_naive(r.window_start) for r in results],
+                         "window_start": pa.array([naive_utc(r.window_start) for r in results],
                                                   pa.timestamp("us"))})
         with self._write_lock, self._transaction() as con:
             con.register("_win_keys", keys)
@@ -180,7 +163,7 @@ class DuckDBResultsMixin:
                     con.execute(
                         "INSERT INTO window_aggregates VALUES (?, ?, ?, ?, ?, ?)",
                         [entry.model_id, version, segment, res.window_size,
-                         _naive(res.window_start), blob],
+                         naive_utc(res.window_start), blob],
                     )
 
     def replace_metric_points(
@@ -190,7 +173,7 @@ class DuckDBResultsMixin:
         if points.num_rows == 0:
             return
         entry = self._entry(model)
-        now = _naive(self.clock())
+        now = naive_utc(self.clock())
         conformed = _conform(points, METRIC_POINT_COLUMNS)
         with self._write_lock, self._transaction() as con:
             con.register("_pts_in", conformed)
@@ -199,7 +182,7 @@ class DuckDBResultsMixin:
                     "DELETE FROM metric_points m USING _pts_in p WHERE m.model_id = ? "
                     "AND m.window_size = ? AND m.window_start = ? AND m.version = p.version "
                     "AND m.segment = p.segment AND m.metric = p.metric",
-                    [entry.model_id, window_size, _naive(window_start)],
+                    [entry.model_id, window_size, naive_utc(window_start)],
                 )
                 cols = ", ".join(METRIC_POINT_COLUMNS)
                 con.execute(f"INSERT INTO metric_points (model_id, {cols}, computed_at) "
@@ -225,10 +208,10 @@ class DuckDBResultsMixin:
             params.append(segment)
         if start is not None:
             conds.append("window_start >= ?")
-            params.append(_naive(start))
+            params.append(naive_utc(start))
         if end is not None:
             conds.append("window_start < ?")
-            params.append(_naive(end))
+            params.append(naive_utc(end))
         return " WHERE " + " AND ".join(conds), params
 
     def metric_series(
@@ -245,7 +228,7 @@ class DuckDBResultsMixin:
         sql = (f"SELECT {cols} FROM metric_points{where} ORDER BY window_start, metric "
                f"LIMIT {int(limit)}")
         with self._cursor() as cur:
-            return _conform(_utc(cur.sql(sql, params=params).to_arrow_table()), METRIC_POINT_COLUMNS)
+            return _conform(utc_columns(cur.sql(sql, params=params).to_arrow_table()), METRIC_POINT_COLUMNS)
 
     def latest_metric_points(self, model: str, *, window_size: str | None = None) -> pa.Table:
         entry = self._entry(model)
@@ -259,7 +242,7 @@ class DuckDBResultsMixin:
                "QUALIFY row_number() OVER (PARTITION BY version, segment, window_size, metric "
                "ORDER BY window_start DESC) = 1 ORDER BY window_size, metric, version, segment")
         with self._cursor() as cur:
-            return _conform(_utc(cur.sql(sql, params=params).to_arrow_table()), METRIC_POINT_COLUMNS)
+            return _conform(utc_columns(cur.sql(sql, params=params).to_arrow_table()), METRIC_POINT_COLUMNS)
 
     def feature_results(
         self, model: str, *, window_size: str | None = None,
@@ -275,7 +258,7 @@ class DuckDBResultsMixin:
         sql = (f"SELECT {cols} FROM feature_results{where} ORDER BY window_start, feature "
                f"LIMIT {int(limit)}")
         with self._cursor() as cur:
-            return _conform(_utc(cur.sql(sql, params=params).to_arrow_table()),
+            return _conform(utc_columns(cur.sql(sql, params=params).to_arrow_table()),
                             FEATURE_RESULT_COLUMNS)
 
     def window_aggregates(
@@ -287,9 +270,9 @@ class DuckDBResultsMixin:
                 "SELECT version, segment, window_start, data FROM window_aggregates "
                 "WHERE model_id = ? AND window_size = ? AND window_start >= ? AND window_start < ? "
                 "ORDER BY window_start",
-                [entry.model_id, window_size, _naive(start), _naive(end)],
+                [entry.model_id, window_size, naive_utc(start), naive_utc(end)],
             ).fetchall()
-        return [(v, s, _aware(w), bytes(d)) for v, s, w, d in rows]  # type: ignore[misc]
+        return [(v, s, aware(w), bytes(d)) for v, s, w, d in rows]
 
     # --- detectors -------------------------------------------------------------------------------
     def detector_states(self, model: str) -> list[DetectorState]:
@@ -299,11 +282,11 @@ class DuckDBResultsMixin:
                 "SELECT version, detector, state, processed, cursor_time, cursor_id "
                 "FROM detector_state WHERE model_id = ?", [entry.model_id],
             ).fetchall()
-        return [DetectorState(v, d, bytes(s), int(p), _aware(t), c) for v, d, s, p, t, c in rows]
+        return [DetectorState(v, d, bytes(s), int(p), aware(t), c) for v, d, s, p, t, c in rows]
 
     def save_detector_progress(self, model: str, state: DetectorState, events: pa.Table) -> None:
         entry = self._entry(model)
-        now = _naive(self.clock())
+        now = naive_utc(self.clock())
         with self._write_lock, self._transaction() as con:
             if events.num_rows:
                 con.register("_ev_in", _conform(events, DETECTOR_EVENT_COLUMNS))
@@ -318,7 +301,7 @@ class DuckDBResultsMixin:
             con.execute(
                 "INSERT OR REPLACE INTO detector_state VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [entry.model_id, state.version, state.detector, state.state, state.processed,
-                 _naive(state.cursor_time), state.cursor_id, now],
+                 naive_utc(state.cursor_time), state.cursor_id, now],
             )
 
     def detector_events(
@@ -333,15 +316,15 @@ class DuckDBResultsMixin:
             params.append(kind)
         if start is not None:
             conds.append("event_time >= ?")
-            params.append(_naive(start))
+            params.append(naive_utc(start))
         if end is not None:
             conds.append("event_time < ?")
-            params.append(_naive(end))
+            params.append(naive_utc(end))
         sql = (f"SELECT event_id, {', '.join(DETECTOR_EVENT_COLUMNS)} FROM detector_events "
                f"WHERE {' AND '.join(conds)} ORDER BY event_time DESC, event_id DESC "
                f"LIMIT {int(limit)}")
         with self._cursor() as cur:
-            return _utc(cur.sql(sql, params=params).to_arrow_table())
+            return utc_columns(cur.sql(sql, params=params).to_arrow_table())
 
     # --- reports, status, references -------------------------------------------------------------
     def save_report(self, model: str, report: dict[str, Any]) -> str:
@@ -350,7 +333,7 @@ class DuckDBResultsMixin:
         with self._write_lock, self._transaction() as con:
             con.execute(
                 "INSERT OR REPLACE INTO reports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [report["id"], entry.model_id, _naive(self.clock()), report.get("kind", "evaluation"),
+                [report["id"], entry.model_id, naive_utc(self.clock()), report.get("kind", "evaluation"),
                  window.get("size"), window.get("start"), window.get("end"),
                  report.get("status", "unknown"), json.dumps(report, default=str)],
             )
@@ -373,7 +356,7 @@ class DuckDBResultsMixin:
         params: list[Any] = [entry.model_id]
         if before is not None:
             cond = " AND created_at < ?"
-            params.append(_naive(before))
+            params.append(naive_utc(before))
         with self._cursor() as cur:
             rows = cur.execute(
                 "SELECT report_id, created_at, kind, window_size, window_start, window_end, status "
@@ -386,7 +369,7 @@ class DuckDBResultsMixin:
             item = dict(zip(keys, row, strict=True))
             for k in ("created_at", "window_start", "window_end"):
                 if item[k] is not None:
-                    item[k] = _aware(item[k]).isoformat()  # type: ignore[union-attr]
+                    item[k] = aware(item[k]).isoformat()
             out.append(item)
         return out
 
@@ -396,7 +379,7 @@ class DuckDBResultsMixin:
         with self._write_lock, self._transaction() as con:
             con.execute("INSERT OR REPLACE INTO model_status VALUES (?, ?, ?, ?, ?)",
                         [entry.model_id, status, json.dumps(reasons, default=str), report_id,
-                         _naive(self.clock())])
+                         naive_utc(self.clock())])
 
     def get_status(self, model: str) -> ModelStatus | None:
         entry = self._entry(model)
@@ -408,14 +391,14 @@ class DuckDBResultsMixin:
         if not rows:
             return None
         status, reasons, report_id, updated = rows[0]
-        return ModelStatus(model, status, json.loads(reasons), report_id, _aware(updated))  # type: ignore[arg-type]
+        return ModelStatus(model, status, json.loads(reasons), report_id, aware(updated))
 
     def save_reference(self, model: str, revision: int, source: str, n_rows: int,
                        summary: bytes) -> None:
         entry = self._entry(model)
         with self._write_lock, self._transaction() as con:
             con.execute("INSERT OR REPLACE INTO reference_summaries VALUES (?, ?, ?, ?, ?, ?)",
-                        [entry.model_id, revision, source, _naive(self.clock()), n_rows, summary])
+                        [entry.model_id, revision, source, naive_utc(self.clock()), n_rows, summary])
 
     def get_reference(self, model: str) -> tuple[int, str, bytes] | None:
         entry = self._entry(model)

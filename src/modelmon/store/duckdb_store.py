@@ -38,6 +38,10 @@ from modelmon.config.models import FeatureType, ModelSpec
 from modelmon.exceptions import NotFoundError, SchemaError, StoreError
 from modelmon.store._duckdb_migrations import apply_migrations
 from modelmon.store._duckdb_results import DuckDBResultsMixin
+from modelmon.store._time import aware as _aware
+from modelmon.store._time import naive_utc as _naive_utc
+from modelmon.store._time import utc_columns as _utc_columns
+from modelmon.store._time import utcnow as _utcnow
 from modelmon.store.base import (
     FEATURE_PREFIX,
     SEGMENT_PREFIX,
@@ -92,22 +96,6 @@ _TIME_COLUMN = {
 def _q(identifier: str) -> str:
     """Quote an SQL identifier."""
     return '"' + identifier.replace('"', '""') + '"'
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _naive_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value
-
-
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 @dataclass
@@ -898,11 +886,3 @@ def _schema_diff(old: ModelSpec, new: ModelSpec) -> dict[str, Any]:
     if seg_removed:
         diff["segments_removed"] = seg_removed
     return diff
-
-
-def _utc_columns(table: pa.Table) -> pa.Table:
-    """DuckDB returns naive timestamps (stored as UTC): label them UTC."""
-    for i, f in enumerate(table.schema):
-        if pa.types.is_timestamp(f.type) and f.type.tz is None:
-            table = table.set_column(i, f.name, table.column(i).cast(pa.timestamp("us", tz="UTC")))
-    return table
