@@ -136,8 +136,8 @@ def _labels(run: DemoRun, labels: _LabelQueue) -> None:
 
 def start(options: DemoOptions) -> DemoRun:
     """Start the service and the traffic; return the running demo."""
-    from modelmon.demo.server import BackgroundServer
     from modelmon.sdk import Monitor
+    from modelmon.service.background import BackgroundServer
 
     settings = prepare(options)
     server = BackgroundServer(settings).start()

@@ -1,4 +1,5 @@
-"""The service in a background thread (the demo and tests share it)."""
+"""The service (uvicorn) in a background thread of this process: the demo runs it this way, and
+so do the tests that need a real server on a loopback port."""
 
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ __all__ = ["BackgroundServer"]
 
 
 class BackgroundServer:
-    """uvicorn serving ``create_app(settings)`` on the settings' host and port."""
+    """uvicorn serving ``create_app(settings, **app_kwargs)`` on the settings' host and port
+    (or ``port``)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, port: int | None = None, **app_kwargs: Any) -> None:
         self.settings = settings
-        self.app = create_app(settings)
-        host, port = settings.server.host, settings.server.port
+        self.app = create_app(settings, **app_kwargs)
+        host = settings.server.host
+        self.port = port = settings.server.port if port is None else port
         self.url = f"http://{host}:{port}"
         config = uvicorn.Config(self.app, host=host, port=port, log_config=None,
                                 access_log=False, lifespan="on", log_level="warning")
