@@ -92,7 +92,7 @@ def _drift(frame: EvalFrame, reference: Any, spec: ModelSpec) -> tuple[list[Any]
 
 
 def _feature_rows(
-    version: str, drift: Iterable[Any], quality: list[FeatureQuality]
+    version: str, drift: Iterable[Any], quality: list[FeatureQuality], types: dict[str, str]
 ) -> list[dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
     for r in drift:
@@ -107,7 +107,8 @@ def _feature_rows(
         }
     for q in quality:
         row = rows.setdefault(q.feature, {
-            "version": version, "segment": ALL, "feature": q.feature, "feature_type": "unknown",
+            "version": version, "segment": ALL, "feature": q.feature,
+            "feature_type": types.get(q.feature, "unknown"),
         })
         row["missing_share"] = _num(q.missing_share)
         row["out_of_range_share"] = _num(q.out_of_range_share)
@@ -183,12 +184,8 @@ def evaluate_window(
         if quality:
             shares = [q.missing_share for q in quality if not math.isnan(q.missing_share)]
             extra["missing_share"] = (max(shares) if shares else math.nan, f.n)
-        rows = _feature_rows(version, drift, quality)
         types = {feat.name: feat.type.value for feat in spec.features}
-        for row in rows:
-            if row["feature_type"] == "unknown":
-                row["feature_type"] = types.get(row["feature"], "unknown")
-        ev.features.extend(rows)
+        ev.features.extend(_feature_rows(version, drift, quality, types))
         return extra
 
     all_values = slice_metrics(frame)

@@ -16,7 +16,6 @@ import pyarrow as pa
 
 from modelmon.config.models import ModelSpec, Task
 from modelmon.ingest._values import Problems, numeric_column, text_column, timestamp_column
-from modelmon.store.base import ACTUAL_COLUMNS
 
 __all__ = ["ACTUAL_FIELDS", "actuals_from_records", "actuals_from_table"]
 
@@ -94,8 +93,4 @@ def _convert(spec: ModelSpec, columns: dict[str, Any], n: int, problems: Problem
         value = pa.nulls(n, pa.float64())
     times = timestamp_column(columns["timestamp"], loc("timestamp"), problems, what="timestamp", now=now)
     problems.raise_if_any()
-    received = pa.array(np.full(n, int(now.timestamp() * 1_000_000), dtype=np.int64)).cast(
-        ACTUAL_COLUMNS["received_at"]
-    )
-    return pa.table({"prediction_id": ids, "label": label, "value": value, "event_time": times,
-                     "received_at": received})
+    return pa.table({"prediction_id": ids, "label": label, "value": value, "event_time": times})

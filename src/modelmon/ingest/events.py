@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
 from modelmon.config.models import ModelSpec
@@ -69,7 +68,6 @@ def metric_events_from_records(
         _check_fields(rec, _EVENT_FIELDS, prefix if single else (*prefix, i), spec, problems,
                       "a metric event")
     col = {k: [r.get(k) if type(r) is dict else None for r in records] for k in _EVENT_FIELDS}
-    n = len(records)
     names = text_column(col["name"], loc("name"), problems, what="name", code="invalid_type",
                         nullable=False, max_length=128, null_code="missing_field")
     values = numeric_column(col["value"], loc("value"), problems, what="value", code="invalid_type",
@@ -88,7 +86,6 @@ def metric_events_from_records(
                                      what="prediction_id", code="invalid_type", max_length=256),
         "segment": text_column(col["segment"], loc("segment"), problems, what="segment", code="invalid_type"),
         "event_time": timestamp_column(col["timestamp"], loc("timestamp"), problems, what="timestamp", now=now),
-        "received_at": _now_column(now, n),
     })
     problems.raise_if_any()
     return table.cast(pa.schema(METRIC_EVENT_COLUMNS))
@@ -174,8 +171,3 @@ def training_run_from_record(spec: ModelSpec, rec: Any, *, now: datetime) -> pa.
         "details": pa.array([json.dumps(details) if details is not None else None], pa.string()),
     })
 
-
-def _now_column(now: datetime, n: int) -> pa.Array:
-    return pa.array(np.full(n, int(now.timestamp() * 1_000_000), dtype=np.int64)).cast(
-        METRIC_EVENT_COLUMNS["received_at"]
-    )

@@ -42,7 +42,7 @@ from modelmon.ingest._values import (
     text_column,
     timestamp_column,
 )
-from modelmon.store.base import FEATURE_PREFIX, PREDICTION_COLUMNS, SEGMENT_PREFIX
+from modelmon.store.base import FEATURE_PREFIX, SEGMENT_PREFIX
 
 __all__ = [
     "DEFAULT_VERSION",
@@ -250,9 +250,6 @@ def _convert(
     out["version"] = versions.fill_null(default) if versions.null_count else versions
     out["event_time"] = timestamp_column(v["timestamp"], cols.loc("timestamp"), problems,
                                          what="timestamp", now=now)
-    out["received_at"] = pa.array(np.full(n, int(now.timestamp() * 1_000_000), dtype=np.int64)).cast(
-        PREDICTION_COLUMNS["received_at"]
-    )
 
     status = text_column(v["status"], cols.loc("status"), problems, what="status", code="invalid_value")
     status = status.fill_null("ok") if status.null_count else status

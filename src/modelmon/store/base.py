@@ -14,7 +14,9 @@ Contract (checked for every backend by ``tests/store/test_contract.py``):
 - actuals may arrive before their prediction and are joined when it arrives; a later actual for
   the same id replaces the earlier one (ground truth can be corrected);
 - a model spec change creates a new revision; a changed feature schema records a
-  ``schema_change`` event.
+  ``schema_change`` event;
+- the store, not the caller, sets ``received_at`` on predictions, actuals and metric events:
+  its commit time, strictly increasing (evaluation finds new data by it).
 """
 
 from __future__ import annotations
@@ -51,7 +53,6 @@ PREDICTION_COLUMNS: dict[str, pa.DataType] = {
     "prediction_id": pa.string(),
     "version": pa.string(),
     "event_time": pa.timestamp("us", tz="UTC"),
-    "received_at": pa.timestamp("us", tz="UTC"),
     "label": pa.string(),
     "score": pa.float64(),
     "probabilities": pa.list_(pa.float64()),
@@ -67,7 +68,6 @@ ACTUAL_COLUMNS: dict[str, pa.DataType] = {
     "label": pa.string(),
     "value": pa.float64(),
     "event_time": pa.timestamp("us", tz="UTC"),
-    "received_at": pa.timestamp("us", tz="UTC"),
 }
 
 #: Custom / business metric events.
@@ -79,7 +79,6 @@ METRIC_EVENT_COLUMNS: dict[str, pa.DataType] = {
     "prediction_id": pa.string(),
     "segment": pa.string(),
     "event_time": pa.timestamp("us", tz="UTC"),
-    "received_at": pa.timestamp("us", tz="UTC"),
 }
 
 #: Feature-importance snapshots: one row per feature.

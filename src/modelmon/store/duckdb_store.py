@@ -77,6 +77,8 @@ _PRED_BASE = [
 ]
 
 _PRED_COLUMN_NAMES = frozenset(n for n, _ in _PRED_BASE)
+#: Kinds whose ``received_at`` the store sets at commit.
+_STAMPED = frozenset({BatchKind.PREDICTIONS, BatchKind.ACTUALS, BatchKind.METRIC_EVENTS})
 
 _SIMPLE_TABLES = {
     BatchKind.METRIC_EVENTS: "metric_events",
@@ -518,7 +520,7 @@ class DuckDBStore(DuckDBResultsMixin):
                     merged = tables[0] if len(tables) == 1 else pa.concat_tables(
                         tables, promote_options="default")
                     sizes = [t.num_rows for t in tables]
-                    if kind in (BatchKind.PREDICTIONS, BatchKind.ACTUALS) and merged.num_rows:
+                    if kind in _STAMPED and merged.num_rows:
                         merged, stamp = self._stamp(merged)
                         stamps.append((entry, kind, stamp))
                     if kind is BatchKind.PREDICTIONS:
@@ -563,7 +565,7 @@ class DuckDBStore(DuckDBResultsMixin):
         preds, acts = entry.watermarks
         if kind is BatchKind.PREDICTIONS:
             preds = latest if preds is None or latest > preds else preds
-        else:
+        elif kind is BatchKind.ACTUALS:
             acts = latest if acts is None or latest > acts else acts
         entry.watermarks = (preds, acts)
 
@@ -577,9 +579,11 @@ class DuckDBStore(DuckDBResultsMixin):
             now_us = int(self.clock().timestamp() * 1_000_000)
             now_us = max(now_us, self._last_stamp_us + 1)
             self._last_stamp_us = now_us
-        idx = table.schema.get_field_index("received_at")
         stamp = pa.array(np.full(table.num_rows, now_us, dtype=np.int64),
                          pa.int64()).view(pa.timestamp("us", tz="UTC"))
+        idx = table.schema.get_field_index("received_at")
+        if idx < 0:
+            return table.append_column("received_at", stamp), now_us
         return table.set_column(idx, "received_at", stamp), now_us
 
     def _seen_key(self, con: duckdb.DuckDBPyConnection, batch: WriteBatch, entry: _ModelEntry) -> bool:
