@@ -7,15 +7,11 @@ as defined by fairlearn; every classifier gets its worst group's accuracy.
 
 from __future__ import annotations
 
-import math
-import warnings
-from typing import Any
-
 import numpy as np
 
 from modelmon.config.models import Task
 from modelmon.evaluation.frame import EvalFrame
-from modelmon.exceptions import ModelmonWarning, ValidationError
+from modelmon.evaluation.quality import call_metric
 from modelmon.metrics import (
     demographic_parity_difference,
     demographic_parity_ratio,
@@ -25,16 +21,6 @@ from modelmon.metrics import (
 )
 
 __all__ = ["fairness_metrics"]
-
-
-def _safe(func: Any, *args: Any, **kwargs: Any) -> float:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ModelmonWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)
-        try:
-            return float(func(*args, **kwargs))
-        except (ValidationError, ValueError, ZeroDivisionError):
-            return math.nan
 
 
 def fairness_metrics(frame: EvalFrame, segment: str, min_group: int = 10) -> dict[str, tuple[float, int]]:
@@ -54,17 +40,17 @@ def fairness_metrics(frame: EvalFrame, segment: str, min_group: int = 10) -> dic
     yt, yp = lab.y_true[keep], lab.y_pred[keep]
     n = int(keep.sum())
     out: dict[str, tuple[float, int]] = {
-        "worst_group_accuracy": (_safe(worst_group_metric, "accuracy", yt, yp, groups), n),
+        "worst_group_accuracy": (call_metric(worst_group_metric, "accuracy", yt, yp, groups), n),
     }
     if frame.spec.task is Task.BINARY:
         pos = frame.positive_index
         t01, p01 = (yt == pos).astype(int), (yp == pos).astype(int)
         out["demographic_parity_difference"] = (
-            _safe(demographic_parity_difference, t01, p01, groups=groups), n)
+            call_metric(demographic_parity_difference, t01, p01, groups=groups), n)
         out["demographic_parity_ratio"] = (
-            _safe(demographic_parity_ratio, t01, p01, groups=groups), n)
+            call_metric(demographic_parity_ratio, t01, p01, groups=groups), n)
         out["equal_opportunity_difference"] = (
-            _safe(equal_opportunity_difference, t01, p01, groups=groups), n)
+            call_metric(equal_opportunity_difference, t01, p01, groups=groups), n)
         out["equalized_odds_difference"] = (
-            _safe(equalized_odds_difference, t01, p01, groups=groups), n)
+            call_metric(equalized_odds_difference, t01, p01, groups=groups), n)
     return out

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from modelmon.config.models import Task
 from modelmon.evaluation.frame import EvalFrame
-from modelmon.evaluation.quality import _call
+from modelmon.evaluation.quality import call_metric
 from modelmon.metrics import (
     directional_accuracy,
     expected_shortfall,
@@ -46,7 +46,7 @@ def finance_metrics(frame: EvalFrame) -> dict[str, tuple[float, int]]:
         if lab.n < 2:
             out[name] = (math.nan, lab.n)
             continue
-        out[name] = (_call(_FUNCS[name], yt, yp, kind=fin.kind, periods_per_year=fin.periods_per_year,
+        out[name] = (call_metric(_FUNCS[name], yt, yp, kind=fin.kind, periods_per_year=fin.periods_per_year,
                            risk_free_rate=fin.risk_free_rate, level=fin.var_level), lab.n)
     return out
 

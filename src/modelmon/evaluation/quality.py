@@ -22,7 +22,7 @@ from modelmon.exceptions import ModelmonWarning, NotFoundError, ValidationError
 from modelmon.metrics import binary_classification_report
 from modelmon.metrics.registry import get_metric
 
-__all__ = ["quality_metrics"]
+__all__ = ["call_metric", "quality_metrics"]
 
 
 @functools.cache
@@ -30,7 +30,8 @@ def _accepts(func: Callable[..., Any]) -> frozenset[str]:
     return frozenset(inspect.signature(func).parameters)
 
 
-def _call(func: Callable[..., Any], *args: Any, **kwargs: Any) -> float:
+def call_metric(func: Callable[..., Any], *args: Any, **kwargs: Any) -> float:
+    """Call a metric with the keyword arguments it accepts; an ill-defined value is NaN."""
     ok = _accepts(func)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ModelmonWarning)
@@ -97,25 +98,25 @@ def quality_metrics(frame: EvalFrame, names: list[str]) -> dict[str, tuple[float
             continue
         f = info.func
         if task is Task.REGRESSION:
-            value = _call(f, lab.y_true, lab.y_pred)
+            value = call_metric(f, lab.y_true, lab.y_pred)
         elif task is Task.BINARY:
             pos = frame.positive_index
             yt = (lab.y_true == pos).astype(np.int64)
             if info.input == "score":
                 if lab.score is None or not np.isfinite(lab.score).all():
                     continue
-                value = _call(f, yt, lab.score, pos_label=1)
+                value = call_metric(f, yt, lab.score, pos_label=1)
             else:
                 yp = (lab.y_pred == pos).astype(np.int64)
-                value = _call(f, yt, yp, pos_label=1, average="binary", zero_division=np.nan)
+                value = call_metric(f, yt, yp, pos_label=1, average="binary", zero_division=np.nan)
         else:
             if info.input == "score":
                 if lab.proba is None or not np.isfinite(lab.proba).all():
                     continue
-                value = _call(f, lab.y_true, lab.proba, labels=np.arange(k), average="macro",
+                value = call_metric(f, lab.y_true, lab.proba, labels=np.arange(k), average="macro",
                               multi_class="ovr")
             else:
-                value = _call(f, lab.y_true, lab.y_pred, labels=np.arange(k), average="macro",
+                value = call_metric(f, lab.y_true, lab.y_pred, labels=np.arange(k), average="macro",
                               zero_division=np.nan)
         out[name] = (value, n)
     return out
