@@ -7,11 +7,12 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
-from fastapi import Request
+from fastapi import Request, Response
 
 from modelmon.exceptions import ValidationError
 
-__all__ = ["BULK_TYPES", "read_bulk", "read_json", "require_object"]
+__all__ = ["BULK_TYPES", "json_response", "read_bulk", "read_json", "require_object",
+           "service_state"]
 
 BULK_TYPES = {
     "application/x-ndjson": "ndjson",
@@ -22,6 +23,17 @@ BULK_TYPES = {
     "application/vnd.apache.parquet": "parquet",
     "application/x-parquet": "parquet",
 }
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    """A JSON response rendered with orjson (datetimes and other values via ``str``)."""
+    return Response(orjson.dumps(body, default=str), status_code=status,
+                    media_type="application/json")
+
+
+def service_state(request: Request) -> Any:
+    """The running service's :class:`~modelmon.service.state.ServiceState`."""
+    return request.app.state.mm
 
 
 def _media_type(request: Request) -> str:

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-import orjson
 from fastapi import APIRouter, Request, Response
 
 from modelmon.exceptions import StoreError
 from modelmon.service.openapi import error_responses
+from modelmon.service.routes._body import json_response
 from modelmon.service.state import ServiceState
 
 router = APIRouter(prefix="/v1", tags=["evaluation"])
-
-
-def _json(body: object) -> Response:
-    return Response(orjson.dumps(body, default=str), media_type="application/json")
 
 
 @router.post("/evaluate", summary="Run an evaluation cycle over every model now and wait for it",
@@ -25,7 +21,7 @@ async def evaluate_all(request: Request) -> Response:
     if state.scheduler is None:
         raise StoreError("the evaluation scheduler is not available")
     summary = await asyncio.to_thread(state.scheduler.run_now)
-    return _json(summary.to_dict() if summary is not None else {"status": "timeout"})
+    return json_response(summary.to_dict() if summary is not None else {"status": "timeout"})
 
 
 @router.post("/models/{model}/evaluate", summary="Evaluate one model now and wait for it",
@@ -36,4 +32,4 @@ async def evaluate_model(request: Request, model: str) -> Response:
     if state.scheduler is None:
         raise StoreError("the evaluation scheduler is not available")
     result = await asyncio.to_thread(state.scheduler.evaluator.evaluate_model, model)
-    return _json(result.__dict__)
+    return json_response(result.__dict__)

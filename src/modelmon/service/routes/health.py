@@ -13,19 +13,14 @@ import asyncio
 import time
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request, Response
 
 import modelmon
 from modelmon.exceptions import StoreError
+from modelmon.service.routes._body import json_response
 from modelmon.service.state import ServiceState
 
 router = APIRouter(tags=["health"])
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body, default=str), status_code=status,
-                    media_type="application/json")
 
 
 async def _store_check(state: ServiceState) -> dict[str, Any]:
@@ -54,7 +49,7 @@ def _queue_check(state: ServiceState) -> dict[str, Any]:
 
 @router.get("/health/live", summary="Liveness probe")
 async def live() -> Response:
-    return _json({"status": "alive"})
+    return json_response({"status": "alive"})
 
 
 @router.get("/health/ready", summary="Readiness probe: 200 when the service can take traffic")
@@ -62,7 +57,7 @@ async def ready(request: Request) -> Response:
     state: ServiceState = request.app.state.mm
     store = await _store_check(state)
     ok = store["status"] == "healthy" and state.writer.running
-    return _json({"status": "ready" if ok else "not_ready"}, 200 if ok else 503)
+    return json_response({"status": "ready" if ok else "not_ready"}, 200 if ok else 503)
 
 
 @router.get("/health", summary="Health of every component")
@@ -74,14 +69,14 @@ async def health(request: Request) -> Response:
     statuses = {c["status"] for c in components.values()}
     overall = ("unhealthy" if "unhealthy" in statuses
                else "degraded" if "degraded" in statuses else "healthy")
-    return _json({"status": overall, "components": components},
+    return json_response({"status": overall, "components": components},
                  503 if overall == "unhealthy" else 200)
 
 
 @router.get("/info", summary="Version, uptime and configuration summary")
 async def info(request: Request) -> Response:
     state: ServiceState = request.app.state.mm
-    return _json({
+    return json_response({
         "name": "modelmon",
         "version": modelmon.__version__,
         "started_at": state.started_at.isoformat(),

@@ -10,7 +10,6 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
 import pyarrow as pa
 from fastapi import APIRouter, Header, Request, Response
 
@@ -25,7 +24,14 @@ from modelmon.ingest.events import (
 from modelmon.ingest.predictions import predictions_from_records, predictions_from_table
 from modelmon.service.logs import current_model
 from modelmon.service.openapi import body_doc, error_responses
-from modelmon.service.routes._body import BULK_TYPES, read_bulk, read_json, require_object
+from modelmon.service.routes._body import (
+    BULK_TYPES,
+    json_response,
+    read_bulk,
+    read_json,
+    require_object,
+    service_state,
+)
 from modelmon.service.schemas import (
     ActualBatchBody,
     ActualRecord,
@@ -44,14 +50,6 @@ router = APIRouter(prefix="/v1", tags=["ingest"])
 
 _ERRORS = error_responses(400, 401, 404, 413, 415, 422, 503)
 _BATCH_FIELDS = {"model", "version", "records"}
-
-
-def _state(request: Request) -> ServiceState:
-    return request.app.state.mm
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
 def _model_name(data: dict[str, Any], loc: tuple[str, ...] = ("model",)) -> str:
@@ -121,12 +119,12 @@ def _prediction_response(table: pa.Table, result: WriteResult) -> dict[str, Any]
 @router.post("/predictions", summary="Log one prediction", openapi_extra=body_doc(PredictionRecord),
              responses={200: {"model": IngestResponse}, **_ERRORS})
 async def log_prediction(request: Request) -> Response:
-    state = _state(request)
+    state = service_state(request)
     record = require_object(await read_json(request), "a prediction record")
     spec = state.spec(_model_name(record))
     table = await state.coalescer.validate(predictions_from_records, spec, record, state.clock())
     [result] = await _store(state, [WriteBatch(BatchKind.PREDICTIONS, spec.name, table)])
-    return _json(_prediction_response(table, result))
+    return json_response(_prediction_response(table, result))
 
 
 @router.post("/predictions/batch", summary="Log a batch of predictions (all or nothing)",
@@ -135,7 +133,7 @@ async def log_prediction(request: Request) -> Response:
 async def log_predictions(
     request: Request, idempotency_key: str | None = Header(None, alias="Idempotency-Key")
 ) -> Response:
-    state = _state(request)
+    state = service_state(request)
     data = await read_json(request)
     model, records = _envelope(data, state.settings.ingest.max_batch_records)
     spec = state.spec(model)
@@ -147,11 +145,11 @@ async def log_predictions(
     batch = WriteBatch(BatchKind.PREDICTIONS, model, table,
                        _key(model, BatchKind.PREDICTIONS, idempotency_key))
     [result] = await _store(state, [batch])
-    return _json(_prediction_response(table, result))
+    return json_response(_prediction_response(table, result))
 
 
 async def _bulk_table(request: Request, spec: ModelSpec, kind: BatchKind, version: str | None) -> pa.Table:
-    state = _state(request)
+    state = service_state(request)
     what, payload = await read_bulk(request)
     n = len(payload) if what == "records" else payload.num_rows
     limit = state.settings.ingest.max_bulk_records
@@ -181,7 +179,7 @@ async def upload_predictions(
     request: Request, model: str, version: str | None = None,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ) -> Response:
-    state = _state(request)
+    state = service_state(request)
     current_model.set(model)
     spec = state.spec(model)
     table = await _bulk_table(request, spec, BatchKind.PREDICTIONS, version)
@@ -190,18 +188,18 @@ async def upload_predictions(
     [result] = await _store(state, [batch])
     body = {"accepted": result.inserted, "duplicates": result.duplicates,
             "replayed": result.replayed}
-    return _json(body)
+    return json_response(body)
 
 
 @router.post("/actuals", summary="Log the actual outcome of one prediction",
              openapi_extra=body_doc(ActualRecord), responses={200: {"model": IngestResponse}, **_ERRORS})
 async def log_actual(request: Request) -> Response:
-    state = _state(request)
+    state = service_state(request)
     record = require_object(await read_json(request), "an actual record")
     spec = state.spec(_model_name(record))
     table = await state.coalescer.validate(actuals_from_records, spec, record, state.clock())
     [result] = await _store(state, [WriteBatch(BatchKind.ACTUALS, spec.name, table)])
-    return _json({"accepted": result.inserted, "replayed": result.replayed,
+    return json_response({"accepted": result.inserted, "replayed": result.replayed,
                   "ids": table.column("prediction_id").to_pylist()})
 
 
@@ -210,14 +208,14 @@ async def log_actual(request: Request) -> Response:
 async def log_actuals(
     request: Request, idempotency_key: str | None = Header(None, alias="Idempotency-Key")
 ) -> Response:
-    state = _state(request)
+    state = service_state(request)
     model, records = _envelope(await read_json(request), state.settings.ingest.max_batch_records,
                                {"model", "records"})
     spec = state.spec(model)
     table = await _validate(actuals_from_records, spec, records, now=state.clock())
     batch = WriteBatch(BatchKind.ACTUALS, model, table, _key(model, BatchKind.ACTUALS, idempotency_key))
     [result] = await _store(state, [batch])
-    return _json({"accepted": result.inserted, "replayed": result.replayed,
+    return json_response({"accepted": result.inserted, "replayed": result.replayed,
                   "ids": table.column("prediction_id").to_pylist()})
 
 
@@ -228,13 +226,13 @@ async def upload_actuals(
     request: Request, model: str,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ) -> Response:
-    state = _state(request)
+    state = service_state(request)
     current_model.set(model)
     spec = state.spec(model)
     table = await _bulk_table(request, spec, BatchKind.ACTUALS, None)
     batch = WriteBatch(BatchKind.ACTUALS, model, table, _key(model, BatchKind.ACTUALS, idempotency_key))
     [result] = await _store(state, [batch])
-    return _json({"accepted": result.inserted, "replayed": result.replayed})
+    return json_response({"accepted": result.inserted, "replayed": result.replayed})
 
 
 @router.post("/events", summary="Log custom or business metric events (one, or a batch)",
@@ -243,7 +241,7 @@ async def upload_actuals(
 async def log_events(
     request: Request, idempotency_key: str | None = Header(None, alias="Idempotency-Key")
 ) -> Response:
-    state = _state(request)
+    state = service_state(request)
     data = require_object(await read_json(request), "a metric event")
     if "records" in data:
         model, records = _envelope(data, state.settings.ingest.max_batch_records, {"model", "records"})
@@ -254,7 +252,7 @@ async def log_events(
         table = metric_events_from_records(spec, [data], now=state.clock(), prefix=(), single=True)
     key = _key(spec.name, BatchKind.METRIC_EVENTS, idempotency_key)
     [result] = await _store(state, [WriteBatch(BatchKind.METRIC_EVENTS, spec.name, table, key)])
-    return _json({"accepted": result.inserted, "replayed": result.replayed})
+    return json_response({"accepted": result.inserted, "replayed": result.replayed})
 
 
 @router.post("/models/{model}/feature-importance", summary="Log a feature-importance snapshot",
@@ -263,14 +261,14 @@ async def log_feature_importance(
     request: Request, model: str,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ) -> Response:
-    state = _state(request)
+    state = service_state(request)
     current_model.set(model)
     spec = state.spec(model)
     data = require_object(await read_json(request), "a feature-importance snapshot")
     table = feature_importance_from_record(spec, data, now=state.clock())
     key = _key(model, BatchKind.FEATURE_IMPORTANCE, idempotency_key)
     [result] = await _store(state, [WriteBatch(BatchKind.FEATURE_IMPORTANCE, model, table, key)])
-    return _json({"accepted": result.inserted, "replayed": result.replayed})
+    return json_response({"accepted": result.inserted, "replayed": result.replayed})
 
 
 @router.post("/models/{model}/training-runs",
@@ -280,12 +278,12 @@ async def log_training_run(
     request: Request, model: str,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ) -> Response:
-    state = _state(request)
+    state = service_state(request)
     current_model.set(model)
     spec = state.spec(model)
     data = require_object(await read_json(request), "a training run")
     table = training_run_from_record(spec, data, now=state.clock())
     key = _key(model, BatchKind.TRAINING_RUNS, idempotency_key)
     [result] = await _store(state, [WriteBatch(BatchKind.TRAINING_RUNS, model, table, key)])
-    return _json({"accepted": result.inserted, "replayed": result.replayed,
+    return json_response({"accepted": result.inserted, "replayed": result.replayed,
                   "run_id": table.column("run_id")[0].as_py()})

@@ -6,7 +6,6 @@ import json
 from datetime import datetime
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError as PydanticValidationError
 
@@ -14,23 +13,13 @@ from modelmon.config.models import ModelSpec
 from modelmon.exceptions import NotFoundError, ValidationError
 from modelmon.service.logs import current_model
 from modelmon.service.openapi import body_doc, error_responses
-from modelmon.service.routes._body import read_json, require_object
+from modelmon.service.routes._body import json_response, read_json, require_object, service_state
 from modelmon.service.schemas import VersionBody
-from modelmon.service.state import ServiceState
 from modelmon.store.base import BatchKind
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
 _ERRORS = error_responses(400, 401, 404, 415, 422)
-
-
-def _state(request: Request) -> ServiceState:
-    return request.app.state.mm
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body, default=str), status_code=status,
-                    media_type="application/json")
 
 
 def parse_spec(data: Any, *, name: str | None = None) -> ModelSpec:
@@ -62,46 +51,46 @@ def _spec_doc() -> dict[str, Any]:
 
 @router.get("", summary="List models")
 async def list_models(request: Request) -> Response:
-    infos = _state(request).store.list_models()
-    return _json({"models": [i.to_dict() for i in infos]})
+    infos = service_state(request).store.list_models()
+    return json_response({"models": [i.to_dict() for i in infos]})
 
 
 @router.post("", summary="Register a model (or update it if the name exists)",
              openapi_extra=_spec_doc(), status_code=201, responses=_ERRORS)
 async def register_model(request: Request) -> Response:
-    state = _state(request)
+    state = service_state(request)
     spec = parse_spec(await read_json(request))
     current_model.set(spec.name)
     existed = spec.name in {m.name for m in state.store.list_models()}
     info = state.store.save_model(spec, source="api")
-    return _json(info.to_dict(), 200 if existed else 201)
+    return json_response(info.to_dict(), 200 if existed else 201)
 
 
 @router.get("/{model}", summary="One model with its current spec", responses=_ERRORS)
 async def get_model(request: Request, model: str) -> Response:
-    return _json(_state(request).store.get_model(model).to_dict())
+    return json_response(service_state(request).store.get_model(model).to_dict())
 
 
 @router.put("/{model}", summary="Replace a model's spec (a new revision)",
             openapi_extra=_spec_doc(), responses=_ERRORS)
 async def update_model(request: Request, model: str) -> Response:
-    state = _state(request)
+    state = service_state(request)
     current_model.set(model)
     state.store.get_model(model)
     spec = parse_spec(await read_json(request), name=model)
-    return _json(state.store.save_model(spec, source="api").to_dict())
+    return json_response(state.store.save_model(spec, source="api").to_dict())
 
 
 @router.get("/{model}/versions", summary="Versions of a model", responses=_ERRORS)
 async def list_versions(request: Request, model: str) -> Response:
-    versions = _state(request).store.list_versions(model)
-    return _json({"versions": [v.to_dict() for v in versions]})
+    versions = service_state(request).store.list_versions(model)
+    return json_response({"versions": [v.to_dict() for v in versions]})
 
 
 @router.post("/{model}/versions", summary="Register a version or change its stage",
              openapi_extra=body_doc(VersionBody), status_code=201, responses=_ERRORS)
 async def register_version(request: Request, model: str) -> Response:
-    state = _state(request)
+    state = service_state(request)
     current_model.set(model)
     body = require_object(await read_json(request), "a version")
     try:
@@ -111,7 +100,7 @@ async def register_version(request: Request, model: str) -> Response:
         raise ValidationError(err["msg"], code="missing_field" if err["type"] == "missing"
                               else "invalid_value", loc=tuple(err["loc"])) from None
     info = state.store.register_version(model, v.version, metadata=v.metadata, stage=v.stage)
-    return _json(info.to_dict(), 201)
+    return json_response(info.to_dict(), 201)
 
 
 @router.get("/{model}/events", summary="Model events (created, spec updated, schema changes, "
@@ -121,44 +110,44 @@ async def list_events(
     limit: int = Query(100, ge=1, le=1000),
     before: int | None = Query(None, ge=1, description="Return events with a smaller id"),
 ) -> Response:
-    events = _state(request).store.list_events(model, kind=kind, limit=limit, before_id=before)
+    events = service_state(request).store.list_events(model, kind=kind, limit=limit, before_id=before)
     next_before = events[-1].id if len(events) == limit else None
-    return _json({"events": [e.to_dict() for e in events], "next_before": next_before})
+    return json_response({"events": [e.to_dict() for e in events], "next_before": next_before})
 
 
 @router.get("/{model}/predictions/{prediction_id}", summary="One stored prediction and its actual",
             responses=_ERRORS)
 async def get_prediction(request: Request, model: str, prediction_id: str) -> Response:
-    row = _state(request).store.get_prediction(model, prediction_id)
+    row = service_state(request).store.get_prediction(model, prediction_id)
     if row is None:
         raise NotFoundError(f"model {model!r} has no prediction {prediction_id!r}",
                             loc=("prediction_id",))
-    return _json(row)
+    return json_response(row)
 
 
 @router.get("/{model}/counts", summary="Stored predictions, actuals and events",
             responses=_ERRORS)
 async def counts(request: Request, model: str, start: datetime | None = None,
                  end: datetime | None = None) -> Response:
-    store = _state(request).store
+    store = service_state(request).store
     store.get_model(model)
     out = {kind.value: store.count(model, kind, start=start, end=end) for kind in BatchKind}
-    return _json({"model": model, "start": start, "end": end, **out})
+    return json_response({"model": model, "start": start, "end": end, **out})
 
 
 @router.get("/{model}/feature-importance", summary="Feature-importance snapshots",
             responses=_ERRORS)
 async def feature_importance(request: Request, model: str,
                              limit: int = Query(1000, ge=1, le=100_000)) -> Response:
-    table = _state(request).store.read_table(model, BatchKind.FEATURE_IMPORTANCE, limit=limit)
-    return _json({"rows": table.to_pylist()})
+    table = service_state(request).store.read_table(model, BatchKind.FEATURE_IMPORTANCE, limit=limit)
+    return json_response({"rows": table.to_pylist()})
 
 
 @router.get("/{model}/training-runs", summary="Training runs and online-learning updates, "
             "with a summary", responses=_ERRORS)
 async def training_runs(request: Request, model: str,
                         limit: int = Query(1000, ge=1, le=100_000)) -> Response:
-    table = _state(request).store.read_table(model, BatchKind.TRAINING_RUNS, limit=limit)
+    table = service_state(request).store.read_table(model, BatchKind.TRAINING_RUNS, limit=limit)
     rows = table.to_pylist()
     for r in rows:
         if r.get("details"):
@@ -175,4 +164,4 @@ async def training_runs(request: Request, model: str,
             "last_success_at": max((r["finished_at"] or r["started_at"] for r in done), default=None),
             "mean_duration_seconds": sum(durations) / len(durations) if durations else None,
         }
-    return _json({"summary": summary, "runs": rows})
+    return json_response({"summary": summary, "runs": rows})

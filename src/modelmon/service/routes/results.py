@@ -33,6 +33,7 @@ from modelmon.exceptions import NotFoundError, ValidationError
 from modelmon.service.collectors import OUTPUT_FEATURE, STATUSES, ResultBackend, window_seconds
 from modelmon.service.logs import current_model
 from modelmon.service.openapi import error_responses
+from modelmon.service.routes._body import json_response
 from modelmon.store.results import ALL
 
 router = APIRouter(prefix="/v1", tags=["results"])
@@ -59,16 +60,11 @@ def _store(request: Request) -> ResultBackend:
     return cast(ResultBackend, request.app.state.mm.store)
 
 
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body, default=str), status_code=status,
-                    media_type="application/json")
-
-
 async def _answer(model: str | None, build: Callable[..., dict[str, Any]], *args: Any,
                   **kwargs: Any) -> Response:
     if model is not None:
         current_model.set(model)
-    return _json(await asyncio.to_thread(build, *args, **kwargs))
+    return json_response(await asyncio.to_thread(build, *args, **kwargs))
 
 
 def _link(request: Request, **params: Any) -> str:
