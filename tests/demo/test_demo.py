@@ -61,7 +61,7 @@ def test_demo_reaches_the_expected_statuses(tmp_path: Path) -> None:
         overview = httpx.get(f"{url}/v1/overview", timeout=10).json()
         assert {m["model"]: m["status"] for m in overview["models"]} == EXPECTED
     finally:
-        proc.send_signal(signal.SIGINT)  # Ctrl-C stops everything cleanly
+        proc.send_signal(signal.SIGINT)  # Ctrl-C stops everything cleanly (SIGTERM too)
         try:
             out, _ = proc.communicate(timeout=60)
         except subprocess.TimeoutExpired:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import shutil
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -176,6 +177,17 @@ def statuses(run: DemoRun) -> dict[str, Any]:
     return out
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C (SIGINT) and SIGTERM both stop the demo cleanly, even when it was started in a
+    way that ignores SIGINT (a background job of a script)."""
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
 def run_demo(options: DemoOptions) -> None:
     """Run until Ctrl-C (or ``options.duration``), showing a live status table."""
     from rich.console import Console
@@ -183,6 +195,7 @@ def run_demo(options: DemoOptions) -> None:
     from modelmon.demo.live import live_table
 
     console = Console()
+    _stop_on_signals()
     console.print("[bold]modelmon demo[/]: starting the service with three simulated models ...")
     run = start(options)
     url = run.url
