@@ -48,9 +48,9 @@ def _config(tmp: Path, port: int) -> Path:
     features = [{"name": f"num_{i:02d}", "type": "numeric"} for i in range(N_NUM)]
     features += [{"name": f"cat_{i}", "type": "categorical"} for i in range(N_CAT)]
     cfg = {
-        "store": {"path": str(tmp / "bench.duckdb"), "memory_limit": "1GB"},
+        "store": {"path": str(tmp / "bench.duckdb"), "memory_limit": os.environ.get("MM_MEM", "1GB"), "threads": int(os.environ.get("MM_THREADS", "0")) or None, **({"checkpoint_threshold": os.environ["MM_CKPT"]} if os.environ.get("MM_CKPT") else {})},
         "server": {"host": "127.0.0.1", "port": port, "log_level": "warning"},
-        "ingest": {"max_queue_records": 2_000_000, "max_commit_records": 100_000},
+        "ingest": {"max_queue_records": 2_000_000, "max_commit_records": 100_000, **({"validation_workers": int(os.environ["MM_VW"])} if os.environ.get("MM_VW") else {})},
         "scheduler": {"enabled": False},
         "models": [{"name": "bench", "task": "binary_classification", "features": features,
                     "prediction": {"classes": [0, 1], "score": True}}],

@@ -230,7 +230,7 @@ def test_unknown_model(client: httpx.Client) -> None:
           ["model"])
 
 
-@pytest.mark.parametrize(
+RECORD_ERRORS = pytest.mark.parametrize(
     ("record", "code", "loc"),
     [
         (rec(features={"zip": "1"}), "unknown_feature", ["records", 1, "features", "zip"]),
@@ -257,12 +257,69 @@ def test_unknown_model(client: httpx.Client) -> None:
         (rec(model="price"), "invalid_value", ["records", 1, "model"]),
     ],
 )
+
+
+@RECORD_ERRORS
 def test_record_errors(client: httpx.Client, record: Any, code: str, loc: list[Any]) -> None:
     before = count(client)["predictions"]
     body = {"model": "fraud", "records": [rec(), record, rec()]}  # the good ones are not stored
     err = error(client.post("/v1/predictions/batch", json=body), 422, code, loc)
     assert all({"code", "message", "loc"} <= set(e) for e in err.get("errors", []))
     assert count(client)["predictions"] == before
+
+
+@pytest.fixture(scope="module")
+def big_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    """A server whose large batches are validated in a worker process (modelmon.ingest.pool)."""
+    path = tmp_path_factory.mktemp("ingest-big")
+    settings = settings_for(path, ingest={"max_batch_records": 400, "validation_workers": 1})
+    with live_server(settings) as s, httpx.Client(base_url=s.url, timeout=60) as c:
+        assert s.state.pool.wait_ready(120)
+        yield c
+
+
+BIG = [rec() for _ in range(300)]  # about 45 KB of JSON: the schema-decoding path
+
+
+@RECORD_ERRORS
+def test_record_errors_in_a_large_batch(big_client: httpx.Client, record: Any, code: str,
+                                        loc: list[Any]) -> None:
+    before = count(big_client)["predictions"]
+    body = {"model": "fraud", "records": [rec(), record, *BIG]}
+    error(big_client.post("/v1/predictions/batch", json=body), 422, code, loc)
+    assert count(big_client)["predictions"] == before
+
+
+def test_large_batches_are_stored_once(big_client: httpx.Client) -> None:
+    before = count(big_client)["predictions"]
+    records = [rec(f"big-{i}", timestamp=1_790_000_000 + i) for i in range(350)]
+    body = {"model": "fraud", "version": "v7", "records": records}
+    first = big_client.post("/v1/predictions/batch", json=body)
+    assert first.status_code == 200, first.text
+    assert first.json()["accepted"] == 350 and first.json()["ids"][:2] == ["big-0", "big-1"]
+    again = big_client.post("/v1/predictions/batch", json=body).json()
+    assert (again["accepted"], again["duplicates"]) == (0, 350)
+    assert count(big_client)["predictions"] == before + 350
+    versions = {v["version"] for v in big_client.get("/v1/models/fraud/versions").json()["versions"]}
+    assert "v7" in versions
+    server_ids = big_client.post("/v1/predictions/batch", json={"model": "fraud", "records": BIG})
+    assert len(set(server_ids.json()["ids"])) == 300  # ids assigned by the server
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code", "loc"),
+    [
+        ({"records": BIG}, 422, "missing_field", ["model"]),
+        ({"model": "fraud", "records": BIG, "extra": 1}, 422, "unknown_field", ["extra"]),
+        ({"model": 3, "records": BIG}, 422, "invalid_type", ["model"]),
+        ({"model": "fraud", "version": 2, "records": BIG}, 422, "invalid_type", ["version"]),
+        ({"model": "nope", "records": BIG}, 404, "model_not_found", ["model"]),
+        ({"model": "fraud", "records": BIG + BIG}, 413, "batch_too_large", ["records"]),
+    ],
+)
+def test_large_batch_envelope_errors(big_client: httpx.Client, body: Any, status: int, code: str,
+                                     loc: list[Any]) -> None:
+    error(big_client.post("/v1/predictions/batch", json=body), status, code, loc)
 
 
 def test_all_problems_reported_at_once(client: httpx.Client) -> None:

@@ -116,6 +116,10 @@ class IngestSettings(_Section):
     max_commit_records: int = Field(50_000, ge=1)
     max_queue_records: int = Field(500_000, ge=1)
     commit_timeout_seconds: float = Field(30.0, gt=0)
+    # Processes that decode and validate large JSON batches beside the server process (its
+    # interpreter lock stays free for HTTP and the writer). Unset: one per core beyond the
+    # first, at most four; 0: validate in threads of the server process.
+    validation_workers: int | None = Field(None, ge=0, le=64)
 
     @property
     def max_body(self) -> int:

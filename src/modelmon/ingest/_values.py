@@ -282,6 +282,8 @@ def _longest(values: Any, arr: pa.Array) -> int:
     """Length of the longest string (cheap for short Python lists; Arrow kernel otherwise)."""
     if isinstance(values, list) and len(values) <= 64:
         return max((len(v) for v in values if type(v) is str), default=0)
+    if pa.types.is_string(arr.type) and len(arr.buffers()[2] or b"") <= 1024:
+        return len(arr.buffers()[2] or b"")  # all the text is shorter than any limit
     longest = pc.max(pc.utf8_length(arr)).as_py()
     return int(longest or 0)
 
@@ -371,6 +373,8 @@ def timestamp_column(
             problems.add("invalid_timestamp", f"{what} must be a timestamp; got a column of type "
                          f"{arr.type}", _col_loc(loc))
             return pa.array(np.full(len(arr), now_us, dtype=np.int64)).cast(_TS)
+    elif values.count(None) == len(values):  # no event times sent: all server time
+        arr = pa.array(np.full(len(values), now_us, dtype=np.int64)).cast(_TS)
     else:
         micros_list: list[int] = []
         for i, v in enumerate(values):

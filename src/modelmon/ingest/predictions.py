@@ -390,6 +390,8 @@ def _forbid(values: Any, loc: LocFn, problems: Problems, message: str) -> None:
         if isinstance(present, pa.ChunkedArray):
             present = present.combine_chunks()
         idx = np.flatnonzero(present.to_numpy(zero_copy_only=False))
+    elif values.count(None) == len(values):
+        return
     else:
         idx = np.asarray([i for i, x in enumerate(values) if x is not None], dtype=np.int64)
     for i in idx[: problems.limit]:
@@ -430,6 +432,8 @@ def _probabilities(
             return pa.nulls(n, pa.list_(pa.float64()))
         rows: list[Any] = arr.to_pylist()
     else:
+        if values.count(None) == len(values):
+            return pa.nulls(n, pa.list_(pa.float64()))
         rows = list(values)
     out: list[list[float] | None] = []
     for i, row in enumerate(rows):

@@ -20,6 +20,7 @@ from fastapi import Depends, FastAPI
 import modelmon
 from modelmon.config.inference import complete_spec
 from modelmon.config.settings import Settings
+from modelmon.ingest.pool import ValidationPool, default_workers
 from modelmon.ingest.writer import GroupCommitWriter
 from modelmon.service.auth import require_api_key
 from modelmon.service.collectors import register_collectors
@@ -58,6 +59,8 @@ def create_app(
         on_commit=metrics.on_commit,
     )
     state = ServiceState(settings, the_store, writer, metrics)
+    workers = settings.ingest.validation_workers
+    state.pool = ValidationPool(default_workers() if workers is None else workers)
     register_collectors(metrics.registry, state)
     if clock is not None:
         state.clock = clock
@@ -89,6 +92,7 @@ def create_app(
                 result = stop()
                 if asyncio.iscoroutine(result):
                     await result
+            await asyncio.to_thread(state.pool.stop)
             await asyncio.to_thread(writer.stop)
             await asyncio.to_thread(the_store.close)
 

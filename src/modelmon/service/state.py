@@ -11,6 +11,7 @@ from typing import Any
 from modelmon.config.models import ModelSpec
 from modelmon.config.settings import Settings
 from modelmon.ingest.coalesce import RecordCoalescer
+from modelmon.ingest.pool import ValidationPool
 from modelmon.ingest.writer import GroupCommitWriter
 from modelmon.service.telemetry import ServiceMetrics
 from modelmon.store.base import Store
@@ -34,6 +35,8 @@ class ServiceState:
     components: dict[str, Any] = field(default_factory=dict)
     #: Groups concurrent single-record requests for validation (see modelmon.ingest.coalesce).
     coalescer: RecordCoalescer = field(default_factory=RecordCoalescer)
+    #: Worker processes validating large JSON batches (see modelmon.ingest.pool).
+    pool: ValidationPool = field(default_factory=lambda: ValidationPool(0))
     #: The evaluation scheduler (set at start-up; ``run_now`` even when scheduling is disabled).
     scheduler: Any = None
 

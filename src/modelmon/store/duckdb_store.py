@@ -6,7 +6,7 @@ Layout: catalog tables (see :mod:`modelmon.store._duckdb_migrations`) plus two t
 cursors and see committed data only.
 
 Idempotency without a primary-key index (which would cut bulk-insert throughput by 3-4x): a
-:class:`~modelmon.store.recent_ids.RecentIdIndex` of DuckDB ``hash(prediction_id)`` values flags
+:class:`~modelmon.store.recent_ids.RecentIdIndex` of 64-bit prediction-id hashes flags
 candidate duplicates, which are confirmed by exact id against the table inside the same
 transaction. While the index still holds every id of a model (the default capacity is ten million
 per model), duplicates are rejected at write time; past that, reads also deduplicate (first write
@@ -52,7 +52,7 @@ from modelmon.store.base import (
     WriteBatch,
     WriteResult,
 )
-from modelmon.store.recent_ids import RecentIdIndex
+from modelmon.store.recent_ids import RecentIdIndex, hash_ids
 
 __all__ = ["DuckDBStore"]
 
@@ -606,12 +606,13 @@ class DuckDBStore(DuckDBResultsMixin):
         con = self._conn
         total = int(con.execute(f"SELECT count(*) FROM {entry.pred_table}").fetchall()[0][0])
         if total:
-            sql = f"SELECT hash(prediction_id) AS h FROM {entry.pred_table}"
+            sql = f"SELECT prediction_id FROM {entry.pred_table}"
             if total > self.dedup_capacity:
                 sql += f" ORDER BY received_at DESC LIMIT {int(self.dedup_capacity * 7 // 8)}"
                 entry.read_dedupe = True
-            hashes = con.execute(sql).fetchnumpy()["h"]
-            index.add(np.asarray(hashes, dtype=np.uint64))
+            reader = con.sql(sql).to_arrow_reader(1_000_000)
+            for batch in reader:
+                index.add(hash_ids(batch.column(0)))
             if entry.read_dedupe:
                 index._evicted = True  # it never saw the older ids
         entry.ids = index
@@ -631,14 +632,7 @@ class DuckDBStore(DuckDBResultsMixin):
             keep = np.ones(n, dtype=bool)
         else:
             keep = _first_occurrence_mask(ids.to_pylist())
-        con.register("_ids_in", pa.table({"prediction_id": ids}))
-        try:
-            hashes = np.asarray(
-                con.execute("SELECT hash(prediction_id) AS h FROM _ids_in").fetchnumpy()["h"],
-                dtype=np.uint64,
-            )
-        finally:
-            con.unregister("_ids_in")
+        hashes = hash_ids(ids)
         assert entry.ids is not None
         candidate = entry.ids.contains(hashes)
         for other, other_hashes in pending:  # earlier batches of this same transaction

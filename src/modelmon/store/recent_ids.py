@@ -16,9 +16,50 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
+import pyarrow as pa
+from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["RecentIdIndex"]
+__all__ = ["RecentIdIndex", "hash_ids"]
+
+
+@njit(cache=True, nogil=True)
+def _fnv1a_fmix(offsets: NDArray[np.int64], data: NDArray[np.uint8]) -> NDArray[np.uint64]:
+    n = len(offsets) - 1
+    out = np.empty(n, dtype=np.uint64)
+    for i in range(n):
+        h = np.uint64(0xCBF29CE484222325)
+        for j in range(offsets[i], offsets[i + 1]):
+            h = (h ^ np.uint64(data[j])) * np.uint64(0x100000001B3)
+        # MurmurHash3's 64-bit finaliser: FNV-1a alone mixes its last bytes poorly.
+        h ^= h >> np.uint64(33)
+        h *= np.uint64(0xFF51AFD7ED558CCD)
+        h ^= h >> np.uint64(33)
+        h *= np.uint64(0xC4CEB9FE1A85EC53)
+        h ^= h >> np.uint64(33)
+        out[i] = h
+    return out
+
+
+def hash_ids(ids: pa.Array | pa.ChunkedArray) -> NDArray[np.uint64]:
+    """64-bit hashes of a string column (FNV-1a with a MurmurHash3 finaliser; nulls hash as "").
+
+    Not DuckDB's ``hash()``: that one collides for about one in ten structured ids such as
+    ``"0000000123-00045"``, and every collision costs an exact lookup in the table.
+    """
+    if isinstance(ids, pa.ChunkedArray):
+        parts = [hash_ids(chunk) for chunk in ids.chunks]
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.uint64)
+    if not (pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type)):
+        ids = ids.cast(pa.string())
+    if len(ids) == 0:
+        return np.empty(0, dtype=np.uint64)
+    _, offsets_buf, data_buf = ids.buffers()
+    width = np.int64 if pa.types.is_large_string(ids.type) else np.int32
+    offsets = np.frombuffer(offsets_buf, dtype=width)[ids.offset: ids.offset + len(ids) + 1]
+    data = (np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None
+            else np.empty(0, dtype=np.uint8))
+    return _fnv1a_fmix(offsets.astype(np.int64), data)
 
 
 class RecentIdIndex:
@@ -62,10 +103,17 @@ class RecentIdIndex:
         hit = np.zeros(len(hashes), dtype=bool)
         if not len(hashes) or not self._size:
             return hit
-        for gen in self._generations:
-            pos = np.searchsorted(gen, hashes)
-            pos[pos == len(gen)] = len(gen) - 1
-            hit |= gen[pos] == hashes
+        if self._generations:
+            # Sorted keys make the binary searches walk each generation in order (cache
+            # friendly: several times faster than random keys on generations of millions).
+            order = np.argsort(hashes)
+            keys = hashes[order]
+            found = np.zeros(len(keys), dtype=bool)
+            for gen in self._generations:
+                pos = np.searchsorted(gen, keys)
+                pos[pos == len(gen)] = len(gen) - 1
+                found |= gen[pos] == keys
+            hit[order] = found
         if self._buffer_set:
             # A set answers in O(1) per hash; np.isin would sort the whole buffer every call.
             buf = self._buffer_set

@@ -11,8 +11,8 @@ from fastapi import Request, Response
 
 from modelmon.exceptions import ValidationError
 
-__all__ = ["BULK_TYPES", "json_response", "read_bulk", "read_json", "require_object",
-           "service_state"]
+__all__ = ["BULK_TYPES", "json_response", "parse_json", "read_bulk", "read_json", "read_json_body",
+           "require_object", "service_state"]
 
 BULK_TYPES = {
     "application/x-ndjson": "ndjson",
@@ -42,6 +42,11 @@ def _media_type(request: Request) -> str:
 
 async def read_json(request: Request) -> Any:
     """Parse the body as JSON (415 for another content type, 400 if malformed)."""
+    return parse_json(await read_json_body(request))
+
+
+async def read_json_body(request: Request) -> bytes:
+    """The body of a JSON request, unparsed (415 for another content type, 400 if empty)."""
     media = _media_type(request)
     if media and media != "application/json" and not media.endswith("+json"):
         raise ValidationError(
@@ -52,6 +57,11 @@ async def read_json(request: Request) -> Any:
     if not body:
         raise ValidationError("the request body is empty; send a JSON object",
                               code="malformed_body", loc=("body",))
+    return body
+
+
+def parse_json(body: bytes) -> Any:
+    """``orjson.loads`` with a 400 ``malformed_body`` error."""
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:

@@ -21,14 +21,17 @@ from modelmon.ingest.events import (
     metric_events_from_records,
     training_run_from_record,
 )
+from modelmon.ingest.json_batch import check_batch_size, decode_envelope
 from modelmon.ingest.predictions import predictions_from_records, predictions_from_table
 from modelmon.service.logs import current_model
 from modelmon.service.openapi import body_doc, error_responses
 from modelmon.service.routes._body import (
     BULK_TYPES,
     json_response,
+    parse_json,
     read_bulk,
     read_json,
+    read_json_body,
     require_object,
     service_state,
 )
@@ -50,6 +53,9 @@ router = APIRouter(prefix="/v1", tags=["ingest"])
 
 _ERRORS = error_responses(400, 401, 404, 413, 415, 422, 503)
 _BATCH_FIELDS = {"model", "version", "records"}
+# Bodies above this size take the schema-decoding path (modelmon.ingest.json_batch): about
+# 50 records of 25 features. Smaller ones are cheap either way.
+_FAST_JSON_BYTES = 32_768
 
 
 def _model_name(data: dict[str, Any], loc: tuple[str, ...] = ("model",)) -> str:
@@ -75,12 +81,7 @@ def _envelope(data: Any, max_records: int, allowed: set[str] = _BATCH_FIELDS) ->
                               loc=("records",))
     if type(records) is not list:
         raise ValidationError("'records' must be a list", code="invalid_type", loc=("records",))
-    if len(records) > max_records:
-        raise ValidationError(
-            f"a batch holds at most {max_records} records (ingest.max_batch_records); got "
-            f"{len(records)}: split it or use the bulk endpoint", code="batch_too_large",
-            loc=("records",),
-        )
+    check_batch_size(len(records), max_records)
     return model, records
 
 
@@ -134,14 +135,27 @@ async def log_predictions(
     request: Request, idempotency_key: str | None = Header(None, alias="Idempotency-Key")
 ) -> Response:
     state = service_state(request)
-    data = await read_json(request)
-    model, records = _envelope(data, state.settings.ingest.max_batch_records)
-    spec = state.spec(model)
-    version = data.get("version")
-    if version is not None and type(version) is not str:
-        raise ValidationError("'version' must be a string", code="invalid_type", loc=("version",))
-    table = await _validate(predictions_from_records, spec, records, now=state.clock(),
-                            version=version)
+    body = await read_json_body(request)
+    max_records = state.settings.ingest.max_batch_records
+    envelope = decode_envelope(body) if len(body) > _FAST_JSON_BYTES else None
+    if envelope is not None:
+        # Large batch, well-formed envelope: decode the records against the model's schema.
+        model = envelope.model
+        current_model.set(model)
+        spec = state.spec(model)
+        table = await state.pool.predictions_from_json(spec, envelope.records, now=state.clock(),
+                                                       version=envelope.version,
+                                                       max_records=max_records)
+    else:
+        data = parse_json(body)
+        model, records = _envelope(data, max_records)
+        spec = state.spec(model)
+        version = data.get("version")
+        if version is not None and type(version) is not str:
+            raise ValidationError("'version' must be a string", code="invalid_type",
+                                  loc=("version",))
+        table = await _validate(predictions_from_records, spec, records, now=state.clock(),
+                                version=version)
     batch = WriteBatch(BatchKind.PREDICTIONS, model, table,
                        _key(model, BatchKind.PREDICTIONS, idempotency_key))
     [result] = await _store(state, [batch])

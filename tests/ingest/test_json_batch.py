@@ -1,0 +1,193 @@
+"""The schema-decoding path for JSON batches gives the general validator's table and errors."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from modelmon.config.models import ModelSpec
+from modelmon.exceptions import ValidationError
+from modelmon.ingest import json_batch
+from modelmon.ingest.json_batch import decode_envelope, predictions_from_json
+from modelmon.ingest.predictions import predictions_from_records
+
+NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
+
+FRAUD = ModelSpec.model_validate({
+    "name": "fraud",
+    "task": "binary_classification",
+    "features": [
+        {"name": "amount", "type": "numeric"},
+        {"name": "country", "type": "categorical"},
+        {"name": "online", "type": "boolean"},
+        {"name": "age", "type": "numeric", "required": False},
+        {"name": "score_in", "type": "numeric", "nullable": False},
+    ],
+    "segments": ["channel", "country"],
+    "prediction": {"classes": [0, 1], "score": True},
+})
+SPECIES = ModelSpec.model_validate({
+    "name": "species",
+    "task": "multiclass_classification",
+    "features": [{"name": "petal", "type": "numeric"}],
+    "prediction": {"classes": ["setosa", "versicolor", "virginica"], "probabilities": True},
+})
+PRICE = ModelSpec.model_validate({"name": "price", "task": "regression",
+                                  "features": [{"name": "area", "type": "numeric"}]})
+
+# Values of every JSON type, valid for some fields and not for others.
+ANY_VALUE = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False, allow_infinity=False, width=64), st.sampled_from(["DE", "FR", "x"]),
+    st.text(max_size=5), st.just([0.2, 0.8]), st.just({"a": 1}),
+)
+GOOD = {
+    "numeric": st.one_of(st.none(), st.integers(-1000, 1000), st.floats(-1e6, 1e6)),
+    "categorical": st.one_of(st.none(), st.sampled_from(["DE", "FR"]), st.integers(0, 9)),
+    "boolean": st.one_of(st.none(), st.booleans()),
+}
+
+
+def _feature_values(spec: ModelSpec, bad: bool) -> st.SearchStrategy[dict[str, Any]]:
+    fields = {f.name: (ANY_VALUE if bad else GOOD[f.type.value].filter(
+        lambda v, f=f: f.nullable or v is not None)) for f in spec.features}
+    optional = [f.name for f in spec.features if not f.required] + (
+        [f.name for f in spec.features] if bad else [])
+    return st.fixed_dictionaries(
+        {k: v for k, v in fields.items() if k not in optional},
+        optional={**{k: fields[k] for k in optional}, **({"zzz": ANY_VALUE} if bad else {})},
+    )
+
+
+def _good_prediction(spec: ModelSpec) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(required, optional) prediction fields of a valid record."""
+    if spec.task.value == "regression":
+        return {"prediction": st.floats(-1e6, 1e6)}, {}
+    if spec.task.value == "binary_classification":
+        return {"score": st.floats(0, 1)}, {"prediction": st.sampled_from([0, 1, "0", "1"])}
+    probs = st.floats(0, 1).map(lambda p: [p, (1 - p) / 2, (1 - p) / 2])
+    return {"probabilities": probs}, {"prediction": st.sampled_from(["setosa", "virginica"])}
+
+
+def _records(spec: ModelSpec, bad: bool) -> st.SearchStrategy[list[dict[str, Any]]]:
+    required: dict[str, st.SearchStrategy[Any]] = {}
+    if bad:
+        optional: dict[str, st.SearchStrategy[Any]] = {
+            "prediction": ANY_VALUE, "score": ANY_VALUE, "probabilities": ANY_VALUE,
+            "latency_ms": ANY_VALUE, "status": st.sampled_from(["ok", "error", "bad"]),
+            "timestamp": st.sampled_from([1_700_000_000, "2026-01-02T03:04:05Z", "nope", None]),
+            "segments": st.one_of(st.none(), st.fixed_dictionaries(
+                {}, optional={"channel": ANY_VALUE, "country": ANY_VALUE, "other": ANY_VALUE})),
+            "model": st.sampled_from([spec.name, "other"]), "unexpected": ANY_VALUE,
+        }
+    else:
+        required, optional = _good_prediction(spec)
+        optional |= {
+            "latency_ms": st.floats(0, 1e4),
+            "status": st.sampled_from(["ok", "error"]), "version": st.sampled_from(["v1", "v2"]),
+            "timestamp": st.sampled_from([1_700_000_000, 1.7e9, "2026-01-02T03:04:05Z", None]),
+            "segments": st.one_of(st.none(), st.fixed_dictionaries(
+                {}, optional={s: st.one_of(st.none(), st.sampled_from(["web", "app"]))
+                              for s in spec.segments})),
+            "model": st.just(spec.name),
+        }
+    record = st.fixed_dictionaries(
+        {"prediction_id": st.text(min_size=1, max_size=8), "features": _feature_values(spec, bad),
+         **required},
+        optional=optional,
+    )
+    return st.lists(record, min_size=1, max_size=12)
+
+
+def _outcome(fn: Any) -> Any:
+    try:
+        table = fn()
+    except ValidationError as exc:
+        return ("error", exc.to_dict())
+    return ("table", table)
+
+
+def _check_same(spec: ModelSpec, records: list[dict[str, Any]]) -> None:
+    body = json.dumps(records).encode()  # stdlib: writes integers beyond 64 bits too
+    general = _outcome(lambda: predictions_from_records(spec, orjson.loads(body), now=NOW))
+    fast = _outcome(lambda: predictions_from_json(spec, body, now=NOW))
+    assert fast[0] == general[0]
+    if fast[0] == "error":
+        assert fast[1] == general[1]
+    else:
+        assert fast[1].equals(general[1]), (fast[1].to_pylist(), general[1].to_pylist())
+
+
+@pytest.mark.parametrize("spec", [FRAUD, SPECIES, PRICE], ids=lambda s: s.name)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), bad=st.booleans())
+def test_same_table_or_errors_as_the_general_validator(spec: ModelSpec, data: Any, bad: bool) -> None:
+    _check_same(spec, data.draw(_records(spec, bad)))
+
+
+def _fraud(**over: Any) -> dict[str, Any]:
+    rec: dict[str, Any] = {"prediction_id": "p1", "score": 0.7,
+                           "features": {"amount": 1.5, "country": "DE", "online": True,
+                                        "score_in": 3}}
+    rec.update(over)
+    return rec
+
+
+@pytest.mark.parametrize("record", [
+    _fraud(),
+    _fraud(features={"amount": True, "country": "DE", "online": True, "score_in": 3}),
+    _fraud(features={"amount": "1.5", "country": "DE", "online": True, "score_in": 3}),
+    _fraud(features={"amount": 1, "country": 2.0, "online": True, "score_in": 3}),  # general accepts
+    _fraud(features={"amount": 1, "country": 7, "online": 1, "score_in": 3}),
+    _fraud(features={"amount": 1, "country": "DE", "online": True}),  # missing required feature
+    _fraud(features={"amount": 1, "country": "DE", "online": True, "score_in": None}),
+    _fraud(features={"amount": 10**30, "country": "DE", "online": True, "score_in": 3}),
+    _fraud(features={"amount": 1, "country": "DE", "online": True, "score_in": 3, "zzz": 1}),
+    _fraud(segments={"channel": "web", "other": 1}),
+    _fraud(segments=None),
+    _fraud(model="other"),
+    _fraud(model=5),
+    _fraud(extra=1),
+    _fraud(timestamp="2026-01-02T03:04:05+01:00"),
+    _fraud(timestamp=4_000_000_000),
+    _fraud(score=1.5),
+])
+def test_edge_records(record: dict[str, Any]) -> None:
+    _check_same(FRAUD, [record, _fraud(prediction_id="p2")])
+
+
+def test_not_a_list_and_too_many_records() -> None:
+    with pytest.raises(ValidationError) as err:
+        predictions_from_json(FRAUD, b'{"a": 1}', now=NOW)
+    assert (err.value.code, err.value.loc) == ("invalid_type", ("records",))
+    body = orjson.dumps([_fraud(prediction_id=str(i)) for i in range(5)])
+    with pytest.raises(ValidationError) as err:
+        predictions_from_json(FRAUD, body, now=NOW, max_records=4)
+    assert (err.value.code, err.value.loc) == ("batch_too_large", ("records",))
+    assert predictions_from_json(FRAUD, body, now=NOW, max_records=5).num_rows == 5
+
+
+def test_envelope() -> None:
+    env = decode_envelope(b'{"records": [1, 2], "model": "fraud", "version": "v2"}')
+    assert env is not None and (env.model, env.version) == ("fraud", "v2")
+    assert orjson.loads(bytes(env.records)) == [1, 2]
+    for body in (b'{"model": "fraud"}', b'{"model": 1, "records": []}', b'[1]', b'{"records": [',
+                 b'{"model": "fraud", "records": [], "extra": 1}', b''):
+        assert decode_envelope(body) is None
+
+
+def test_schema_is_cached_per_feature_layout() -> None:
+    json_batch._SCHEMAS.clear()
+    predictions_from_json(FRAUD, orjson.dumps([_fraud()]), now=NOW)
+    predictions_from_json(FRAUD.model_copy(), orjson.dumps([_fraud()]), now=NOW)
+    assert len(json_batch._SCHEMAS) == 1
+    assert isinstance(predictions_from_json(PRICE, b'[{"features": {"area": 3}, "prediction": 1}]',
+                                            now=NOW), pa.Table)
+    assert len(json_batch._SCHEMAS) == 2

@@ -1,0 +1,74 @@
+"""Validation in worker processes: same tables and errors as in-process, and it survives a crash."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import orjson
+import pytest
+from tests.ingest.test_json_batch import FRAUD, NOW, _fraud
+
+from modelmon.exceptions import ValidationError
+from modelmon.ingest.json_batch import predictions_from_json
+from modelmon.ingest.pool import ValidationPool, default_workers
+
+GOOD = orjson.dumps([_fraud(prediction_id=f"p{i}") for i in range(300)])
+BAD = orjson.dumps([_fraud(prediction_id="a", score=2.0),
+                    _fraud(prediction_id="b", features={"amount": "x"})])
+
+
+def _run(pool: ValidationPool, body: bytes, max_records: int = 10_000):  # type: ignore[no-untyped-def]
+    return asyncio.run(pool.predictions_from_json(FRAUD, body, now=NOW, version="v3",
+                                                  max_records=max_records))
+
+
+@pytest.fixture(scope="module")
+def pool():  # type: ignore[no-untyped-def]
+    p = ValidationPool(1)
+    assert p.wait_ready(120)
+    yield p
+    p.stop()
+
+
+def test_worker_gives_the_in_process_result(pool: ValidationPool) -> None:
+    expected = predictions_from_json(FRAUD, GOOD, now=NOW, version="v3")
+    assert _run(pool, GOOD).equals(expected)
+
+
+def test_errors_come_back_whole(pool: ValidationPool) -> None:
+    with pytest.raises(ValidationError) as in_process:
+        predictions_from_json(FRAUD, BAD, now=NOW)
+    with pytest.raises(ValidationError) as from_worker:
+        _run(pool, BAD)
+    assert type(from_worker.value) is type(in_process.value)
+    assert from_worker.value.to_dict() == in_process.value.to_dict()
+    assert len(from_worker.value.errors) == 6  # score out of range, missing and wrong features
+    with pytest.raises(ValidationError, match="at most 10"):
+        _run(pool, GOOD, max_records=10)
+
+
+def test_a_killed_worker_is_replaced(pool: ValidationPool) -> None:
+    executor = pool._executor
+    assert executor is not None
+    for pid in list(executor._processes):  # the worker dies between two requests
+        os.kill(pid, signal.SIGKILL)
+    for _ in range(3):  # answered in a thread while the pool restarts; never an error
+        assert _run(pool, GOOD).num_rows == 300
+    assert pool.wait_ready(120)
+    assert pool._executor is not executor
+    assert _run(pool, GOOD).num_rows == 300
+
+
+def test_without_workers_validation_runs_in_a_thread() -> None:
+    p = ValidationPool(0)
+    assert not p.wait_ready(0.1)
+    assert _run(p, GOOD).num_rows == 300
+    assert not p.ready
+    p.stop()
+
+
+def test_default_workers_leave_a_core_for_the_server() -> None:
+    n = os.cpu_count() or 1
+    assert default_workers() == (0 if n == 1 else min(4, n - 1))
