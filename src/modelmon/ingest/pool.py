@@ -16,6 +16,7 @@ workers run :func:`~modelmon.ingest.json_batch.predictions_from_json`).
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import os
@@ -41,6 +42,12 @@ def default_workers() -> int:
     return max(0, min(4, (os.cpu_count() or 1) - 1)) if (os.cpu_count() or 1) > 1 else 0
 
 
+def _init_worker() -> None:
+    # Validation allocates many short-lived containers and creates no reference cycles: rarer
+    # young-generation collections save about a tenth of its time.
+    gc.set_threshold(50_000, 20, 20)
+
+
 def _warm() -> int:
     return os.getpid()
 
@@ -49,10 +56,15 @@ def _validate(spec: ModelSpec, records_json: bytes, now: datetime, version: str 
               max_records: int) -> tuple[bool, Any]:
     # Errors travel back as values: a worker must never die of a client's bad input.
     try:
-        return True, predictions_from_json(spec, records_json, now=now, version=version,
-                                           max_records=max_records)
+        table = predictions_from_json(spec, records_json, now=now, version=version,
+                                      max_records=max_records)
     except ModelmonError as exc:
         return False, exc
+    # Arrow IPC, not a pickled table: a quarter of the cost on both sides.
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return True, sink.getvalue().to_pybytes()
 
 
 class ValidationPool:
@@ -88,7 +100,7 @@ class ValidationPool:
         # "spawn", not "fork": the server process runs threads (writer, DuckDB) that fork would
         # copy in whatever state they were in.
         ctx = multiprocessing.get_context("spawn")
-        executor = ProcessPoolExecutor(self.workers, mp_context=ctx)
+        executor = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker)
         try:
             pids = {f.result(timeout=120) for f in [executor.submit(_warm) for _ in range(self.workers)]}
         except Exception as exc:  # no workers: keep validating in threads
@@ -136,7 +148,7 @@ class ValidationPool:
                 self._restart(executor)
             else:
                 if ok:
-                    return value
+                    return pa.ipc.open_stream(value).read_all()
                 raise value
         return await asyncio.to_thread(predictions_from_json, spec, records_json, now=now,
                                        version=version, max_records=max_records)
