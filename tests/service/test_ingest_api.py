@@ -268,13 +268,16 @@ def test_record_errors(client: httpx.Client, record: Any, code: str, loc: list[A
     assert count(client)["predictions"] == before
 
 
-@pytest.fixture(scope="module")
-def big_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    """A server whose large batches are validated in a worker process (modelmon.ingest.pool)."""
+@pytest.fixture(scope="module", params=[1, 0], ids=["worker-process", "thread"])
+def big_client(request: pytest.FixtureRequest,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    """A server whose large batches are validated in a worker process (modelmon.ingest.pool),
+    or, without workers, in a thread of the server."""
     path = tmp_path_factory.mktemp("ingest-big")
-    settings = settings_for(path, ingest={"max_batch_records": 400, "validation_workers": 1})
+    settings = settings_for(path, ingest={"max_batch_records": 400,
+                                          "validation_workers": request.param})
     with live_server(settings) as s, httpx.Client(base_url=s.url, timeout=60) as c:
-        assert s.state.pool.wait_ready(120)
+        assert s.state.pool.wait_ready(120) is bool(request.param)
         yield c
 
 

@@ -282,8 +282,6 @@ def _longest(values: Any, arr: pa.Array) -> int:
     """Length of the longest string (cheap for short Python lists; Arrow kernel otherwise)."""
     if isinstance(values, list) and len(values) <= 64:
         return max((len(v) for v in values if type(v) is str), default=0)
-    if pa.types.is_string(arr.type) and len(arr.buffers()[2] or b"") <= 1024:
-        return len(arr.buffers()[2] or b"")  # all the text is shorter than any limit
     longest = pc.max(pc.utf8_length(arr)).as_py()
     return int(longest or 0)
 

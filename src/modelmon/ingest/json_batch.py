@@ -129,7 +129,7 @@ def _columns(getter: attrgetter[Any] | None, rows: list[Any], names: list[str], 
 
 def predictions_from_json(
     spec: ModelSpec,
-    records_json: bytes | memoryview,
+    records_json: bytes | memoryview | msgspec.Raw,
     *,
     now: datetime,
     version: str | None = None,
@@ -138,6 +138,8 @@ def predictions_from_json(
 ) -> pa.Table:
     """Validate the JSON text of a batch's ``records`` array; same result and errors as
     ``predictions_from_records(spec, orjson.loads(records_json), ...)``."""
+    if not isinstance(records_json, bytes | memoryview):
+        records_json = memoryview(records_json)  # msgspec.Raw: orjson takes buffers only as these
     schema = _schema(spec)
     try:
         records = schema.decoder.decode(records_json)
