@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
+import time
 
 import orjson
 import pytest
@@ -72,3 +75,35 @@ def test_without_workers_validation_runs_in_a_thread() -> None:
 def test_default_workers_leave_a_core_for_the_server() -> None:
     n = os.cpu_count() or 1
     assert default_workers() == (0 if n == 1 else min(4, n - 1))
+
+
+def test_workers_exit_when_the_server_is_killed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    script = tmp_path / "server.py"
+    script.write_text(
+        "import time\n"
+        "from modelmon.ingest.pool import ValidationPool\n"
+        "if __name__ == '__main__':\n"
+        "    p = ValidationPool(1)\n"
+        "    assert p.wait_ready(120)\n"
+        "    print(*p._executor._processes, flush=True)\n"
+        "    time.sleep(600)\n"
+    )
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    workers = [int(pid) for pid in proc.stdout.readline().split()]
+    assert workers
+    proc.kill()  # no clean stop: the workers notice their parent is gone
+    proc.wait(30)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:  # a zombie (exited, not yet reaped) is gone too
+        return f.read().split()[2] != "Z"

@@ -19,7 +19,9 @@ import asyncio
 import gc
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
+import signal
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -43,9 +45,21 @@ def default_workers() -> int:
 
 
 def _init_worker() -> None:
+    # Ctrl-C reaches the whole process group: the server stops its workers itself, and a worker
+    # must not die first with a traceback on the terminal.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A server killed without a clean stop (SIGKILL, os._exit) must not leave workers behind.
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with_parent, args=(parent.sentinel,), daemon=True).start()
     # Validation allocates many short-lived containers and creates no reference cycles: rarer
     # young-generation collections save about a tenth of its time.
     gc.set_threshold(50_000, 20, 20)
+
+
+def _exit_with_parent(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(0)
 
 
 def _warm() -> int:
