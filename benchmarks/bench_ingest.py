@@ -277,7 +277,7 @@ WRK_DIR = Path(__file__).resolve().parent / "wrk"
 
 def _wrk(kind: str, url: str, seconds: float, conns: int, size: int) -> dict[str, Any]:
     """Drive the server with wrk (C): the load generator must not starve a 2-core server."""
-    env = dict(os.environ)
+    env = dict(os.environ, LUA_PATH=f"{WRK_DIR / '?.lua'};;")  # the scripts share common.lua
     if kind == "batch":
         path = Path(tempfile.mkdtemp(prefix="mm-wrk-")) / "batch.json"
         path.write_bytes(_batch_templates(size, count=1)[0])

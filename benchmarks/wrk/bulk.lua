@@ -1,36 +1,14 @@
--- Arrow IPC uploads of 1,000 rows. The template (written by bench_ingest.py) holds ids
--- "@@@@@@@@@@-<i>"; replacing the fixed-width placeholder keeps every Arrow offset valid. The
--- template is split at the placeholders once, so each request costs one table.concat, not a
--- 1,000-match gsub: the load generator shares the server's two cores and must stay cheap.
+-- Arrow IPC uploads of 1,000 rows. The template holds ids "@@@@@@@@@@-<i>"; the replacement has
+-- the placeholder's width, which keeps every Arrow offset valid.
+local common = require("common")
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/vnd.apache.arrow.stream"
-local f = assert(io.open(os.getenv("MODELMON_WRK_BODY"), "rb"))
-local template = f:read("*a")
-f:close()
-local parts = {}
-local pos = 1
-while true do
-  local s, e = string.find(template, "@@@@@@@@@@", pos, true)
-  if not s then break end
-  parts[#parts + 1] = string.sub(template, pos, s - 1)
-  parts[#parts + 1] = ""  -- the request's id prefix goes here (10 characters)
-  pos = e + 1
-end
-parts[#parts + 1] = string.sub(template, pos)
+local body = common.filler(common.template(), "@@@@@@@@@@")
 local n = 0
 local prefix = tostring(math.random(100, 999))
 request = function()
   n = n + 1
-  local id = prefix .. string.format("%07d", n)
-  for i = 2, #parts, 2 do parts[i] = id end
-  return wrk.format(nil, "/v1/models/bench/predictions/bulk", nil, table.concat(parts))
+  return wrk.format(nil, "/v1/models/bench/predictions/bulk", nil,
+                    body(prefix .. string.format("%07d", n)))
 end
-
-done = function(summary, latency, requests)
-  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
-    + summary.errors.status + summary.errors.timeout
-  io.write(string.format(
-    'WRK_RESULT {"requests": %d, "seconds": %.3f, "errors": %d, "non_2xx": %d, "p50_ms": %.2f, "p95_ms": %.2f, "p99_ms": %.2f}\n',
-    summary.requests, summary.duration / 1e6, errors, summary.errors.status,
-    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000))
-end
+done = common.done

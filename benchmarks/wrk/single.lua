@@ -1,4 +1,5 @@
 -- One prediction per request (25 features), a unique id per request.
+local common = require("common")
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 local template = '{"model":"bench","prediction_id":"ID","features":{"num_00":0.1,"num_01":0.2,"num_02":0.3,"num_03":0.4,"num_04":0.5,"num_05":0.6,"num_06":0.7,"num_07":0.8,"num_08":0.9,"num_09":1.0,"num_10":1.1,"num_11":1.2,"num_12":1.3,"num_13":1.4,"num_14":1.5,"num_15":1.6,"num_16":1.7,"num_17":1.8,"num_18":1.9,"num_19":2.0,"cat_0":"red","cat_1":"blue","cat_2":"red","cat_3":"green","cat_4":"amber"},"score":0.4,"latency_seconds":0.012}'
@@ -10,11 +11,4 @@ request = function()
   return wrk.format(nil, "/v1/predictions", nil, body)
 end
 
-done = function(summary, latency, requests)
-  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
-    + summary.errors.status + summary.errors.timeout
-  io.write(string.format(
-    'WRK_RESULT {"requests": %d, "seconds": %.3f, "errors": %d, "non_2xx": %d, "p50_ms": %.2f, "p95_ms": %.2f, "p99_ms": %.2f}\n',
-    summary.requests, summary.duration / 1e6, errors, summary.errors.status,
-    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000))
-end
+done = common.done

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.support.models import INGEST_MODELS
 
 from modelmon.config.models import ModelSpec
 from modelmon.exceptions import ValidationError
@@ -20,27 +21,7 @@ from modelmon.ingest.predictions import predictions_from_records
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
 
-FRAUD = ModelSpec.model_validate({
-    "name": "fraud",
-    "task": "binary_classification",
-    "features": [
-        {"name": "amount", "type": "numeric"},
-        {"name": "country", "type": "categorical"},
-        {"name": "online", "type": "boolean"},
-        {"name": "age", "type": "numeric", "required": False},
-        {"name": "score_in", "type": "numeric", "nullable": False},
-    ],
-    "segments": ["channel", "country"],
-    "prediction": {"classes": [0, 1], "score": True},
-})
-SPECIES = ModelSpec.model_validate({
-    "name": "species",
-    "task": "multiclass_classification",
-    "features": [{"name": "petal", "type": "numeric"}],
-    "prediction": {"classes": ["setosa", "versicolor", "virginica"], "probabilities": True},
-})
-PRICE = ModelSpec.model_validate({"name": "price", "task": "regression",
-                                  "features": [{"name": "area", "type": "numeric"}]})
+FRAUD, PRICE, SPECIES = (ModelSpec.model_validate(m) for m in INGEST_MODELS)
 
 # Values of every JSON type, valid for some fields and not for others.
 ANY_VALUE = st.one_of(

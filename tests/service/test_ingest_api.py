@@ -18,33 +18,9 @@ import pytest
 from modelmon.config import load_settings
 from modelmon.config.settings import Settings
 from tests.support.live_server import LiveServer, live_server
+from tests.support.models import INGEST_MODELS
 
-MODELS = [
-    {
-        "name": "fraud",
-        "task": "binary_classification",
-        "features": [
-            {"name": "amount", "type": "numeric"},
-            {"name": "country", "type": "categorical"},
-            {"name": "online", "type": "boolean"},
-            {"name": "age", "type": "numeric", "required": False, "nullable": True},
-            {"name": "score_in", "type": "numeric", "nullable": False},
-        ],
-        "segments": ["channel", "country"],
-        "prediction": {"classes": [0, 1], "score": True},
-    },
-    {
-        "name": "price",
-        "task": "regression",
-        "features": [{"name": "area", "type": "numeric"}],
-    },
-    {
-        "name": "species",
-        "task": "multiclass_classification",
-        "features": [{"name": "petal", "type": "numeric"}],
-        "prediction": {"classes": ["setosa", "versicolor", "virginica"], "probabilities": True},
-    },
-]
+MODELS = INGEST_MODELS
 
 
 def settings_for(path: Path, **overrides: Any) -> Settings:

@@ -18,6 +18,7 @@ import asyncio
 import math
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -438,12 +439,34 @@ def _feature_page(
     return table, at + _US if more else None
 
 
-def _windows_of(table: pa.Table) -> tuple[pa.Table, list[tuple[int, int]], list[str], list[str]]:
+@dataclass
+class _FeatureWindows:
+    """A page of per-feature rows grouped by window (drift and data quality answers)."""
+
+    version: str
+    segment: str
+    table: pa.Table  # sorted by window start, window size, feature
+    groups: list[tuple[int, int]]  # [a, b) row ranges of one window each
+    starts: list[str]
+    ends: list[str]
+    next_start: datetime | None
+
+
+def _feature_windows(
+    store: ResultBackend, model: str, *, window: str | None, version: str, segment: str,
+    feature: str | None, start: datetime | None, end: datetime | None, limit: int,
+) -> _FeatureWindows:
+    spec = _spec(store, model)
+    segment = _segment(spec, segment)
+    version = _version(store, model, version)
+    table, next_start = _feature_page(store, model, window=window, version=version,
+                                      segment=segment, feature=feature, start=start, end=end,
+                                      limit=limit)
     table = table.sort_by([("window_start", "ascending"), ("window_size", "ascending"),
                            ("feature", "ascending")])
     starts, ends = _micros(table["window_start"]), _micros(table["window_end"])
     groups = _groups(starts, _codes(table["window_size"]))
-    return table, groups, _iso(starts), _iso(ends)
+    return _FeatureWindows(version, segment, table, groups, _iso(starts), _iso(ends), next_start)
 
 
 def _drift_body(
@@ -452,13 +475,10 @@ def _drift_body(
     link: Callable[..., str],
 ) -> dict[str, Any]:
     """The answer of ``GET /v1/models/{model}/drift``."""
-    spec = _spec(store, model)
-    segment = _segment(spec, segment)
-    version = _version(store, model, version)
-    table, next_start = _feature_page(store, model, window=window, version=version,
-                                      segment=segment, feature=feature, start=start, end=end,
-                                      limit=limit)
-    table, groups, starts, ends = _windows_of(table)
+    page = _feature_windows(store, model, window=window, version=version, segment=segment,
+                            feature=feature, start=start, end=end, limit=limit)
+    version, segment, table, groups = page.version, page.segment, page.table, page.groups
+    starts, ends, next_start = page.starts, page.ends, page.next_start
     columns = ("feature", "feature_type", "test", "statistic", "p_value", "threshold", "drifted",
                "n_reference", "n_current")
     numeric = ("statistic", "p_value", "threshold")
@@ -495,13 +515,10 @@ def _data_quality_body(
     link: Callable[..., str],
 ) -> dict[str, Any]:
     """The answer of ``GET /v1/models/{model}/data-quality``."""
-    spec = _spec(store, model)
-    segment = _segment(spec, segment)
-    version = _version(store, model, version)
-    table, next_start = _feature_page(store, model, window=window, version=version,
-                                      segment=segment, feature=feature, start=start, end=end,
-                                      limit=limit)
-    table, groups, starts, ends = _windows_of(table)
+    page = _feature_windows(store, model, window=window, version=version, segment=segment,
+                            feature=feature, start=start, end=end, limit=limit)
+    version, segment, table, groups = page.version, page.segment, page.table, page.groups
+    starts, ends, next_start = page.starts, page.ends, page.next_start
     shares = [table[c].fill_null(0.0) for c, _ in _QUALITY]
     flagged = pc.or_(pc.or_(pc.greater(shares[0], 0.0), pc.greater(shares[1], 0.0)),
                      pc.greater(shares[2], 0.0)).to_numpy(zero_copy_only=False)
