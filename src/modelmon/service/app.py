@@ -21,11 +21,13 @@ import modelmon
 from modelmon.config.inference import complete_spec
 from modelmon.config.settings import Settings
 from modelmon.ingest.pool import ValidationPool, default_workers
+from modelmon.ingest.warmup import warm_up
 from modelmon.ingest.writer import GroupCommitWriter
 from modelmon.service.auth import require_api_key
 from modelmon.service.collectors import register_collectors
 from modelmon.service.errors import install_error_handlers
 from modelmon.service.evaluation_hook import start_scheduler
+from modelmon.service.fast_lane import ModelmonAPI
 from modelmon.service.middleware import RequestMiddleware
 from modelmon.service.openapi import install_openapi
 from modelmon.service.routes import evaluation, health, ingest, models, prometheus, results, system
@@ -75,6 +77,9 @@ def create_app(
         for spec in settings.models:
             full = await asyncio.to_thread(complete_spec, spec)
             await asyncio.to_thread(the_store.save_model, full, source="config")
+        specs = [m.spec for m in the_store.list_models()]
+        seconds = await asyncio.to_thread(warm_up, specs, state.clock())
+        log.debug("ingest path warmed up for %d models in %.2f s", len(specs), seconds)
         writer.start()
         stoppers = []
         for hook in [start_scheduler, *(startup_hooks or [])]:
@@ -96,7 +101,7 @@ def create_app(
             await asyncio.to_thread(writer.stop)
             await asyncio.to_thread(the_store.close)
 
-    app = FastAPI(
+    app = ModelmonAPI(
         title="modelmon",
         version=modelmon.__version__,
         description="Monitor machine-learning models in production: ingest predictions and "
@@ -115,10 +120,8 @@ def create_app(
     app.include_router(system.router, dependencies=auth)
     app.include_router(evaluation.router, dependencies=auth)
     install_openapi(app)
-    app.add_middleware(
-        RequestMiddleware,
-        metrics=metrics,
-        max_body=settings.ingest.max_body,
-        access_log=settings.server.access_log,
-    )
+    max_body, access_log = settings.ingest.max_body, settings.server.access_log
+    app.add_middleware(RequestMiddleware, metrics=metrics, max_body=max_body, access_log=access_log)
+    app.add_fast_lane(ingest.FAST_LANE, ingest.router, lambda lane: RequestMiddleware(
+        lane, metrics=metrics, max_body=max_body, access_log=access_log))
     return app

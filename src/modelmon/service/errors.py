@@ -25,7 +25,8 @@ from modelmon.exceptions import (
     ValidationError,
 )
 
-__all__ = ["error_response", "install_error_handlers", "status_for"]
+__all__ = ["error_response", "install_error_handlers", "modelmon_error_response", "status_for",
+           "unexpected_error_response"]
 
 log = logging.getLogger("modelmon.service")
 
@@ -66,18 +67,30 @@ def _count_rejection(request: Request, code: str, status: int) -> None:
             state.metrics.rejected.labels(code).inc()
 
 
+def modelmon_error_response(request: Request, exc: ModelmonError) -> Response:
+    """The response for a modelmon error (status, ``Retry-After`` when retrying helps)."""
+    status = status_for(exc)
+    headers = None
+    if isinstance(exc, OverloadedError):
+        headers = {"Retry-After": str(exc.retry_after)}
+    elif isinstance(exc, StoreError):
+        headers = {"Retry-After": "5"}
+        log.error("store error: %s", exc.message)
+    _count_rejection(request, exc.code, status)
+    return error_response(status, exc.to_dict(), headers)
+
+
+def unexpected_error_response(request: Request) -> Response:
+    """A 500 for a bug in modelmon, logged with the exception being handled."""
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, {"code": "internal_error",
+                                "message": "internal error; nothing was stored", "loc": []})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ModelmonError)
     async def _modelmon(request: Request, exc: ModelmonError) -> Response:
-        status = status_for(exc)
-        headers = None
-        if isinstance(exc, OverloadedError):
-            headers = {"Retry-After": str(exc.retry_after)}
-        elif isinstance(exc, StoreError):
-            headers = {"Retry-After": "5"}
-            log.error("store error: %s", exc.message)
-        _count_rejection(request, exc.code, status)
-        return error_response(status, exc.to_dict(), headers)
+        return modelmon_error_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _request_validation(request: Request, exc: RequestValidationError) -> Response:
@@ -110,7 +123,4 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(500, {"code": "internal_error",
-                                    "message": "internal error; nothing was stored",
-                                    "loc": []})
+        return unexpected_error_response(request)

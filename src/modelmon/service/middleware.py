@@ -9,6 +9,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import MutableMapping
 from typing import Any
 
 import orjson
@@ -16,16 +17,18 @@ import orjson
 from modelmon.service.logs import current_model, current_request_id
 from modelmon.service.telemetry import ServiceMetrics
 
-__all__ = ["RequestMiddleware"]
+__all__ = ["BodyTooLarge", "RequestMiddleware"]
 
 log = logging.getLogger("modelmon.access")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
-Scope = dict[str, Any]
+Scope = MutableMapping[str, Any]
 Message = dict[str, Any]
 
 
-class _TooLarge(Exception):
+class BodyTooLarge(Exception):
+    """Raised by the size-limited receive; the middleware answers 413."""
+
     pass
 
 
@@ -72,12 +75,12 @@ class RequestMiddleware:
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
                     if received > self.max_body:
-                        raise _TooLarge
+                        raise BodyTooLarge
                 return message
 
             try:
                 await self.app(scope, limited_receive, send_with_id)
-            except _TooLarge:
+            except BodyTooLarge:
                 await self._too_large(send_with_id)
         finally:
             elapsed = time.perf_counter() - started

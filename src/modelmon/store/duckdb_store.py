@@ -517,8 +517,10 @@ class DuckDBStore(DuckDBResultsMixin):
                 for (kind, model), idxs in groups.items():
                     entry = self._models[model]
                     tables = [batches[i].table for i in idxs]
+                    # One chunk per column: DuckDB scans (and hashing walks) chunk by chunk,
+                    # and a group commit of single predictions is many one-row chunks.
                     merged = tables[0] if len(tables) == 1 else pa.concat_tables(
-                        tables, promote_options="default")
+                        tables, promote_options="default").combine_chunks()
                     sizes = [t.num_rows for t in tables]
                     if kind in _STAMPED and merged.num_rows:
                         merged, stamp = self._stamp(merged)
@@ -531,12 +533,13 @@ class DuckDBStore(DuckDBResultsMixin):
                         ids = merged.column("prediction_id")
                         offset = 0
                         for i, size in zip(idxs, sizes, strict=True):
-                            mine = keep[offset:offset + size]
-                            dups = np.flatnonzero(~mine)[:100] + offset
-                            results[i] = WriteResult(
-                                kind, model, int(mine.sum()), int(size - mine.sum()),
-                                duplicate_ids=tuple(ids.take(pa.array(dups)).to_pylist()),
-                            )
+                            kept = int(keep[offset:offset + size].sum())
+                            dup_ids: tuple[str, ...] = ()
+                            if kept < size:
+                                dups = np.flatnonzero(~keep[offset:offset + size])[:100] + offset
+                                dup_ids = tuple(ids.take(pa.array(dups)).to_pylist())
+                            results[i] = WriteResult(kind, model, kept, size - kept,
+                                                     duplicate_ids=dup_ids)
                             offset += size
                         continue
                     if kind is BatchKind.ACTUALS:
@@ -705,13 +708,12 @@ class DuckDBStore(DuckDBResultsMixin):
         self, con: duckdb.DuckDBPyConnection, target: str, table: pa.Table,
         mapping: list[tuple[str, str]],
     ) -> None:
-        con.register("_batch_in", table)
-        try:
-            cols = ", ".join(_q(p) for _, p in mapping)
-            exprs = ", ".join(_q(logical) for logical, _ in mapping)
-            con.execute(f"INSERT INTO {target} ({cols}) SELECT {exprs} FROM _batch_in")
-        finally:
-            con.unregister("_batch_in")
+        # DuckDB's replacement scan reads this frame's local variable (registering a view
+        # instead costs two more statements, a catalog change each, per write).
+        _batch_in = table
+        cols = ", ".join(_q(p) for _, p in mapping)
+        exprs = ", ".join(_q(logical) for logical, _ in mapping)
+        con.execute(f"INSERT INTO {target} ({cols}) SELECT {exprs} FROM _batch_in")
 
     def _write_actuals(self, con: duckdb.DuckDBPyConnection, entry: _ModelEntry, table: pa.Table) -> None:
         start = int(con.execute(f"SELECT coalesce(max(seq), 0) FROM {entry.act_table}").fetchall()[0][0])

@@ -162,6 +162,14 @@ async def log_predictions(
     return json_response(_prediction_response(table, result))
 
 
+async def _log_predictions_lane(request: Request) -> Response:
+    return await log_predictions(request, request.headers.get("idempotency-key"))
+
+
+#: Routes answered by the service's fast lane (see :mod:`modelmon.service.fast_lane`).
+FAST_LANE = {"/v1/predictions": log_prediction, "/v1/predictions/batch": _log_predictions_lane}
+
+
 async def _bulk_table(request: Request, spec: ModelSpec, kind: BatchKind, version: str | None) -> pa.Table:
     state = service_state(request)
     what, payload = await read_bulk(request)
