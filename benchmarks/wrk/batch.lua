@@ -10,4 +10,5 @@ request = function()
   n = n + 1
   return wrk.format(nil, "/v1/predictions/batch", nil, body(prefix .. string.format("%08d", n)))
 end
+setup = common.setup
 done = common.done

@@ -11,4 +11,5 @@ request = function()
   return wrk.format(nil, "/v1/models/bench/predictions/bulk", nil,
                     body(prefix .. string.format("%07d", n)))
 end
+setup = common.setup
 done = common.done

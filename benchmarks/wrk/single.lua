@@ -1,4 +1,5 @@
--- One prediction per request (25 features), a unique id per request.
+-- One prediction per request (25 features), a unique id per request; paced when
+-- MODELMON_WRK_RATE is set (see common.pace).
 local common = require("common")
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -11,4 +12,6 @@ request = function()
   return wrk.format(nil, "/v1/predictions", nil, body)
 end
 
+delay = common.pace()
+setup = common.setup
 done = common.done
