@@ -297,7 +297,9 @@ def _wrk(kind: str, url: str, seconds: float, conns: int, size: int,
         path.write_bytes(_arrow_template(size))
         env["MODELMON_WRK_BODY"] = str(path)
     script = WRK_DIR / f"{kind}.lua"
-    done = subprocess.run(["wrk", "-t1", f"-c{conns}", f"-d{int(seconds)}s", "-s", str(script),
+    # --timeout 30s: wrk's default (2 s) would count a slow answer as a socket error.
+    done = subprocess.run(["wrk", "-t1", f"-c{conns}", f"-d{int(seconds)}s", "--timeout", "30s",
+                           "-s", str(script),
                            url], capture_output=True, text=True, env=env, timeout=seconds + 120)
     line = next(x for x in done.stdout.splitlines() if x.startswith("WRK_RESULT"))
     res = json.loads(line.split(" ", 1)[1])

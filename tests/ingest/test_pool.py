@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 import orjson
 import pytest
@@ -52,15 +53,33 @@ def test_errors_come_back_whole(pool: ValidationPool) -> None:
         _run(pool, GOOD, max_records=10)
 
 
+def test_concurrent_requests_each_get_their_own_answer(pool: ValidationPool) -> None:
+    bodies = [orjson.dumps([_fraud(prediction_id=f"c{k}-{i}") for i in range(50 + k)])
+              for k in range(12)]
+
+    async def many() -> list[Any]:
+        return await asyncio.gather(*[
+            pool.predictions_from_json(FRAUD, b, now=NOW, version="v3", max_records=10_000)
+            for b in bodies] + [pool.predictions_from_json(FRAUD, BAD, now=NOW, version=None,
+                                                           max_records=10_000)],
+            return_exceptions=True)
+
+    *tables, error = asyncio.run(many())
+    for k, table in enumerate(tables):
+        assert table.num_rows == 50 + k
+        assert table.column("prediction_id")[0].as_py() == f"c{k}-0"
+    assert isinstance(error, ValidationError)
+
+
 def test_a_killed_worker_is_replaced(pool: ValidationPool) -> None:
-    executor = pool._executor
-    assert executor is not None
-    for pid in list(executor._processes):  # the worker dies between two requests
+    before = pool.pids
+    assert before
+    for pid in before:  # the worker dies between two requests
         os.kill(pid, signal.SIGKILL)
     for _ in range(3):  # answered in a thread while the pool restarts; never an error
         assert _run(pool, GOOD).num_rows == 300
     assert pool.wait_ready(120)
-    assert pool._executor is not executor
+    assert set(pool.pids).isdisjoint(before)
     assert _run(pool, GOOD).num_rows == 300
 
 
@@ -85,7 +104,7 @@ def test_workers_exit_when_the_server_is_killed(tmp_path) -> None:  # type: igno
         "if __name__ == '__main__':\n"
         "    p = ValidationPool(1)\n"
         "    assert p.wait_ready(120)\n"
-        "    print(*p._executor._processes, flush=True)\n"
+        "    print(*p.pids, flush=True)\n"
         "    time.sleep(600)\n"
     )
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
