@@ -517,10 +517,12 @@ class DuckDBStore(DuckDBResultsMixin):
                 for (kind, model), idxs in groups.items():
                     entry = self._models[model]
                     tables = [batches[i].table for i in idxs]
-                    # One chunk per column: DuckDB scans (and hashing walks) chunk by chunk,
-                    # and a group commit of single predictions is many one-row chunks.
                     merged = tables[0] if len(tables) == 1 else pa.concat_tables(
-                        tables, promote_options="default").combine_chunks()
+                        tables, promote_options="default")
+                    if len(tables) > 1 and merged.num_rows < 64 * len(tables):
+                        # Many small requests (single predictions): DuckDB's scan (and the id
+                        # hashing) pay per chunk, so one chunk per column is much cheaper.
+                        merged = merged.combine_chunks()
                     sizes = [t.num_rows for t in tables]
                     if kind in _STAMPED and merged.num_rows:
                         merged, stamp = self._stamp(merged)
