@@ -9,7 +9,7 @@ Phases (each against a fresh server process on a temporary DuckDB file, 25 featu
    rows (16 connections) and of 10,000 rows;
 3. single: one prediction per request, with wrk (installed by ``make bench``) twice: 48
    connections in a closed loop measure the rate the server sustains, then 1,000 requests per
-   second on a fixed schedule (open loop, 64 connections) measure the latency p50/p95/p99 at
+   second on a fixed schedule (open loop, 128 connections) measure the latency p50/p95/p99 at
    the target rate, with how many requests left late (every connection still waiting) and the
    largest lag behind the schedule. Without wrk a Python client offers 1,000 req/s open loop
    (that client, not the server, is then the limit).
@@ -376,7 +376,7 @@ def run(quick: bool = False, seconds: float | None = None) -> list[dict[str, Any
         _phase("single", secs, 1000.0, 48),
         # Open loop: 1,000 requests per second on a fixed schedule, the service-level target;
         # its latencies are those a steady 1,000 req/s sees (late/max_lag_ms: stalls).
-        _phase("single", secs, 1000.0, 64, paced=True),
+        _phase("single", secs, 1000.0, 128, paced=True),
     ]
 
 

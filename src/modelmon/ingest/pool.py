@@ -319,6 +319,11 @@ class ValidationPool:
         return await asyncio.to_thread(predictions_from_json, spec, records_json, now=now,
                                        version=version, max_records=max_records)
 
+    async def validate_records(self, spec: ModelSpec, records_json: bytes, now: datetime) -> pa.Table:
+        """A group of single records (an :data:`~modelmon.ingest.coalesce.Offload`)."""
+        return await self.predictions_from_json(spec, records_json, now=now, version=None,
+                                                max_records=2**31)
+
     def _restart(self, broken: list[_Worker]) -> None:
         with self._lock:
             if self._workers is not broken or self._closed:

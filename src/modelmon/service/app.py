@@ -9,6 +9,7 @@ store on their own.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -80,6 +81,10 @@ def create_app(
         specs = [m.spec for m in the_store.list_models()]
         seconds = await asyncio.to_thread(warm_up, specs, state.clock())
         log.debug("ingest path warmed up for %d models in %.2f s", len(specs), seconds)
+        # What start-up created (modules, compiled code, specs) lives as long as the process:
+        # out of the collector's sight, a full collection scans only what requests left behind
+        # (it scanned about 230,000 objects in 135 ms, a stall for every request in flight).
+        gc.freeze()
         writer.start()
         stoppers = []
         for hook in [start_scheduler, *(startup_hooks or [])]:

@@ -123,7 +123,10 @@ async def log_prediction(request: Request) -> Response:
     state = service_state(request)
     record = require_object(await read_json(request), "a prediction record")
     spec = state.spec(_model_name(record))
-    table = await state.coalescer.validate(predictions_from_records, spec, record, state.clock())
+    # In the validation workers when there are any: the event loop keeps to HTTP.
+    offload = state.pool.validate_records if state.pool.workers > 0 else None
+    table = await state.coalescer.validate(predictions_from_records, spec, record, state.clock(),
+                                           offload=offload)
     [result] = await _store(state, [WriteBatch(BatchKind.PREDICTIONS, spec.name, table)])
     return json_response(_prediction_response(table, result))
 
