@@ -1,4 +1,4 @@
-"""Validation of large JSON batches in worker processes.
+"""Validation of large JSON batches (and of coalesced single predictions) in worker processes.
 
 Decoding and validating a batch of 1,000 predictions is a few milliseconds of Python work that
 holds the interpreter lock. In the server process that work competes with the event loop and the
@@ -15,9 +15,9 @@ JSON; a reply is the table as Arrow IPC, or the pickled validation error. Measur
 concurrent.futures process pool cost about 1.2 ms of server CPU and two thread hand-offs per
 batch; this costs about 0.5 ms and none.
 
-The pool starts in the background on the first large batch (a server that never sees one never
-starts a process); until its workers are up, or if one dies, batches are validated in a thread of
-the server process. Results are the same either way (the workers run
+The pool starts in the background on the first large batch or single prediction (a server that
+never sees one never starts a process); until its workers are up, or if one dies, batches are
+validated in a thread of the server process. Results are the same either way (the workers run
 :func:`~modelmon.ingest.json_batch.predictions_from_json`).
 """
 
