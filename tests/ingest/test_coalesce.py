@@ -87,3 +87,15 @@ def test_groups_gather_while_one_is_out() -> None:
 
 def test_a_failing_offload_falls_back_to_validating_here() -> None:
     _check(asyncio.run(_all(RecordCoalescer(), Offload(fail=True))))
+
+
+def test_a_validator_bug_fails_each_request_instead_of_leaving_it_hanging() -> None:
+    def broken(*args: Any, **kwargs: Any) -> pa.Table:
+        raise KeyError("bug")
+
+    async def run() -> list[Any]:
+        c = RecordCoalescer()
+        return await asyncio.wait_for(asyncio.gather(
+            *[c.validate(broken, FRAUD, r, NOW) for r in RECORDS[:3]], return_exceptions=True), 10)
+
+    assert all(isinstance(r, KeyError) for r in asyncio.run(run()))

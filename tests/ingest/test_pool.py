@@ -126,3 +126,20 @@ def _alive(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as f:  # a zombie (exited, not yet reaped) is gone too
         return f.read().split()[2] != "Z"
+
+
+def test_a_bug_travels_back_as_an_error_and_the_worker_lives_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pickle
+
+    from modelmon.ingest import pool as pool_module
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise KeyError("bug")
+
+    monkeypatch.setattr(pool_module, "predictions_from_json", broken)
+    reply = pool_module._validate({}, pickle.dumps(FRAUD), pickle.dumps((NOW, None, 10)),
+                                  memoryview(GOOD))
+    ok, n = pool_module._REPLY.unpack(reply[:pool_module._REPLY.size])
+    assert ok == 0
+    error = pickle.loads(reply[pool_module._REPLY.size:])
+    assert isinstance(error, KeyError) and n == len(reply) - pool_module._REPLY.size

@@ -87,7 +87,7 @@ class RecordCoalescer:
             return
         try:
             table = func(spec, [r for r, _ in items], now=now)
-        except ModelmonError:
+        except Exception:  # some record is invalid (or a bug): each is validated on its own
             table = None
         _resolve(func, spec, now, items, table)
 
@@ -118,5 +118,5 @@ def _resolve(func: Validator, spec: ModelSpec, now: datetime, items: _Items,
             continue
         try:
             fut.set_result(func(spec, [record], now=now, prefix=(), single=True))
-        except ModelmonError as exc:
+        except Exception as exc:  # its own error (or a bug: a 500), never a request left hanging
             fut.set_exception(exc)

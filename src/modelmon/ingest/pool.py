@@ -46,7 +46,6 @@ from typing import Any
 import pyarrow as pa
 
 from modelmon.config.models import ModelSpec
-from modelmon.exceptions import ModelmonError
 from modelmon.ingest.json_batch import predictions_from_json
 
 __all__ = ["ValidationPool", "default_workers"]
@@ -104,12 +103,15 @@ def _validate(specs: dict[bytes, ModelSpec], spec_blob: bytes, params: bytes,
             specs.clear()
         spec = specs[spec_blob] = pickle.loads(spec_blob)
     now, version, max_records = pickle.loads(params)
-    # Errors travel back as values: a worker must never die of a client's bad input.
+    # Errors travel back as values: a worker must never die of a request.
     try:
         table = predictions_from_json(spec, body, now=now, version=version,
                                       max_records=max_records)
-    except ModelmonError as exc:
-        blob = pickle.dumps(exc)
+    except Exception as exc:  # a ModelmonError, or a bug: the server answers 4xx or 500
+        try:
+            blob = pickle.dumps(exc)
+        except Exception:  # an exception that does not pickle
+            blob = pickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))
         return _REPLY.pack(0, len(blob)) + blob
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
