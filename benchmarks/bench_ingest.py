@@ -305,7 +305,6 @@ def _wrk(kind: str, url: str, seconds: float, conns: int, size: int,
     res = json.loads(line.split(" ", 1)[1])
     ok_requests = res["requests"] - res["non_2xx"]
     res["accepted"] = ok_requests * (size if kind in ("batch", "bulk") else 1)
-    res["errors"] = res["errors"]
     res["generator"] = f"wrk -c{conns}" + (f", paced {rate:,.0f}/s" if rate else "")
     return res
 

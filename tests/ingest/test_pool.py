@@ -105,18 +105,31 @@ def test_workers_exit_when_the_server_is_killed(tmp_path) -> None:  # type: igno
         "    p = ValidationPool(1)\n"
         "    assert p.wait_ready(120)\n"
         "    print(*p.pids, flush=True)\n"
+        "    print(p._workers[0].path, flush=True)\n"
         "    time.sleep(600)\n"
     )
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     workers = [int(pid) for pid in proc.stdout.readline().split()]
-    assert workers
+    socket_path = proc.stdout.readline().strip()
+    assert workers and os.path.exists(socket_path)
     proc.kill()  # no clean stop: the workers notice their parent is gone
     proc.wait(30)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
         time.sleep(0.1)
     assert not any(_alive(pid) for pid in workers)
+    assert not os.path.exists(os.path.dirname(socket_path))  # nor their sockets
+
+
+def test_stop_removes_the_sockets() -> None:
+    p = ValidationPool(1)
+    assert p.wait_ready(120)
+    folder = os.path.dirname(p._workers[0].path)
+    assert os.listdir(folder)
+    p.stop()
+    assert not os.path.exists(folder)
+    assert not p.pids
 
 
 def _alive(pid: int) -> bool:

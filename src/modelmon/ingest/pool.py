@@ -24,8 +24,8 @@ validated in a thread of the server process. Results are the same either way (th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
-import itertools
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -65,21 +65,28 @@ def default_workers() -> int:
 # --- the worker process ---------------------------------------------------------------------------
 
 
-def _init_worker() -> None:
+def _init_worker(path: str) -> None:
     # Ctrl-C reaches the whole process group: the server stops its workers itself, and a worker
     # must not die first with a traceback on the terminal.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # A server killed without a clean stop (SIGKILL, os._exit) must not leave workers behind.
+    # A server killed without a clean stop (SIGKILL, os._exit) must not leave workers (or their
+    # sockets) behind.
     parent = multiprocessing.parent_process()
     if parent is not None:
-        threading.Thread(target=_exit_with_parent, args=(parent.sentinel,), daemon=True).start()
+        threading.Thread(target=_exit_with_parent, args=(parent.sentinel, path),
+                         daemon=True).start()
     # Validation allocates many short-lived containers and creates no reference cycles: rarer
     # young-generation collections save about a tenth of its time.
     gc.set_threshold(50_000, 20, 20)
 
 
-def _exit_with_parent(sentinel: int) -> None:
+def _exit_with_parent(sentinel: int, path: str) -> None:
     multiprocessing.connection.wait([sentinel])
+    for leftover in (path, path + ".tmp"):  # listening, or still starting
+        with contextlib.suppress(OSError):
+            os.unlink(leftover)
+    with contextlib.suppress(OSError):
+        os.rmdir(os.path.dirname(path))  # the last worker of the folder removes it
     os._exit(0)
 
 
@@ -121,7 +128,7 @@ def _validate(specs: dict[bytes, ModelSpec], spec_blob: bytes, params: bytes,
 
 
 def _worker_main(path: str) -> None:
-    _init_worker()
+    _init_worker(path)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path + ".tmp")
     listener.listen(128)
@@ -217,12 +224,10 @@ class ValidationPool:
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self._workers: list[_Worker] = []
-        self._dir: str | None = None
         self._ready = threading.Event()
         self._lock = threading.Lock()
         self._closed = False
         self._starting = False
-        self._generation = itertools.count()
         self._spec_blobs: dict[int, tuple[ModelSpec, bytes]] = {}
 
     @property
@@ -248,10 +253,8 @@ class ValidationPool:
         ctx = multiprocessing.get_context("spawn")
         # Short paths: a Unix socket's path is limited to about 100 bytes.
         folder = tempfile.mkdtemp(prefix="mm-pool-", dir="/tmp" if os.path.isdir("/tmp") else None)
-        gen = next(self._generation)
         workers = [_Worker(ctx.Process(target=_worker_main, args=(path,), daemon=True), path)
-                   for path in (os.path.join(folder, f"w{gen}-{i}.sock")
-                                for i in range(self.workers))]
+                   for path in (os.path.join(folder, f"w{i}.sock") for i in range(self.workers))]
         try:
             for w in workers:
                 w.process.start()
@@ -262,14 +265,14 @@ class ValidationPool:
                 time.sleep(0.01)
         except Exception as exc:  # no workers: keep validating in threads
             log.warning("validation workers did not start (%s); validating in threads", exc)
-            _terminate(workers, folder)
+            _terminate(workers)
             return  # _starting stays set: do not retry on every request
         with self._lock:
             self._starting = False
             if self._closed:
-                _terminate(workers, folder)
+                _terminate(workers)
                 return
-            self._workers, self._dir = workers, folder
+            self._workers = workers
             self._ready.set()
         log.info("validation workers ready (pids %s)", sorted(w.process.pid for w in workers))
 
@@ -282,9 +285,8 @@ class ValidationPool:
         with self._lock:
             self._closed = True
             workers, self._workers = self._workers, []
-            folder, self._dir = self._dir, None
             self._ready.clear()
-        _terminate(workers, folder)
+        _terminate(workers)
 
     def _spec_blob(self, spec: ModelSpec) -> bytes:
         cached = self._spec_blobs.get(id(spec))
@@ -331,14 +333,14 @@ class ValidationPool:
             if self._workers is not broken or self._closed:
                 return
             self._workers = []
-            folder, self._dir = self._dir, None
             self._ready.clear()
         # Not on the event loop: terminating waits for the processes to exit.
-        threading.Thread(target=_terminate, args=(broken, folder), daemon=True).start()
+        threading.Thread(target=_terminate, args=(broken,), daemon=True).start()
         self.start()  # the next request validates in a thread until the new workers are up
 
 
-def _terminate(workers: list[_Worker], folder: str | None) -> None:
+def _terminate(workers: list[_Worker]) -> None:
+    """Stop the workers and remove their socket folder (one per start)."""
     for w in workers:
         w.close()
         if w.process.is_alive():
@@ -346,5 +348,5 @@ def _terminate(workers: list[_Worker], folder: str | None) -> None:
     for w in workers:
         if w.process.pid is not None:
             w.process.join(10)
-    if folder is not None:
+    for folder in {os.path.dirname(w.path) for w in workers}:
         shutil.rmtree(folder, ignore_errors=True)
