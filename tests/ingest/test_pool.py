@@ -11,10 +11,12 @@ import time
 from typing import Any
 
 import orjson
+import pyarrow as pa
 import pytest
 from tests.ingest.test_json_batch import FRAUD, NOW, _fraud
 
 from modelmon.exceptions import ValidationError
+from modelmon.ingest.bulk import predictions_from_arrow
 from modelmon.ingest.json_batch import predictions_from_json
 from modelmon.ingest.pool import ValidationPool, default_workers
 
@@ -51,6 +53,43 @@ def test_errors_come_back_whole(pool: ValidationPool) -> None:
     assert len(from_worker.value.errors) == 6  # score out of range, missing and wrong features
     with pytest.raises(ValidationError, match="at most 10"):
         _run(pool, GOOD, max_records=10)
+
+
+def _ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as w:
+        w.write_table(table)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def _arrow_outcome(fn: Any) -> Any:
+    try:
+        return fn()
+    except ValidationError as exc:
+        return exc.to_dict()
+
+
+@pytest.mark.parametrize("case", ["good", "bad value", "garbage", "empty", "too many"])
+@pytest.mark.parametrize("workers", [1, 0])
+def test_arrow_uploads_give_the_in_process_result(pool: ValidationPool, case: str,
+                                                  workers: int) -> None:
+    rows = {"prediction_id": ["a1", "a2"], "amount": [1.0, None], "country": ["DE", "FR"],
+            "online": [True, False], "score_in": [0.1, 0.2], "score": [0.4, 0.6]}
+    body = {"good": _ipc(pa.table(rows)), "bad value": _ipc(pa.table({**rows, "score": [2.0, 0.1]})),
+            "garbage": b"not arrow", "empty": _ipc(pa.table(rows).slice(0, 0)),
+            "too many": _ipc(pa.table(rows))}[case]
+    limit = 1 if case == "too many" else 10
+    in_process = _arrow_outcome(lambda: predictions_from_arrow(FRAUD, body, now=NOW, version="v1",
+                                                               max_rows=limit))
+    runner = pool if workers else ValidationPool(0)  # 0: validated in a thread
+    remote = _arrow_outcome(lambda: asyncio.run(runner.predictions_from_arrow(
+        FRAUD, body, now=NOW, version="v1", max_rows=limit)))
+    if case == "good":
+        assert remote.equals(in_process) and remote.num_rows == 2
+    else:
+        assert remote == in_process
+        assert remote["code"] == {"bad value": "invalid_value", "garbage": "malformed_body",
+                                  "empty": "empty_input", "too many": "batch_too_large"}[case]
 
 
 def test_concurrent_requests_each_get_their_own_answer(pool: ValidationPool) -> None:
@@ -149,9 +188,9 @@ def test_a_bug_travels_back_as_an_error_and_the_worker_lives_on(monkeypatch: pyt
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise KeyError("bug")
 
-    monkeypatch.setattr(pool_module, "predictions_from_json", broken)
-    reply = pool_module._validate({}, pickle.dumps(FRAUD), pickle.dumps((NOW, None, 10)),
-                                  memoryview(GOOD))
+    monkeypatch.setitem(pool_module._TASKS, "json", broken)
+    params = pickle.dumps(("json", {"now": NOW, "version": None, "max_records": 10}))
+    reply = pool_module._validate({}, pickle.dumps(FRAUD), params, memoryview(GOOD))
     ok, n = pool_module._REPLY.unpack(reply[:pool_module._REPLY.size])
     assert ok == 0
     error = pickle.loads(reply[pool_module._REPLY.size:])

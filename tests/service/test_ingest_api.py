@@ -301,6 +301,18 @@ def test_large_batch_envelope_errors(big_client: httpx.Client, body: Any, status
     error(big_client.post("/v1/predictions/batch", json=body), status, code, loc)
 
 
+def test_an_empty_batch_is_refused(big_client: httpx.Client) -> None:
+    # Small bodies are parsed whole; a padded body (past 32 KB) takes the schema-decoding path.
+    for body in (b'{"model": "fraud", "records": []}',
+                 b'{"model": "fraud", "records": [' + b" " * 40_000 + b"]}"):
+        error(big_client.post("/v1/predictions/batch", content=body,
+                              headers={"content-type": "application/json"}),
+              422, "empty_input", ["records"])
+    for path in ("/v1/actuals/batch", "/v1/events"):
+        error(big_client.post(path, json={"model": "fraud", "records": []}), 422, "empty_input",
+              ["records"])
+
+
 def test_all_problems_reported_at_once(client: httpx.Client) -> None:
     body = {"model": "fraud", "records": [rec(score=2.0), rec(features={"amount": "x"})]}
     err = error(client.post("/v1/predictions/batch", json=body), 422, "invalid_value")

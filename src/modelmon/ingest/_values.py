@@ -126,8 +126,8 @@ def numeric_column(
                                                              code=code), loc, problems, what=what,
                                                nullable=nullable, nan_is_null=nan_is_null,
                                                low=low, high=high, null_code=null_code)
-            if np.isfinite(data).all() and (low is None or data.min() >= low) and (
-                    high is None or data.max() <= high):
+            if not len(data) or (np.isfinite(data).all() and (
+                    low is None or data.min() >= low) and (high is None or data.max() <= high)):
                 return pa.array(data)
             arr = pa.array(data)
         elif kinds <= _NUMBER_TYPES:

@@ -86,7 +86,7 @@ def _convert(spec: ModelSpec, columns: dict[str, Any], n: int, problems: Problem
                             null_code="missing_field")
         classes = spec.prediction.classes
         if classes:
-            valid = np.asarray([x is None or x in classes for x in label.to_pylist()])
+            valid = np.asarray([x is None or x in classes for x in label.to_pylist()], dtype=bool)
             for i in np.flatnonzero(~valid)[: problems.limit]:
                 problems.add("invalid_value", f"actual class {label[int(i)].as_py()!r} is not one of "
                              f"the model's classes {classes}", loc("actual")(int(i)))

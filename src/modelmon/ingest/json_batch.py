@@ -8,6 +8,9 @@ values of the wrong JSON type are rejected while parsing. Values then go through
 column converters as the general path (:func:`~modelmon.ingest.predictions._convert`), so both
 paths produce the same table and the same value-level errors.
 
+Numeric features (JSON numbers within range or null, checked by msgspec) go into one 2-D NumPy
+array at once and become Arrow columns from there, null where the record held null.
+
 The fast schema is never more lenient than the general validator. When it rejects a batch, the
 batch is parsed again with orjson and handed to the general validator, which reports every
 problem with its location (or accepts the batch: the fast schema is stricter, e.g. a float where
@@ -21,6 +24,7 @@ from operator import attrgetter
 from typing import Annotated, Any
 
 import msgspec
+import numpy as np
 import orjson
 import pyarrow as pa
 
@@ -78,6 +82,8 @@ class _Schema:
 
     def __init__(self, spec: ModelSpec) -> None:
         self.feature_names = [f.name for f in spec.features]
+        self.numeric_names = [f.name for f in spec.features if f.type is FeatureType.NUMERIC]
+        self.other_names = [f.name for f in spec.features if f.type is not FeatureType.NUMERIC]
         self.segment_names = list(spec.segments)
         feature_fields: list[Any] = []
         for f in spec.features:
@@ -98,7 +104,8 @@ class _Schema:
         self.decoder: msgspec.json.Decoder[list[Any]] = msgspec.json.Decoder(list[record])
         self.empty_segments = segments()
         self.get_fields = attrgetter(*_FIELD_ORDER)
-        self.get_features = attrgetter(*self.feature_names) if self.feature_names else None
+        self.get_numeric = attrgetter(*self.numeric_names) if self.numeric_names else None
+        self.get_other = attrgetter(*self.other_names) if self.other_names else None
         self.get_segments = attrgetter(*self.segment_names) if self.segment_names else None
 
 
@@ -125,6 +132,19 @@ def _columns(getter: attrgetter[Any] | None, rows: list[Any], names: list[str], 
         return {names[0]: picked}
     columns = zip(*picked) if n else [()] * len(names)
     return {name: list(col) for name, col in zip(names, columns)}
+
+
+def _numeric_columns(getter: attrgetter[Any], rows: list[Any], names: list[str],
+                     n: int) -> dict[str, pa.Array]:
+    """Numeric feature columns through one 2-D array: float64 Arrow arrays, null where the JSON
+    held null (msgspec lets through only numbers within range and null)."""
+    # None becomes NaN, and JSON has no NaN: NaN here always means null.
+    matrix = np.array(list(map(getter, rows)), dtype=np.float64).reshape(n, len(names))
+    missing = np.isnan(matrix)
+    any_missing = missing.any(axis=0)
+    return {name: pa.array(np.ascontiguousarray(matrix[:, j]),
+                           mask=missing[:, j] if any_missing[j] else None)
+            for j, name in enumerate(names)}
 
 
 def predictions_from_json(
@@ -154,8 +174,11 @@ def predictions_from_json(
                         max_errors=max_errors)
     cols = _Columns(n, lambda i, path: ("records", i, *path))
     cols.values = values
-    cols.features = _columns(schema.get_features, [r.features for r in records],
-                             schema.feature_names, n)
+    features = [r.features for r in records]
+    cols.features = _columns(schema.get_other, features, schema.other_names, n)
+    if schema.get_numeric is not None:
+        cols.features.update(_numeric_columns(schema.get_numeric, features,
+                                              schema.numeric_names, n))
     if schema.segment_names:
         empty = schema.empty_segments
         segs = [empty if r.segments is None else r.segments for r in records]

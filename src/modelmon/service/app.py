@@ -60,6 +60,7 @@ def create_app(
         max_commit_records=settings.ingest.max_commit_records,
         max_queue_records=settings.ingest.max_queue_records,
         on_commit=metrics.on_commit,
+        max_wait_seconds=settings.ingest.max_commit_wait_ms / 1000,
     )
     state = ServiceState(settings, the_store, writer, metrics)
     workers = settings.ingest.validation_workers

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import orjson
-import pyarrow as pa
 from fastapi import Request, Response
 
 from modelmon.exceptions import ValidationError
+from modelmon.ingest.bulk import read_table
 
 __all__ = ["BULK_TYPES", "json_response", "parse_json", "read_bulk", "read_json", "read_json_body",
            "require_object", "service_state"]
@@ -77,7 +76,8 @@ def require_object(data: Any, what: str) -> dict[str, Any]:
 
 
 async def read_bulk(request: Request) -> tuple[str, Any]:
-    """Return ``("records", list)`` for NDJSON or ``("table", pa.Table)`` for Arrow / Parquet."""
+    """Return ``("records", list)`` for NDJSON, ``("arrow", bytes)`` for Arrow IPC (unparsed: a
+    validation worker reads it) or ``("table", pa.Table)`` for Parquet."""
     media = _media_type(request)
     kind = BULK_TYPES.get(media)
     if kind is None:
@@ -99,17 +99,6 @@ async def read_bulk(request: Request) -> tuple[str, Any]:
                 raise ValidationError(f"line {n} is not valid JSON: {exc}", code="malformed_body",
                                       loc=("body", "line", n)) from None
         return "records", records
-    try:
-        if kind == "arrow":
-            try:
-                table = pa.ipc.open_stream(body).read_all()
-            except pa.ArrowInvalid:
-                table = pa.ipc.open_file(pa.BufferReader(body)).read_all()
-        else:
-            import pyarrow.parquet as pq
-
-            table = pq.read_table(io.BytesIO(body))
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        raise ValidationError(f"the body is not a valid {kind} payload: {exc}",
-                              code="malformed_body", loc=("body",)) from None
-    return "table", table
+    if kind == "arrow":
+        return "arrow", body
+    return "table", read_table(kind, body)

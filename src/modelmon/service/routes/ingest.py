@@ -16,6 +16,7 @@ from fastapi import APIRouter, Header, Request, Response
 from modelmon.config.models import ModelSpec
 from modelmon.exceptions import ValidationError
 from modelmon.ingest.actuals import actuals_from_records, actuals_from_table
+from modelmon.ingest.bulk import check_bulk_rows, read_table
 from modelmon.ingest.events import (
     feature_importance_from_record,
     metric_events_from_records,
@@ -81,8 +82,15 @@ def _envelope(data: Any, max_records: int, allowed: set[str] = _BATCH_FIELDS) ->
                               loc=("records",))
     if type(records) is not list:
         raise ValidationError("'records' must be a list", code="invalid_type", loc=("records",))
+    _check_not_empty(len(records))
     check_batch_size(len(records), max_records)
     return model, records
+
+
+def _check_not_empty(n: int) -> None:
+    if n == 0:
+        raise ValidationError("a batch holds at least one record; 'records' is empty",
+                              code="empty_input", loc=("records",))
 
 
 async def _store(state: ServiceState, batches: Sequence[WriteBatch]) -> list[WriteResult]:
@@ -146,9 +154,11 @@ async def log_predictions(
         model = envelope.model
         current_model.set(model)
         spec = state.spec(model)
-        table = await state.pool.predictions_from_json(spec, envelope.records, now=state.clock(),
-                                                       version=envelope.version,
-                                                       max_records=max_records)
+        with state.writer.incoming():
+            table = await state.pool.predictions_from_json(
+                spec, envelope.records, now=state.clock(), version=envelope.version,
+                max_records=max_records)
+        _check_not_empty(table.num_rows)
     else:
         data = parse_json(body)
         model, records = _envelope(data, max_records)
@@ -176,22 +186,26 @@ FAST_LANE = {"/v1/predictions": log_prediction, "/v1/predictions/batch": _log_pr
 async def _bulk_table(request: Request, spec: ModelSpec, kind: BatchKind, version: str | None) -> pa.Table:
     state = service_state(request)
     what, payload = await read_bulk(request)
-    n = len(payload) if what == "records" else payload.num_rows
     limit = state.settings.ingest.max_bulk_records
-    if n > limit:
-        raise ValidationError(f"a bulk upload holds at most {limit} rows (ingest.max_bulk_records); "
-                              f"got {n}", code="batch_too_large", loc=("body",))
-    if n == 0:
-        raise ValidationError("the upload holds no rows", code="empty_input", loc=("body",))
     now = state.clock()
-    if kind is BatchKind.PREDICTIONS:
+    with state.writer.incoming():
+        if kind is BatchKind.PREDICTIONS and what == "arrow":
+            # Read and validated in a validation worker (the IPC bytes travel as they came).
+            return await state.pool.predictions_from_arrow(spec, payload, now=now,
+                                                           version=version, max_rows=limit)
+        if what == "arrow":
+            payload = read_table("arrow", payload)
+        check_bulk_rows(len(payload) if what == "records" else payload.num_rows, limit)
+        if kind is BatchKind.PREDICTIONS:
+            if what == "records":
+                return await asyncio.to_thread(predictions_from_records, spec, payload, now=now,
+                                               version=version, prefix=("lines",))
+            return await asyncio.to_thread(predictions_from_table, spec, payload, now=now,
+                                           version=version)
         if what == "records":
-            return await asyncio.to_thread(predictions_from_records, spec, payload, now=now,
-                                           version=version, prefix=("lines",))
-        return await asyncio.to_thread(predictions_from_table, spec, payload, now=now, version=version)
-    if what == "records":
-        return await asyncio.to_thread(actuals_from_records, spec, payload, now=now, prefix=("lines",))
-    return await asyncio.to_thread(actuals_from_table, spec, payload, now=now)
+            return await asyncio.to_thread(actuals_from_records, spec, payload, now=now,
+                                           prefix=("lines",))
+        return await asyncio.to_thread(actuals_from_table, spec, payload, now=now)
 
 
 _BULK_DOC = body_doc(content_types=tuple(BULK_TYPES), binary=True)

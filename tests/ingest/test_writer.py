@@ -1,0 +1,120 @@
+"""Group commit: who shares a commit, when a commit waits for more, and failures kept apart."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from modelmon.exceptions import StoreError
+from modelmon.ingest.writer import GroupCommitWriter
+from modelmon.store.base import BatchKind, WriteBatch, WriteResult
+
+# Far beyond any wait these tests expect: reaching it means the writer waited when it should not.
+LONG = 30.0
+
+
+class FakeStore:
+    """Records each commit's batches; a batch of model "poison" fails its whole commit."""
+
+    def __init__(self) -> None:
+        self.commits: list[list[str]] = []
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.release.set()
+
+    def write(self, batches: Sequence[WriteBatch]) -> list[WriteResult]:
+        self.entered.set()
+        self.release.wait()
+        if any(b.model == "poison" for b in batches):
+            raise StoreError("poisoned commit")
+        self.commits.append([b.table.column("id")[0].as_py() for b in batches])
+        return [WriteResult(b.kind, b.model, b.num_rows) for b in batches]
+
+
+def batch(name: str, rows: int = 1, model: str = "m") -> list[WriteBatch]:
+    return [WriteBatch(BatchKind.PREDICTIONS, model, pa.table({"id": [name] * rows}))]
+
+
+@pytest.fixture
+def store() -> FakeStore:
+    return FakeStore()
+
+
+def make_writer(store: FakeStore, **kwargs: Any) -> Iterator[GroupCommitWriter]:
+    writer = GroupCommitWriter(store, **{"max_wait_seconds": LONG, **kwargs})  # type: ignore[arg-type]
+    writer.start()
+    try:
+        yield writer
+    finally:
+        writer.stop()
+
+
+@pytest.fixture
+def writer(store: FakeStore) -> Iterator[GroupCommitWriter]:
+    yield from make_writer(store)
+
+
+def test_requests_queued_during_a_commit_share_the_next(store: FakeStore,
+                                                        writer: GroupCommitWriter) -> None:
+    store.release.clear()
+    first = writer.submit(batch("a"))
+    assert store.entered.wait(5)
+    rest = [writer.submit(batch(x)) for x in "bcd"]
+    store.release.set()
+    assert [f.result(5)[0].inserted for f in (first, *rest)] == [1, 1, 1, 1]
+    assert store.commits == [["a"], ["b", "c", "d"]]
+
+
+def test_a_lone_request_does_not_wait(store: FakeStore, writer: GroupCommitWriter) -> None:
+    started = time.monotonic()
+    writer.submit(batch("a")).result(LONG)
+    assert time.monotonic() - started < LONG / 2
+    assert store.commits == [["a"]]
+
+
+def test_a_commit_waits_for_announced_requests(store: FakeStore, writer: GroupCommitWriter) -> None:
+    with writer.incoming():
+        first = writer.submit(batch("a"))
+        time.sleep(0.3)  # "b" is still being validated
+        assert not first.done()
+        second = writer.submit(batch("b"))
+    first.result(5), second.result(5)
+    assert store.commits == [["a", "b"]]
+
+
+def test_waiting_ends_when_the_announced_request_is_dropped(store: FakeStore,
+                                                           writer: GroupCommitWriter) -> None:
+    with writer.incoming():
+        first = writer.submit(batch("a"))
+        time.sleep(0.1)
+    # e.g. its validation failed: nothing more is coming
+    first.result(5)
+    assert store.commits == [["a"]]
+
+
+def test_waiting_ends_at_the_target_size(store: FakeStore) -> None:
+    for writer in make_writer(store, target_commit_records=3):
+        with writer.incoming():
+            futures = [writer.submit(batch("a", 2)), writer.submit(batch("b", 2))]
+            for f in futures:  # committed while a request is still announced
+                f.result(5)
+        assert store.commits == [["a", "b"]]
+
+
+def test_a_failed_group_is_retried_request_by_request(store: FakeStore,
+                                                      writer: GroupCommitWriter) -> None:
+    store.release.clear()
+    first = writer.submit(batch("a"))
+    assert store.entered.wait(5)
+    good, bad = writer.submit(batch("b")), writer.submit(batch("p", model="poison"))
+    store.release.set()
+    assert first.result(5)[0].inserted == 1 and good.result(5)[0].inserted == 1
+    with pytest.raises(StoreError, match="poisoned"):
+        bad.result(5)
+    assert store.commits == [["a"], ["b"]]
+    assert writer.stats.failed_commits == 2  # the group, then the poisoned request alone
