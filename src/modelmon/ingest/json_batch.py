@@ -141,7 +141,7 @@ def _numeric_columns(getter: attrgetter[Any], rows: list[Any], names: list[str],
     # None becomes NaN, and JSON has no NaN: NaN here always means null.
     matrix = np.array(list(map(getter, rows)), dtype=np.float64).reshape(n, len(names))
     missing = np.isnan(matrix)
-    any_missing = missing.any(axis=0)
+    any_missing = np.asarray(missing.any(axis=0), dtype=bool)
     return {name: pa.array(np.ascontiguousarray(matrix[:, j]),
                            mask=missing[:, j] if any_missing[j] else None)
             for j, name in enumerate(names)}
