@@ -16,7 +16,13 @@ from tests.support.models import INGEST_MODELS
 from modelmon.config.models import ModelSpec
 from modelmon.exceptions import ValidationError
 from modelmon.ingest import json_batch
-from modelmon.ingest.json_batch import decode_envelope, predictions_from_json
+from modelmon.ingest.json_batch import (
+    NotFastPath,
+    decode_envelope,
+    predictions_from_batch_json,
+    predictions_from_json,
+    sniff_model,
+)
 from modelmon.ingest.predictions import predictions_from_records
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
@@ -172,3 +178,66 @@ def test_schema_is_cached_per_feature_layout() -> None:
     assert isinstance(predictions_from_json(PRICE, b'[{"features": {"area": 3}, "prediction": 1}]',
                                             now=NOW), pa.Table)
     assert len(json_batch._SCHEMAS) == 2
+
+
+def _one_pass(spec: ModelSpec, body: bytes) -> Any:
+    try:
+        return _outcome(lambda: predictions_from_batch_json(spec, body, model=spec.name, now=NOW))
+    except NotFastPath:
+        return None
+
+
+@pytest.mark.parametrize("spec", [FRAUD, SPECIES, PRICE], ids=lambda s: s.name)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), bad=st.booleans(), version=st.sampled_from([None, "v9"]))
+def test_one_pass_gives_the_two_step_result_or_steps_aside(spec: ModelSpec, data: Any, bad: bool,
+                                                           version: str | None) -> None:
+    records = data.draw(_records(spec, bad))
+    envelope = {"model": spec.name, "records": records, **({"version": version} if version else {})}
+    body = json.dumps(envelope).encode()
+    assert sniff_model(body) == spec.name
+    one_pass = _one_pass(spec, body)
+    two_step = _outcome(lambda: predictions_from_records(spec, orjson.loads(json.dumps(records)),
+                                                         now=NOW, version=version))
+    if one_pass is None:  # only unusual batches step aside; well-formed ones take the one pass
+        assert bad
+        return
+    assert one_pass[0] == two_step[0]
+    if one_pass[0] == "error":
+        assert one_pass[1] == two_step[1]
+    else:
+        assert one_pass[1].equals(two_step[1])
+
+
+@pytest.mark.parametrize("body", [
+    b'{"model": "fraud", "records": [], "extra": 1}',  # unknown envelope field
+    b'{"model": "fraud", "version": 3, "records": []}',
+    b'{"model": "fraud", "records": [{"features": {}}]}',  # a record the schema rejects
+    b'{"model": "fraud", "records": [' + orjson.dumps(_fraud(model="other")) + b"]}",
+    b'{"model": "fraud", "model": "price", "records": []}',
+    b'{"model": "fraud", "records": [',
+])
+def test_one_pass_steps_aside_for_anything_unusual(body: bytes) -> None:
+    with pytest.raises(NotFastPath):
+        predictions_from_batch_json(FRAUD, body, model="fraud", now=NOW)
+
+
+def test_one_pass_size_limit() -> None:
+    body = orjson.dumps({"model": "fraud", "records": [_fraud(prediction_id=f"p{i}")
+                                                         for i in range(3)]})
+    with pytest.raises(ValidationError, match="at most 2") as info:
+        predictions_from_batch_json(FRAUD, body, model="fraud", now=NOW, max_records=2)
+    assert info.value.code == "batch_too_large"
+
+
+@pytest.mark.parametrize(("body", "model"), [
+    (b'{"model": "fraud", "records": []}', "fraud"),
+    (b' \n{ "model" :"fraud-2.v1","records":[]}', "fraud-2.v1"),
+    (b'{"records": [], "model": "fraud"}', None),  # not first: the envelope is decoded instead
+    (b'{"model": "fr\\u0061ud", "records": []}', None),  # escapes: decoded instead
+    (b'{"model": 3, "records": []}', None),
+    (b'[{"model": "fraud"}]', None),
+    ('{"model": "b\u00e4r", "records": []}'.encode(), "b\u00e4r"),
+])
+def test_sniff_model(body: bytes, model: str | None) -> None:
+    assert sniff_model(body) == model

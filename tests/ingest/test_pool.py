@@ -17,7 +17,7 @@ from tests.ingest.test_json_batch import FRAUD, NOW, _fraud
 
 from modelmon.exceptions import ValidationError
 from modelmon.ingest.bulk import predictions_from_arrow
-from modelmon.ingest.json_batch import predictions_from_json
+from modelmon.ingest.json_batch import NotFastPath, predictions_from_json
 from modelmon.ingest.pool import ValidationPool, default_workers
 
 GOOD = orjson.dumps([_fraud(prediction_id=f"p{i}") for i in range(300)])
@@ -90,6 +90,19 @@ def test_arrow_uploads_give_the_in_process_result(pool: ValidationPool, case: st
         assert remote == in_process
         assert remote["code"] == {"bad value": "invalid_value", "garbage": "malformed_body",
                                   "empty": "empty_input", "too many": "batch_too_large"}[case]
+
+
+def test_whole_batch_bodies_in_one_pass(pool: ValidationPool) -> None:
+    body = b'{"model": "fraud", "version": "v3", "records": ' + GOOD + b"}"
+    expected = predictions_from_json(FRAUD, GOOD, now=NOW, version="v3")
+
+    def run(b: bytes) -> Any:
+        return asyncio.run(pool.predictions_from_batch_json(FRAUD, b, model="fraud", now=NOW,
+                                                            max_records=10_000))
+
+    assert run(body).equals(expected)
+    with pytest.raises(NotFastPath):  # travels back from the worker as itself
+        run(body[:-1] + b', "extra": 1}')
 
 
 def test_concurrent_requests_each_get_their_own_answer(pool: ValidationPool) -> None:

@@ -11,6 +11,10 @@ paths produce the same table and the same value-level errors.
 Numeric features (JSON numbers within range or null, checked by msgspec) go into one 2-D NumPy
 array at once and become Arrow columns from there, null where the record held null.
 
+A whole batch body can be decoded in one pass too (:func:`predictions_from_batch_json`): the
+server reads only the model name from the start of the body (:func:`sniff_model`) and a validation
+worker decodes envelope and records together, so the server process never scans the records.
+
 The fast schema is never more lenient than the general validator. When it rejects a batch, the
 batch is parsed again with orjson and handed to the general validator, which reports every
 problem with its location (or accepts the batch: the fast schema is stricter, e.g. a float where
@@ -19,6 +23,7 @@ a categorical feature is expected).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from operator import attrgetter
 from typing import Annotated, Any
@@ -38,7 +43,8 @@ from modelmon.ingest.predictions import (
     predictions_from_records,
 )
 
-__all__ = ["BatchEnvelope", "check_batch_size", "decode_envelope", "predictions_from_json"]
+__all__ = ["BatchEnvelope", "NotFastPath", "check_batch_size", "decode_envelope",
+           "predictions_from_batch_json", "predictions_from_json", "sniff_model"]
 
 # Integers outside int64 go to the general path (orjson turns them into floats there).
 _Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
@@ -67,6 +73,27 @@ def decode_envelope(body: bytes) -> BatchEnvelope | None:
         return _envelope_decoder.decode(body)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
+
+
+# {"model": "<name>", ... at the very start of a body (whitespace allowed, no escapes in the name).
+_MODEL_FIRST = re.compile(rb'\s*\{\s*"model"\s*:\s*"([^"\\]{1,256})"')
+
+
+def sniff_model(body: bytes) -> str | None:
+    """The model a batch body names when it names it first (as clients and the SDK write it),
+    read from its first bytes only; None otherwise (the caller then decodes the envelope)."""
+    match = _MODEL_FIRST.match(body, 0, 512)
+    if match is None:
+        return None
+    try:
+        return match.group(1).decode()
+    except UnicodeDecodeError:
+        return None
+
+
+class NotFastPath(Exception):
+    """:func:`predictions_from_batch_json` cannot take this body in one pass; the caller takes
+    the two-step path (envelope, then records), which explains every problem."""
 
 
 def check_batch_size(n: int, max_records: int) -> None:
@@ -102,6 +129,10 @@ class _Schema:
         fields.append(("segments", segments | None, None))
         record: Any = msgspec.defstruct("Record", fields, forbid_unknown_fields=True, gc=False)
         self.decoder: msgspec.json.Decoder[list[Any]] = msgspec.json.Decoder(list[record])
+        envelope: Any = msgspec.defstruct(
+            "Envelope", [("model", str), ("records", list[record]), ("version", str | None, None)],
+            forbid_unknown_fields=True)
+        self.envelope_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(envelope)
         self.empty_segments = segments()
         self.get_fields = attrgetter(*_FIELD_ORDER)
         self.get_numeric = attrgetter(*self.numeric_names) if self.numeric_names else None
@@ -166,12 +197,36 @@ def predictions_from_json(
     except (msgspec.DecodeError, msgspec.ValidationError):
         return _general(spec, records_json, now=now, version=version, max_records=max_records,
                         max_errors=max_errors)
-    n = len(records)
-    check_batch_size(n, max_records)
-    values = _columns(schema.get_fields, records, list(_FIELD_ORDER), n)
     if {r.model for r in records} - {None, spec.name}:  # a record for another model
         return _general(spec, records_json, now=now, version=version, max_records=max_records,
                         max_errors=max_errors)
+    check_batch_size(len(records), max_records)
+    return _table(spec, schema, records, now=now, version=version, max_errors=max_errors)
+
+
+def predictions_from_batch_json(
+    spec: ModelSpec, body: bytes | memoryview, *, model: str, now: datetime,
+    max_records: int = 10_000, max_errors: int = 50,
+) -> pa.Table:
+    """Validate a whole batch body (``{"model": ..., "version": ..., "records": [...]}``) for
+    ``model`` in one pass. Raises :class:`NotFastPath` when the body is not a well-formed batch
+    of well-typed records for ``model`` (the two-step path then finds what is wrong)."""
+    schema = _schema(spec)
+    try:
+        envelope = schema.envelope_decoder.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        raise NotFastPath from None
+    records = envelope.records
+    if envelope.model != model or {r.model for r in records} - {None, spec.name}:
+        raise NotFastPath
+    check_batch_size(len(records), max_records)
+    return _table(spec, schema, records, now=now, version=envelope.version, max_errors=max_errors)
+
+
+def _table(spec: ModelSpec, schema: _Schema, records: list[Any], *, now: datetime,
+           version: str | None, max_errors: int) -> pa.Table:
+    n = len(records)
+    values = _columns(schema.get_fields, records, list(_FIELD_ORDER), n)
     cols = _Columns(n, lambda i, path: ("records", i, *path))
     cols.values = values
     features = [r.features for r in records]

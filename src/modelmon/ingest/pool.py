@@ -55,7 +55,7 @@ import pyarrow as pa
 
 from modelmon.config.models import ModelSpec
 from modelmon.ingest.bulk import predictions_from_arrow
-from modelmon.ingest.json_batch import predictions_from_json
+from modelmon.ingest.json_batch import predictions_from_batch_json, predictions_from_json
 
 __all__ = ["ValidationPool", "default_workers"]
 
@@ -64,6 +64,7 @@ log = logging.getLogger("modelmon.ingest.pool")
 #: What a worker can be asked to do: function(spec, body, **parameters) -> validated table.
 _TASKS: dict[str, Callable[..., pa.Table]] = {
     "json": predictions_from_json,
+    "batch": predictions_from_batch_json,
     "arrow": predictions_from_arrow,
 }
 
@@ -318,6 +319,15 @@ class ValidationPool:
         is ready, else in a thread."""
         return await self._run("json", spec, records_json,
                                {"now": now, "version": version, "max_records": max_records})
+
+    async def predictions_from_batch_json(
+        self, spec: ModelSpec, body: bytes, *, model: str, now: datetime, max_records: int,
+    ) -> pa.Table:
+        """:func:`~modelmon.ingest.json_batch.predictions_from_batch_json` (a whole batch body,
+        envelope and records in one pass) in a worker process when one is ready, else in a
+        thread; raises :class:`~modelmon.ingest.json_batch.NotFastPath` like it."""
+        return await self._run("batch", spec, body,
+                               {"model": model, "now": now, "max_records": max_records})
 
     async def predictions_from_arrow(
         self, spec: ModelSpec, body: bytes, *, now: datetime, version: str | None, max_rows: int,

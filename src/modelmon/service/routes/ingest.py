@@ -14,7 +14,7 @@ import pyarrow as pa
 from fastapi import APIRouter, Header, Request, Response
 
 from modelmon.config.models import ModelSpec
-from modelmon.exceptions import ValidationError
+from modelmon.exceptions import NotFoundError, ValidationError
 from modelmon.ingest.actuals import actuals_from_records, actuals_from_table
 from modelmon.ingest.bulk import check_bulk_rows, read_table
 from modelmon.ingest.events import (
@@ -22,7 +22,7 @@ from modelmon.ingest.events import (
     metric_events_from_records,
     training_run_from_record,
 )
-from modelmon.ingest.json_batch import check_batch_size, decode_envelope
+from modelmon.ingest.json_batch import NotFastPath, check_batch_size, decode_envelope, sniff_model
 from modelmon.ingest.predictions import predictions_from_records, predictions_from_table
 from modelmon.service.logs import current_model
 from modelmon.service.openapi import body_doc, error_responses
@@ -148,6 +148,38 @@ async def log_predictions(
     state = service_state(request)
     body = await read_json_body(request)
     max_records = state.settings.ingest.max_batch_records
+    found = await _one_pass_batch(state, body, max_records) if len(body) > _FAST_JSON_BYTES else None
+    model, table = found if found is not None else await _two_step_batch(state, body, max_records)
+    _check_not_empty(table.num_rows)
+    batch = WriteBatch(BatchKind.PREDICTIONS, model, table,
+                       _key(model, BatchKind.PREDICTIONS, idempotency_key))
+    [result] = await _store(state, [batch])
+    return json_response(_prediction_response(table, result))
+
+
+async def _one_pass_batch(state: ServiceState, body: bytes,
+                          max_records: int) -> tuple[str, pa.Table] | None:
+    """A large batch that names its model first, decoded whole in a validation worker (the
+    server reads only the name); None when it needs the two-step path."""
+    model = sniff_model(body)
+    if model is None:
+        return None
+    try:
+        spec = state.spec(model)
+    except NotFoundError:
+        return None  # the two-step path reports it, with the model's path in the body
+    current_model.set(model)
+    try:
+        with state.writer.incoming():
+            table = await state.pool.predictions_from_batch_json(
+                spec, body, model=model, now=state.clock(), max_records=max_records)
+    except NotFastPath:
+        return None
+    return model, table
+
+
+async def _two_step_batch(state: ServiceState, body: bytes,
+                          max_records: int) -> tuple[str, pa.Table]:
     envelope = decode_envelope(body) if len(body) > _FAST_JSON_BYTES else None
     if envelope is not None:
         # Large batch, well-formed envelope: decode the records against the model's schema.
@@ -158,21 +190,16 @@ async def log_predictions(
             table = await state.pool.predictions_from_json(
                 spec, envelope.records, now=state.clock(), version=envelope.version,
                 max_records=max_records)
-        _check_not_empty(table.num_rows)
-    else:
-        data = parse_json(body)
-        model, records = _envelope(data, max_records)
-        spec = state.spec(model)
-        version = data.get("version")
-        if version is not None and type(version) is not str:
-            raise ValidationError("'version' must be a string", code="invalid_type",
-                                  loc=("version",))
-        table = await _validate(predictions_from_records, spec, records, now=state.clock(),
-                                version=version)
-    batch = WriteBatch(BatchKind.PREDICTIONS, model, table,
-                       _key(model, BatchKind.PREDICTIONS, idempotency_key))
-    [result] = await _store(state, [batch])
-    return json_response(_prediction_response(table, result))
+        return model, table
+    data = parse_json(body)
+    model, records = _envelope(data, max_records)
+    spec = state.spec(model)
+    version = data.get("version")
+    if version is not None and type(version) is not str:
+        raise ValidationError("'version' must be a string", code="invalid_type",
+                              loc=("version",))
+    return model, await _validate(predictions_from_records, spec, records, now=state.clock(),
+                                  version=version)
 
 
 async def _log_predictions_lane(request: Request) -> Response:
