@@ -105,6 +105,30 @@ def test_whole_batch_bodies_in_one_pass(pool: ValidationPool) -> None:
         run(body[:-1] + b', "extra": 1}')
 
 
+def test_the_worker_accepts_every_waiting_connection_at_once(tmp_path: Any) -> None:
+    import selectors
+    import socket
+
+    from modelmon.ingest.pool import _accept_all
+
+    path = str(tmp_path / "w.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(16)
+    listener.setblocking(False)
+    clients = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(5)]
+    for c in clients:
+        c.connect(path)
+    with selectors.DefaultSelector() as selector:
+        assert _accept_all(listener, selector) == 5
+        assert len(selector.get_map()) == 5
+        assert _accept_all(listener, selector) == 0  # nothing left: returns, does not block
+        for key in list(selector.get_map().values()):
+            key.fileobj.close()  # type: ignore[union-attr]
+    for c in (*clients, listener):
+        c.close()
+
+
 def test_concurrent_requests_each_get_their_own_answer(pool: ValidationPool) -> None:
     bodies = [orjson.dumps([_fraud(prediction_id=f"c{k}-{i}") for i in range(50 + k)])
               for k in range(12)]

@@ -142,11 +142,26 @@ def _validate(specs: dict[bytes, ModelSpec], spec_blob: bytes, params: bytes,
     return _REPLY.pack(1, out.size) + out.to_pybytes()
 
 
+def _accept_all(listener: socket.socket, selector: selectors.BaseSelector) -> int:
+    """Accept every connection waiting, not one per round: under load a round of validations
+    takes seconds, and the tenth new connection would wait ten rounds for its first read."""
+    accepted = 0
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except BlockingIOError:
+            return accepted
+        conn.setblocking(True)
+        selector.register(conn, selectors.EVENT_READ)
+        accepted += 1
+
+
 def _worker_main(path: str) -> None:
     _init_worker(path)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path + ".tmp")
     listener.listen(128)
+    listener.setblocking(False)
     os.rename(path + ".tmp", path)  # the server connects once the socket is listening
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
@@ -154,10 +169,9 @@ def _worker_main(path: str) -> None:
     while True:
         for key, _ in selector.select():
             if key.fileobj is listener:
-                conn, _ = listener.accept()
-                selector.register(conn, selectors.EVENT_READ)
+                _accept_all(listener, selector)
                 continue
-            conn = key.fileobj  # type: ignore[assignment]
+            conn: socket.socket = key.fileobj  # type: ignore[assignment]
             try:
                 n_spec, n_params, n_body = _REQUEST.unpack(_recv_exact(conn, _REQUEST.size))
                 spec_blob = bytes(_recv_exact(conn, n_spec))
