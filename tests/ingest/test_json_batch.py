@@ -145,6 +145,8 @@ def _fraud(**over: Any) -> dict[str, Any]:
     _fraud(timestamp="2026-01-02T03:04:05+01:00"),
     _fraud(timestamp=4_000_000_000),
     _fraud(score=1.5),
+    _fraud(prediction=2**63),  # integers beyond 64 bits as text fields: text, never a crash
+    _fraud(features={"amount": 1, "country": -(2**70), "online": True, "score_in": 3}),
 ])
 def test_edge_records(record: dict[str, Any]) -> None:
     _check_same(FRAUD, [record, _fraud(prediction_id="p2")])

@@ -245,7 +245,7 @@ def text_column(
         kinds = set(map(type, values))
         if kinds <= {str, type(None)}:
             arr = pa.array(values, type=pa.string())
-        elif kinds <= {int, type(None)}:
+        elif kinds <= {int, type(None)} and all(v is None or -(2**63) <= v < 2**63 for v in values):
             arr = pa.array(values, type=pa.int64()).cast(pa.string())
         elif kinds <= _TEXT_TYPES:
             arr = pa.array([None if v is None else label_text(v) for v in values], pa.string())
