@@ -23,6 +23,7 @@ class FakeStore:
 
     def __init__(self) -> None:
         self.commits: list[list[str]] = []
+        self.maintained = 0
         self.entered = threading.Event()
         self.release = threading.Event()
         self.release.set()
@@ -34,6 +35,9 @@ class FakeStore:
             raise StoreError("poisoned commit")
         self.commits.append([b.table.column("id")[0].as_py() for b in batches])
         return [WriteResult(b.kind, b.model, b.num_rows) for b in batches]
+
+    def maintain(self) -> None:
+        self.maintained += 1
 
 
 def batch(name: str, rows: int = 1, model: str = "m") -> list[WriteBatch]:
@@ -68,6 +72,7 @@ def test_requests_queued_during_a_commit_share_the_next(store: FakeStore,
     store.release.set()
     assert [f.result(5)[0].inserted for f in (first, *rest)] == [1, 1, 1, 1]
     assert store.commits == [["a"], ["b", "c", "d"]]
+    assert store.maintained == 2  # after each commit
 
 
 def test_a_lone_request_does_not_wait(store: FakeStore, writer: GroupCommitWriter) -> None:

@@ -253,6 +253,11 @@ class GroupCommitWriter:
             n = len(req.batches)
             req.future.set_result(results[pos : pos + n])
             pos += n
+        # Only now (the group is answered): a checkpoint can take seconds.
+        try:
+            self.store.maintain()
+        except Exception:
+            log.exception("store maintenance failed")
 
     def _release(self, group: list[_Request]) -> None:
         with self._lock:

@@ -108,6 +108,7 @@ class LocalTransport:
             table = self._table(batch, spec, datetime.now(UTC))
             key = f"{batch.model}:{kind.value}:{batch.key}"
             [result] = self.store.write([WriteBatch(kind, batch.model, table, key)])
+            self.store.maintain()  # checkpoints once the log reached its threshold
         except StoreError as exc:
             return Outcome("retry", code=exc.code, message=exc.message, unavailable=True)
         except ModelmonError as exc:

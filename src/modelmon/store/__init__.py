@@ -45,6 +45,7 @@ def create_store(settings: StoreSettings) -> Store:
             settings.path,
             memory_limit=settings.memory_limit,
             threads=settings.threads,
+            checkpoint_threads=settings.checkpoint_threads,
             checkpoint_threshold=settings.checkpoint_threshold,
         )
     raise ValueError(f"unknown store backend {settings.backend!r}")  # pragma: no cover

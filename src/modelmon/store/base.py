@@ -276,3 +276,8 @@ class Store(Protocol):
 
     def size_bytes(self) -> int:
         """Bytes the store occupies on disk (0 for in-memory)."""
+
+    def maintain(self) -> None:
+        """Housekeeping between writes (the DuckDB store folds its write-ahead log into the
+        database file once it reached its threshold). The ingest writer calls it after each
+        group commit, once the group's requests are answered."""

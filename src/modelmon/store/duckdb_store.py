@@ -13,14 +13,22 @@ per model), duplicates are rejected at write time; past that, reads also dedupli
 wins) so a late re-send never counts twice.
 
 Durability: DuckDB writes each commit to its write-ahead log and syncs it before ``COMMIT``
-returns. Automatic checkpoints (folding the WAL into the database file) are rare
-(``checkpoint_threshold``) because they stall ingest; :meth:`DuckDBStore.checkpoint` runs one when
-the service is idle, and :meth:`close` always does.
+returns. Checkpoints (folding the WAL into the database file) stall every commit while they run,
+so they are rare (``checkpoint_threshold``) and the store runs them itself
+(:meth:`DuckDBStore.maintain`, between group commits) rather than inside whichever commit crossed
+the threshold; :meth:`close` always checkpoints.
+
+Threads: DuckDB runs with ``threads`` worker threads (1 by default) and checkpoints with
+``checkpoint_threads`` (one per core by default). Measured on 2 cores under ingest load, one
+thread inserts faster than two (JSON batches 74,000-103,000 against 64,000-84,000 rows/s, runs
+alternated; the store alone commits 8,000 rows in 16 ms against 28 ms), while a checkpoint takes
+half as long with two (0.55 against 1.1 s per 128 MB of log).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -35,6 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from modelmon.config.models import FeatureType, ModelSpec
+from modelmon.config.settings import parse_size
 from modelmon.exceptions import NotFoundError, SchemaError, StoreError
 from modelmon.store._duckdb_migrations import apply_migrations
 from modelmon.store._duckdb_results import DuckDBResultsMixin
@@ -55,6 +64,8 @@ from modelmon.store.base import (
 from modelmon.store.recent_ids import RecentIdIndex, hash_ids
 
 __all__ = ["DuckDBStore"]
+
+log = logging.getLogger("modelmon.store")
 
 _SQL_TYPES = {
     FeatureType.NUMERIC: "DOUBLE",
@@ -130,8 +141,9 @@ class DuckDBStore(DuckDBResultsMixin):
     ----------
     path : str
         Database file, or ``":memory:"`` (tests; nothing survives ``close``).
-    memory_limit, threads, checkpoint_threshold :
-        DuckDB settings (see :class:`~modelmon.config.settings.StoreSettings`).
+    memory_limit, threads, checkpoint_threads, checkpoint_threshold :
+        DuckDB settings (see :class:`~modelmon.config.settings.StoreSettings`); ``None``
+        threads: DuckDB's default (one per core).
     dedup_capacity : int
         Prediction ids per model kept in the in-memory duplicate index.
     clock : callable
@@ -152,7 +164,8 @@ class DuckDBStore(DuckDBResultsMixin):
         path: str = ":memory:",
         *,
         memory_limit: str = "2GB",
-        threads: int | None = None,
+        threads: int | None = 1,
+        checkpoint_threads: int | None = None,
         checkpoint_threshold: str = "512MB",
         dedup_capacity: int = 10_000_000,
         clock: Callable[[], datetime] = _utcnow,
@@ -160,10 +173,13 @@ class DuckDBStore(DuckDBResultsMixin):
         self.path = path
         self.memory_limit = memory_limit
         self.threads = threads
+        self.checkpoint_threads = checkpoint_threads
         self.checkpoint_threshold = checkpoint_threshold
+        self._checkpoint_bytes = parse_size(checkpoint_threshold)
         self.dedup_capacity = dedup_capacity
         self.clock = clock
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._base_threads = 1
         self._write_lock = threading.RLock()
         self._cursor_lock = threading.Lock()
         self._models: dict[str, _ModelEntry] = {}
@@ -181,10 +197,12 @@ class DuckDBStore(DuckDBResultsMixin):
             con = duckdb.connect(self.path)
             con.execute("SET TimeZone = 'UTC'")
             con.execute(f"SET memory_limit = '{self.memory_limit}'")
-            con.execute(f"SET checkpoint_threshold = '{self.checkpoint_threshold}'")
+            # The store checkpoints itself (maintain): never inside a commit.
+            con.execute("SET checkpoint_threshold = '1000GB'")
             con.execute("SET preserve_insertion_order = false")
             if self.threads:
                 con.execute(f"SET threads = {int(self.threads)}")
+            self._base_threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
             apply_migrations(con)
         except duckdb.Error as exc:
             raise StoreError(f"cannot open DuckDB store at {self.path}: {exc}") from exc
@@ -213,7 +231,26 @@ class DuckDBStore(DuckDBResultsMixin):
     def checkpoint(self) -> None:
         """Fold the write-ahead log into the database file (blocks writers meanwhile)."""
         with self._write_lock:
-            self._conn.execute("CHECKPOINT")
+            con = self._conn
+            threads = self.checkpoint_threads or os.cpu_count() or 1
+            if threads != self._base_threads:
+                con.execute(f"SET threads = {int(threads)}")
+            try:
+                con.execute("CHECKPOINT")
+            finally:
+                if threads != self._base_threads:
+                    con.execute(f"SET threads = {self._base_threads}")
+
+    def maintain(self) -> None:
+        """Checkpoint once the write-ahead log reached ``checkpoint_threshold``."""
+        if self.path == ":memory:" or self._con is None:
+            return
+        if self.wal_bytes() < self._checkpoint_bytes:
+            return
+        try:
+            self.checkpoint()
+        except duckdb.Error as exc:  # committed data is safe in the log; the next call retries
+            log.warning("checkpoint failed (%s); retrying after the next write", exc)
 
     def wal_bytes(self) -> int:
         """Size of the write-ahead log (what the next checkpoint folds in)."""
