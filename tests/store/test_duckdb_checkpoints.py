@@ -54,3 +54,21 @@ def test_threads_none_keeps_duckdbs_default(tmp_path: Path) -> None:
     store.open()
     assert _threads(store) == (os.cpu_count() or 1)
     store.close()
+
+
+def test_prediction_reads_run_parallel_and_switch_back(tmp_path: Path) -> None:
+    store = DuckDBStore(str(tmp_path / "r.duckdb"), checkpoint_threads=2)
+    store.open()
+    store.save_model(SPEC, source="test")
+    store.write([preds([f"p{i}" for i in range(50)])])
+    seen: list[int] = []
+    original = store._set_threads
+
+    def spy(n: int) -> None:
+        seen.append(n)
+        original(n)
+
+    store._set_threads = spy  # type: ignore[method-assign]
+    assert store.read_predictions("fraud").num_rows == 50
+    assert seen == [2, 1] and _threads(store) == 1
+    store.close()

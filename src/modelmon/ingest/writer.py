@@ -10,7 +10,7 @@ request of the group is retried on its own, so one request's problem never fails
 A commit has a fixed cost (a few milliseconds of DuckDB statement work besides the sync) on top of
 its rows, so under batch load the writer waits a little for requests still being validated
 (:meth:`GroupCommitWriter.incoming`), up to ``max_wait_seconds`` or ``target_commit_records``
-rows: a commit of 1,000 rows costs about twice as much per row as one of 10,000. A lone client
+rows: a commit of 1,000 rows costs about three times as much per row as one of 10,000. A lone client
 sending one batch at a time never waits (nothing else is on its way).
 """
 
