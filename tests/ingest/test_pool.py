@@ -105,6 +105,21 @@ def test_whole_batch_bodies_in_one_pass(pool: ValidationPool) -> None:
         run(body[:-1] + b', "extra": 1}')
 
 
+def test_socket_folders_of_dead_servers_are_swept(tmp_path: Any) -> None:
+    from modelmon.ingest.pool import _sweep_stale
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f"mm-pool-{dead.pid}-abc"
+    mine = tmp_path / f"mm-pool-{os.getpid()}-def"
+    other = tmp_path / "mm-pool-unrelated"
+    for folder in (stale, mine, other):
+        folder.mkdir()
+    (stale / "w0.sock").write_text("")
+    assert _sweep_stale(str(tmp_path)) == 1
+    assert not stale.exists() and mine.exists() and other.exists()
+
+
 def test_the_worker_accepts_every_waiting_connection_at_once(tmp_path: Any) -> None:
     import selectors
     import socket

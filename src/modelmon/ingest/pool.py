@@ -38,6 +38,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import pickle
+import re
 import selectors
 import shutil
 import signal
@@ -287,7 +288,9 @@ class ValidationPool:
         # copy in whatever state they were in.
         ctx = multiprocessing.get_context("spawn")
         # Short paths: a Unix socket's path is limited to about 100 bytes.
-        folder = tempfile.mkdtemp(prefix="mm-pool-", dir="/tmp" if os.path.isdir("/tmp") else None)
+        base = "/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir()
+        _sweep_stale(base)
+        folder = tempfile.mkdtemp(prefix=f"mm-pool-{os.getpid()}-", dir=base)
         workers = [_Worker(ctx.Process(target=_worker_main, args=(path,), daemon=True), path)
                    for path in (os.path.join(folder, f"w{i}.sock") for i in range(self.workers))]
         try:
@@ -394,6 +397,33 @@ class ValidationPool:
         # Not on the event loop: terminating waits for the processes to exit.
         threading.Thread(target=_terminate, args=(broken,), daemon=True).start()
         self.start()  # the next request validates in a thread until the new workers are up
+
+
+_FOLDER = re.compile(r"mm-pool-(\d+)-")
+
+
+def _sweep_stale(base: str) -> int:
+    """Remove socket folders of servers that no longer run (one killed while its workers were
+    still starting leaves its folder behind); returns how many were removed."""
+    removed = 0
+    with contextlib.suppress(OSError):
+        for name in os.listdir(base):
+            match = _FOLDER.match(name)
+            if match is None or _alive(int(match.group(1))):
+                continue
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _terminate(workers: list[_Worker]) -> None:
