@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
@@ -49,6 +50,7 @@ def store() -> FakeStore:
     return FakeStore()
 
 
+@contextmanager
 def make_writer(store: FakeStore, **kwargs: Any) -> Iterator[GroupCommitWriter]:
     writer = GroupCommitWriter(store, **{"max_wait_seconds": LONG, **kwargs})  # type: ignore[arg-type]
     writer.start()
@@ -60,7 +62,8 @@ def make_writer(store: FakeStore, **kwargs: Any) -> Iterator[GroupCommitWriter]:
 
 @pytest.fixture
 def writer(store: FakeStore) -> Iterator[GroupCommitWriter]:
-    yield from make_writer(store)
+    with make_writer(store) as w:
+        yield w
 
 
 def test_requests_queued_during_a_commit_share_the_next(store: FakeStore,
@@ -103,7 +106,7 @@ def test_waiting_ends_when_the_announced_request_is_dropped(store: FakeStore,
 
 
 def test_waiting_ends_at_the_target_size(store: FakeStore) -> None:
-    for writer in make_writer(store, target_commit_records=3):
+    with make_writer(store, target_commit_records=3) as writer:
         with writer.incoming():
             futures = [writer.submit(batch("a", 2)), writer.submit(batch("b", 2))]
             for f in futures:  # committed while a request is still announced

@@ -245,10 +245,13 @@ def text_column(
         kinds = set(map(type, values))
         if kinds <= {str, type(None)}:
             arr = pa.array(values, type=pa.string())
-        elif kinds <= {int, type(None)} and all(v is None or -(2**63) <= v < 2**63 for v in values):
-            arr = pa.array(values, type=pa.int64()).cast(pa.string())
+        elif kinds <= {int, type(None)}:
+            try:
+                arr = pa.array(values, type=pa.int64()).cast(pa.string())
+            except OverflowError:  # beyond 64 bits
+                arr = _as_text(values)
         elif kinds <= _TEXT_TYPES:
-            arr = pa.array([None if v is None else label_text(v) for v in values], pa.string())
+            arr = _as_text(values)
         else:
             out: list[str | None] = []
             for i, v in enumerate(values):
@@ -270,6 +273,10 @@ def text_column(
     if not nullable and arr.null_count:
         _report_nulls(arr, loc, problems, what, null_code)
     return arr
+
+
+def _as_text(values: Sequence[Any]) -> pa.Array:
+    return pa.array([None if v is None else label_text(v) for v in values], pa.string())
 
 
 def _report_nulls(arr: pa.Array, loc: LocFn, problems: Problems, what: str, code: str) -> None:

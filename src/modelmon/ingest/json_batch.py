@@ -108,7 +108,6 @@ class _Schema:
     """msgspec decoder and column getters for one model's records."""
 
     def __init__(self, spec: ModelSpec) -> None:
-        self.feature_names = [f.name for f in spec.features]
         self.numeric_names = [f.name for f in spec.features if f.type is FeatureType.NUMERIC]
         self.other_names = [f.name for f in spec.features if f.type is not FeatureType.NUMERIC]
         self.segment_names = list(spec.segments)

@@ -29,8 +29,6 @@ Message = dict[str, Any]
 class BodyTooLarge(Exception):
     """Raised by the size-limited receive; the middleware answers 413."""
 
-    pass
-
 
 class RequestMiddleware:
     """Request id in/out, body-size limit (413), per-route metrics and an access log line."""
