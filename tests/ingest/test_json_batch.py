@@ -147,6 +147,14 @@ def _fraud(**over: Any) -> dict[str, Any]:
     _fraud(score=1.5),
     _fraud(prediction=2**63),  # integers beyond 64 bits as text fields: text, never a crash
     _fraud(features={"amount": 1, "country": -(2**70), "online": True, "score_in": 3}),
+    # an integer a float64 cannot hold exactly: rounded as the general path rounds it
+    _fraud(features={"amount": 2**60 + 1, "country": "DE", "online": True, "score_in": -(2**62) - 1}),
+    _fraud(features={"amount": 1, "country": "x" * 1025, "online": True, "score_in": 3}),
+    # 1,024 characters in 2,048 bytes: not too long
+    _fraud(features={"amount": 1, "country": "é" * 1024, "online": True, "score_in": 3}),
+    _fraud(features={"amount": 1, "country": "é" * 1025, "online": True, "score_in": 3}),
+    _fraud(prediction_id="p" * 257),
+    _fraud(features={"amount": None, "country": None, "online": None, "score_in": None}),
 ])
 def test_edge_records(record: dict[str, Any]) -> None:
     _check_same(FRAUD, [record, _fraud(prediction_id="p2")])

@@ -244,8 +244,8 @@ def test_a_bug_travels_back_as_an_error_and_the_worker_lives_on(monkeypatch: pyt
 
     monkeypatch.setitem(pool_module._TASKS, "json", broken)
     params = pickle.dumps(("json", {"now": NOW, "version": None, "max_records": 10}))
-    reply = pool_module._validate({}, pickle.dumps(FRAUD), params, memoryview(GOOD))
-    ok, n = pool_module._REPLY.unpack(reply[:pool_module._REPLY.size])
+    header, payload = pool_module._validate({}, pickle.dumps(FRAUD), params, memoryview(GOOD))
+    ok, n = pool_module._REPLY.unpack(header)
     assert ok == 0
-    error = pickle.loads(reply[pool_module._REPLY.size:])
-    assert isinstance(error, KeyError) and n == len(reply) - pool_module._REPLY.size
+    error = pickle.loads(payload)
+    assert isinstance(error, KeyError) and n == len(payload)

@@ -264,7 +264,7 @@ def text_column(
                                  loc(i))
                     out.append(None)
             arr = pa.array(out, type=pa.string())
-    if len(arr) and _longest(values, arr) > max_length:
+    if _may_be_longer(values, arr, max_length):
         too_long = (
             pc.greater(pc.utf8_length(arr), max_length).fill_null(False).to_numpy(zero_copy_only=False)
         )
@@ -285,12 +285,16 @@ def _report_nulls(arr: pa.Array, loc: LocFn, problems: Problems, what: str, code
         problems.add(code, text, loc(int(i)))
 
 
-def _longest(values: Any, arr: pa.Array) -> int:
-    """Length of the longest string (cheap for short Python lists; Arrow kernel otherwise)."""
+def _may_be_longer(values: Any, arr: pa.Array, max_length: int) -> bool:
+    """Whether a string of ``arr`` may be longer than ``max_length`` characters: exact for short
+    Python lists; otherwise bounded by the longest value in bytes (a string has at most as many
+    characters as bytes), so the caller's exact check runs only when it can find something."""
     if isinstance(values, list) and len(values) <= 64:
-        return max((len(v) for v in values if type(v) is str), default=0)
-    longest = pc.max(pc.utf8_length(arr)).as_py()
-    return int(longest or 0)
+        return max((len(v) for v in values if type(v) is str), default=0) > max_length
+    if not len(arr) or arr.null_count == len(arr):
+        return False
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset:arr.offset + len(arr) + 1]
+    return int(np.diff(offsets).max()) > max_length
 
 
 def bool_column(

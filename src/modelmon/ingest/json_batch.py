@@ -8,8 +8,9 @@ values of the wrong JSON type are rejected while parsing. Values then go through
 column converters as the general path (:func:`~modelmon.ingest.predictions._convert`), so both
 paths produce the same table and the same value-level errors.
 
-Numeric features (JSON numbers within range or null, checked by msgspec) go into one 2-D NumPy
-array at once and become Arrow columns from there, null where the record held null.
+Records are transposed in C (:func:`msgspec.structs.astuple` and ``zip``), and numeric and text
+features become Arrow arrays in one conversion each when their values allow it (JSON numbers or
+null; text or null); other columns go to the converters as lists.
 
 A whole batch body can be decoded in one pass too (:func:`predictions_from_batch_json`): the
 server reads only the model name from the start of the body (:func:`sniff_model`) and a validation
@@ -25,13 +26,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from operator import attrgetter
 from typing import Annotated, Any
 
 import msgspec
-import numpy as np
 import orjson
 import pyarrow as pa
+from msgspec.structs import astuple
 
 from modelmon.config.models import FeatureType, ModelSpec
 from modelmon.exceptions import ValidationError
@@ -105,11 +105,11 @@ def check_batch_size(n: int, max_records: int) -> None:
 
 
 class _Schema:
-    """msgspec decoder and column getters for one model's records."""
+    """msgspec decoder for one model's records, and where each value sits in a decoded record
+    (:func:`msgspec.structs.astuple` order)."""
 
     def __init__(self, spec: ModelSpec) -> None:
         self.numeric_names = [f.name for f in spec.features if f.type is FeatureType.NUMERIC]
-        self.other_names = [f.name for f in spec.features if f.type is not FeatureType.NUMERIC]
         self.segment_names = list(spec.segments)
         feature_fields: list[Any] = []
         for f in spec.features:
@@ -132,11 +132,10 @@ class _Schema:
             "Envelope", [("model", str), ("records", list[record]), ("version", str | None, None)],
             forbid_unknown_fields=True)
         self.envelope_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(envelope)
+        self.n_record_fields = len(fields)
+        self.feature_names: list[str] = [f[0] for f in feature_fields]  # in astuple order
+        self.types = {f.name: f.type for f in spec.features}
         self.empty_segments = segments()
-        self.get_fields = attrgetter(*_FIELD_ORDER)
-        self.get_numeric = attrgetter(*self.numeric_names) if self.numeric_names else None
-        self.get_other = attrgetter(*self.other_names) if self.other_names else None
-        self.get_segments = attrgetter(*self.segment_names) if self.segment_names else None
 
 
 _SCHEMAS: dict[tuple[Any, ...], _Schema] = {}
@@ -154,27 +153,26 @@ def _schema(spec: ModelSpec) -> _Schema:
     return schema
 
 
-def _columns(getter: attrgetter[Any] | None, rows: list[Any], names: list[str], n: int) -> dict[str, list[Any]]:
-    if getter is None:
-        return {}
-    picked = list(map(getter, rows))
-    if len(names) == 1:  # attrgetter of one name returns the value, not a tuple
-        return {names[0]: picked}
-    columns = zip(*picked) if n else [()] * len(names)
-    return {name: list(col) for name, col in zip(names, columns)}
+def _transpose(rows: list[Any], width: int) -> list[tuple[Any, ...]]:
+    """Columns of msgspec structs (one tuple per field, in field order)."""
+    if not rows:
+        return [()] * width
+    return list(zip(*map(astuple, rows)))
 
 
-def _numeric_columns(getter: attrgetter[Any], rows: list[Any], names: list[str],
-                     n: int) -> dict[str, pa.Array]:
-    """Numeric feature columns through one 2-D array: float64 Arrow arrays, null where the JSON
-    held null (msgspec lets through only numbers within range and null)."""
-    # None becomes NaN, and JSON has no NaN: NaN here always means null.
-    matrix = np.array(list(map(getter, rows)), dtype=np.float64).reshape(n, len(names))
-    missing = np.isnan(matrix)
-    any_missing = np.asarray(missing.any(axis=0), dtype=bool)
-    return {name: pa.array(np.ascontiguousarray(matrix[:, j]),
-                           mask=missing[:, j] if any_missing[j] else None)
-            for j, name in enumerate(names)}
+def _feature_array(values: tuple[Any, ...], kind: FeatureType) -> Any:
+    """An Arrow array for a numeric or categorical column when every value converts as the
+    general path would convert it (JSON numbers or null; text or null); else the values, for
+    the column converters to check one by one."""
+    try:
+        if kind is FeatureType.NUMERIC:
+            # Raises for an integer that a float64 cannot hold exactly (the converters round it).
+            return pa.array(values, pa.float64())
+        if kind is FeatureType.CATEGORICAL:
+            return pa.array(values, pa.string())  # raises for integers and booleans
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        pass
+    return list(values)
 
 
 def predictions_from_json(
@@ -196,11 +194,13 @@ def predictions_from_json(
     except (msgspec.DecodeError, msgspec.ValidationError):
         return _general(spec, records_json, now=now, version=version, max_records=max_records,
                         max_errors=max_errors)
-    if {r.model for r in records} - {None, spec.name}:  # a record for another model
+    check_batch_size(len(records), max_records)
+    fields = _transpose(records, schema.n_record_fields)
+    if set(fields[1]) - {None, spec.name}:  # a record for another model
         return _general(spec, records_json, now=now, version=version, max_records=max_records,
                         max_errors=max_errors)
-    check_batch_size(len(records), max_records)
-    return _table(spec, schema, records, now=now, version=version, max_errors=max_errors)
+    return _table(spec, schema, fields, len(records), now=now, version=version,
+                  max_errors=max_errors)
 
 
 def predictions_from_batch_json(
@@ -216,27 +216,31 @@ def predictions_from_batch_json(
     except (msgspec.DecodeError, msgspec.ValidationError):
         raise NotFastPath from None
     records = envelope.records
-    if envelope.model != model or {r.model for r in records} - {None, spec.name}:
+    if envelope.model != model:
         raise NotFastPath
     check_batch_size(len(records), max_records)
-    return _table(spec, schema, records, now=now, version=envelope.version, max_errors=max_errors)
+    fields = _transpose(records, schema.n_record_fields)
+    if set(fields[1]) - {None, spec.name}:  # a record for another model
+        raise NotFastPath
+    return _table(spec, schema, fields, len(records), now=now, version=envelope.version,
+                  max_errors=max_errors)
 
 
-def _table(spec: ModelSpec, schema: _Schema, records: list[Any], *, now: datetime,
-           version: str | None, max_errors: int) -> pa.Table:
-    n = len(records)
-    values = _columns(schema.get_fields, records, list(_FIELD_ORDER), n)
+def _table(spec: ModelSpec, schema: _Schema, fields: list[tuple[Any, ...]], n: int, *,
+           now: datetime, version: str | None, max_errors: int) -> pa.Table:
+    """The store table from the transposed records: ``fields`` holds features, model, the
+    fields of ``_FIELD_ORDER`` and segments, one tuple each."""
     cols = _Columns(n, lambda i, path: ("records", i, *path))
-    cols.values = values
-    features = [r.features for r in records]
-    cols.features = _columns(schema.get_other, features, schema.other_names, n)
-    if schema.get_numeric is not None:
-        cols.features.update(_numeric_columns(schema.get_numeric, features,
-                                              schema.numeric_names, n))
+    cols.values = {name: list(col) for name, col in zip(_FIELD_ORDER, fields[2:-1])}
+    features = _transpose(list(fields[0]), len(schema.feature_names))
+    types = schema.types
+    cols.features = {name: _feature_array(col, types[name])
+                     for name, col in zip(schema.feature_names, features)}
     if schema.segment_names:
         empty = schema.empty_segments
-        segs = [empty if r.segments is None else r.segments for r in records]
-        cols.segments = _columns(schema.get_segments, segs, schema.segment_names, n)
+        segs = [empty if s is None else s for s in fields[-1]]
+        cols.segments = {name: list(col) for name, col in
+                         zip(schema.segment_names, _transpose(segs, len(schema.segment_names)))}
     return _convert(spec, cols, Problems(max_errors), now=now, version=version, from_json=True)
 
 

@@ -126,7 +126,8 @@ def _recv_exact(conn: socket.socket, n: int) -> bytearray:
 
 
 def _validate(specs: dict[bytes, ModelSpec], spec_blob: bytes, params: bytes,
-              body: memoryview) -> bytes:
+              body: memoryview) -> tuple[bytes, Any]:
+    """The reply: its header and its payload (a pickled error, or the table as Arrow IPC)."""
     spec = specs.get(spec_blob)
     if spec is None:
         if len(specs) >= 256:
@@ -141,12 +142,24 @@ def _validate(specs: dict[bytes, ModelSpec], spec_blob: bytes, params: bytes,
             blob = pickle.dumps(exc)
         except Exception:  # an exception that does not pickle
             blob = pickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))
-        return _REPLY.pack(0, len(blob)) + blob
+        return _REPLY.pack(0, len(blob)), blob
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     out = sink.getvalue()
-    return _REPLY.pack(1, out.size) + out.to_pybytes()
+    return _REPLY.pack(1, out.size), out
+
+
+_SOCKET_BUFFER = 4 * 2**20
+
+
+def _big_buffers(conn: socket.socket) -> None:
+    """Room in the kernel for a whole body or reply (hundreds of KB for 1,000 records), so the
+    sender hands it over in one call and goes on instead of waiting for the reader (the kernel
+    caps the size at net.core.wmem_max / rmem_max)."""
+    for option in (socket.SO_SNDBUF, socket.SO_RCVBUF):
+        with contextlib.suppress(OSError):
+            conn.setsockopt(socket.SOL_SOCKET, option, _SOCKET_BUFFER)
 
 
 def _accept_all(listener: socket.socket, selector: selectors.BaseSelector) -> int:
@@ -159,6 +172,7 @@ def _accept_all(listener: socket.socket, selector: selectors.BaseSelector) -> in
         except BlockingIOError:
             return accepted
         conn.setblocking(True)
+        _big_buffers(conn)
         selector.register(conn, selectors.EVENT_READ)
         accepted += 1
 
@@ -184,7 +198,9 @@ def _worker_main(path: str) -> None:
                 spec_blob = bytes(_recv_exact(conn, n_spec))
                 params = bytes(_recv_exact(conn, n_params))
                 body = memoryview(_recv_exact(conn, n_body))
-                conn.sendall(_validate(specs, spec_blob, params, body))
+                header, payload = _validate(specs, spec_blob, params, body)
+                conn.sendall(header)
+                conn.sendall(payload)
             except (EOFError, OSError):
                 selector.unregister(conn)
                 conn.close()
@@ -213,6 +229,7 @@ class _Worker:
             if conn is None:
                 conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 conn.setblocking(False)
+                _big_buffers(conn)
                 await loop.sock_connect(conn, self.path)
             await loop.sock_sendall(conn, header + spec_blob + params)
             await loop.sock_sendall(conn, body)
