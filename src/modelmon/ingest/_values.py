@@ -85,6 +85,10 @@ def label_text(value: Any) -> str:
     return str(value)
 
 
+_FLOAT64 = pa.float64()
+_STRING = pa.string()
+
+
 def _type_name(value: Any) -> str:
     return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
             dict: "object", type(None): "null"}.get(type(value), type(value).__name__)
@@ -182,10 +186,12 @@ def _arrow_numeric(
     values: pa.Array | pa.ChunkedArray, loc: LocFn, problems: Problems, *, what: str, code: str
 ) -> pa.Array:
     arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if arr.type == _FLOAT64:
+        return arr
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
     if pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type) or pa.types.is_null(arr.type):
-        return arr.cast(pa.float64())
+        return arr.cast(_FLOAT64)
     problems.add(code, f"{what} must be numeric; got a column of type {arr.type}", _col_loc(loc))
     return pa.nulls(len(arr), pa.float64())
 
@@ -234,8 +240,10 @@ def text_column(
         arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
         if pa.types.is_dictionary(arr.type):
             arr = arr.dictionary_decode()
-        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) or pa.types.is_null(arr.type):
-            arr = arr.cast(pa.string())
+        if arr.type == _STRING:
+            pass
+        elif pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) or pa.types.is_null(arr.type):
+            arr = arr.cast(_STRING)
         elif pa.types.is_integer(arr.type) or pa.types.is_boolean(arr.type):
             arr = pa.array([None if v is None else label_text(v) for v in arr.to_pylist()], pa.string())
         else:

@@ -339,6 +339,7 @@ def _prediction_fields(
 
     label = text_column(v["prediction"], ploc, problems, what="prediction", code="invalid_prediction",
                         max_length=256)
+    checked = False  # labels known to be among the classes
     score = numeric_column(v["score"], cols.loc("score"), problems, what="score",
                            code="invalid_prediction", nan_is_null=False, low=0.0, high=1.0)
     probs = _probabilities(spec, v["probabilities"], cols.loc("probabilities"), problems, n)
@@ -346,7 +347,10 @@ def _prediction_fields(
         _forbid(v["probabilities"], cols.loc("probabilities"), problems,
                 "a binary model sends 'score' (probability of the positive class), not probabilities")
         if label.null_count and score.null_count < n:
+            from_scores_only = label.null_count == n
             label = pc.coalesce(label, _labels_from_score(spec, score))
+            if from_scores_only and _score_labels_known(spec):
+                checked = True
     else:
         _forbid(v["score"], cols.loc("score"), problems,
                 "a multiclass model sends 'probabilities', not 'score'")
@@ -355,7 +359,7 @@ def _prediction_fields(
     _require(label, missing_ok, ploc, problems,
              "a classification prediction needs 'prediction' (the label)"
              + (" or 'score'" if spec.task is Task.BINARY else " or 'probabilities'"))
-    if p.classes:
+    if p.classes and not checked:
         unknown = pc.and_(label.is_valid(), pc.invert(pc.is_in(label, value_set=pa.array(p.classes))))
         for i in np.flatnonzero(unknown.to_numpy(zero_copy_only=False))[: problems.limit]:
             problems.add("invalid_prediction", f"predicted class {label[int(i)].as_py()!r} is not one of "
@@ -403,10 +407,19 @@ def _labels_from_score(spec: ModelSpec, score: pa.Array) -> pa.Array:
     positive = spec.positive_class
     negative = next((c for c in classes if c != positive), "0") if classes else "0"
     s = score.to_numpy(zero_copy_only=False)
-    with np.errstate(invalid="ignore"):
-        lab = np.where(s >= spec.prediction.threshold, positive, negative).astype(object)
-    lab[np.isnan(s)] = None
-    return pa.array(lab.tolist(), pa.string())
+    nan = np.isnan(s)  # null or NaN: no label
+    above = pa.array(s >= spec.prediction.threshold, mask=nan if nan.any() else None)
+    return pc.if_else(above, pa.scalar(positive, pa.string()), pa.scalar(negative, pa.string()))
+
+
+def _score_labels_known(spec: ModelSpec) -> bool:
+    """Whether the labels :func:`_labels_from_score` gives are among the model's classes."""
+    classes = spec.prediction.classes
+    if not classes:
+        return False
+    positive = spec.positive_class
+    negative = next((c for c in classes if c != positive), "0")
+    return positive in classes and negative in classes
 
 
 def _labels_from_probs(classes: list[str], probs: pa.Array) -> pa.Array:
