@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from modelmon.ingest.pool import default_workers
 from tests.support.live_server import free_port
 
 EXE = str(Path(sys.executable).parent / "modelmon")
@@ -62,6 +63,11 @@ def test_serve_runs_until_ctrl_c(tmp_path: Path) -> None:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
+        # The validation workers start with the server, before any batch arrives.
+        expected = f"modelmon_ingest_validation_workers {float(default_workers())}"
+        while time.monotonic() < deadline and expected not in httpx.get(f"{url}/metrics").text:
+            time.sleep(0.1)
+        assert expected in httpx.get(f"{url}/metrics").text
         r = httpx.post(f"{url}/v1/predictions", json={"model": "m", "features": {"x": 1.0},
                                                       "prediction": 2.0})
         assert r.status_code == 200

@@ -74,14 +74,14 @@ def serve(
         return
     import uvicorn
 
-    from modelmon.service.app import create_app
+    from modelmon.service.app import create_app, start_validation_workers
     from modelmon.service.logs import configure_logging
 
     configure_logging(settings.server.log_level, settings.server.log_format)
     url = f"http://{settings.server.host}:{settings.server.port}"
     err_console.print(f"modelmon {modelmon.__version__} listening on {url} (API docs: {url}/docs)")
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, startup_hooks=[start_validation_workers]),
         host=settings.server.host,
         port=settings.server.port,
         log_config=None,

@@ -33,6 +33,8 @@ def _run(pool: ValidationPool, body: bytes, max_records: int = 10_000):  # type:
 @pytest.fixture(scope="module")
 def pool():  # type: ignore[no-untyped-def]
     p = ValidationPool(1)
+    # As `modelmon serve` starts it: warmed up for the models (and a name it never sees again).
+    p.start(warm=[FRAUD, FRAUD.model_copy(update={"name": "other"})])
     assert p.wait_ready(120)
     yield p
     p.stop()

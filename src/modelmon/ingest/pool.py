@@ -47,9 +47,9 @@ import struct
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -57,6 +57,7 @@ import pyarrow as pa
 from modelmon.config.models import ModelSpec
 from modelmon.ingest.bulk import predictions_from_arrow
 from modelmon.ingest.json_batch import predictions_from_batch_json, predictions_from_json
+from modelmon.ingest.warmup import warm_up
 
 __all__ = ["ValidationPool", "default_workers"]
 
@@ -177,8 +178,12 @@ def _accept_all(listener: socket.socket, selector: selectors.BaseSelector) -> in
         accepted += 1
 
 
-def _worker_main(path: str) -> None:
+def _worker_main(path: str, warm: Sequence[ModelSpec] = ()) -> None:
     _init_worker(path)
+    try:  # before listening: the server sends requests once the socket exists
+        warm_up(warm, datetime.now(UTC), ids=False)
+    except Exception as exc:  # a cold worker still validates
+        log.warning("validation worker warm-up failed: %s", exc)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path + ".tmp")
     listener.listen(128)
@@ -292,15 +297,18 @@ class ValidationPool:
         """Process ids of the running workers (empty until they are up)."""
         return [w.process.pid for w in self._workers]
 
-    def start(self) -> None:
-        """Start the workers in the background (returns at once; no-op if started)."""
+    def start(self, warm: Sequence[ModelSpec] = ()) -> None:
+        """Start the workers in the background (returns at once; no-op if started). Each
+        worker first validates a synthetic batch for each of the ``warm`` models, so that the
+        first requests do not pay for loading code and building decoders."""
         with self._lock:
             if self.workers <= 0 or self._closed or self._starting or self._workers:
                 return
             self._starting = True
-        threading.Thread(target=self._spawn, name="modelmon-pool-start", daemon=True).start()
+        threading.Thread(target=self._spawn, args=(list(warm),), name="modelmon-pool-start",
+                         daemon=True).start()
 
-    def _spawn(self) -> None:
+    def _spawn(self, warm: list[ModelSpec]) -> None:
         # "spawn", not "fork": the server process runs threads (writer, DuckDB) that fork would
         # copy in whatever state they were in.
         ctx = multiprocessing.get_context("spawn")
@@ -308,7 +316,7 @@ class ValidationPool:
         base = "/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir()
         _sweep_stale(base)
         folder = tempfile.mkdtemp(prefix=f"mm-pool-{os.getpid()}-", dir=base)
-        workers = [_Worker(ctx.Process(target=_worker_main, args=(path,), daemon=True), path)
+        workers = [_Worker(ctx.Process(target=_worker_main, args=(path, warm), daemon=True), path)
                    for path in (os.path.join(folder, f"w{i}.sock") for i in range(self.workers))]
         try:
             for w in workers:

@@ -19,7 +19,11 @@ import pyarrow as pa
 
 from modelmon.config.models import FeatureType, ModelSpec, Task
 from modelmon.exceptions import ModelmonError
-from modelmon.ingest.json_batch import predictions_from_json
+from modelmon.ingest.json_batch import (
+    NotFastPath,
+    predictions_from_batch_json,
+    predictions_from_json,
+)
 from modelmon.ingest.predictions import predictions_from_records
 from modelmon.store.recent_ids import hash_ids
 
@@ -50,19 +54,23 @@ def synthetic_record(spec: ModelSpec) -> dict[str, Any]:
     return record
 
 
-def warm_up(specs: Iterable[ModelSpec], now: datetime) -> float:
-    """Validate one synthetic record per model (both JSON paths) and hash its id; seconds taken.
+def warm_up(specs: Iterable[ModelSpec], now: datetime, *, ids: bool = True) -> float:
+    """Validate one synthetic record per model (every JSON path) and, with ``ids``, hash its id;
+    seconds taken.
 
     A record a model's schema rejects (a feature with a narrow range, say) still warms most of
     the path; its error is ignored.
     """
     started = time.perf_counter()
-    hash_ids(pa.array(["warm-up"]))
+    if ids:
+        hash_ids(pa.array(["warm-up"]))
     for spec in specs:
         record = synthetic_record(spec)
         try:
             predictions_from_records(spec, [record], now=now)
             predictions_from_json(spec, orjson.dumps([record] * 2), now=now, max_records=2)
-        except ModelmonError as exc:
+            body = orjson.dumps({"model": spec.name, "records": [record] * 2})
+            predictions_from_batch_json(spec, body, model=spec.name, now=now, max_records=2)
+        except (ModelmonError, NotFastPath) as exc:
             log.debug("warm-up record for %s rejected: %s", spec.name, exc)
     return time.perf_counter() - started

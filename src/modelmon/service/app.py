@@ -36,12 +36,18 @@ from modelmon.service.state import ServiceState
 from modelmon.service.telemetry import ServiceMetrics
 from modelmon.store import Store, create_store
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "start_validation_workers"]
 
 log = logging.getLogger("modelmon.service")
 
 #: Called with the app's state once the store and writer are running (the scheduler hooks in).
 StartupHook = Callable[[ServiceState], Any]
+
+
+def start_validation_workers(state: ServiceState) -> None:
+    """Start-up hook of ``modelmon serve``: the validation workers start (and warm up for every
+    model) with the server, not with the first batch. Without it they start on first use."""
+    state.pool.start(warm=[m.spec for m in state.store.list_models()])
 
 
 def create_app(
@@ -72,6 +78,9 @@ def create_app(
                   the_store.size_bytes)
     metrics.watch("modelmon_ingest_queue_rows", "Rows waiting for the next group commit.",
                   lambda: writer.queued_rows)
+    metrics.watch("modelmon_ingest_validation_workers",
+                  "Validation worker processes running (0: validation in server threads).",
+                  lambda: len(state.pool.pids))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
