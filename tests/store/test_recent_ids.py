@@ -11,9 +11,13 @@ from modelmon.store.recent_ids import RecentIdIndex, hash_ids
 
 
 @given(batches=st.lists(st.lists(st.integers(0, 2**64 - 1), max_size=40), max_size=30),
-       probe=st.lists(st.integers(0, 2**64 - 1), max_size=50))
-def test_behaves_like_a_set_without_eviction(batches: list[list[int]], probe: list[int]) -> None:
-    idx = RecentIdIndex(capacity=10_000, buffer_size=16)
+       probe=st.lists(st.integers(0, 2**64 - 1), max_size=50),
+       buffer_size=st.sampled_from([1, 4, 16, 64]))
+def test_behaves_like_a_set_without_eviction(batches: list[list[int]], probe: list[int],
+                                             buffer_size: int) -> None:
+    # Batches below, across and above the buffer size; the hash 0 (a free slot of the buffer's
+    # hash set) and 2**64 - 1 (the last directory bucket) included by hypothesis.
+    idx = RecentIdIndex(capacity=10_000, buffer_size=buffer_size)
     seen: set[int] = set()
     for b in batches:
         idx.add(np.asarray(b, dtype=np.uint64))
@@ -52,3 +56,17 @@ def test_id_hashes_depend_only_on_the_text(values: list[str], start: int, length
     assert hash_ids(chunked).tolist() == hash_ids(arr).tolist()
     same = {v: h for v, h in zip(values, hash_ids(arr).tolist(), strict=True)}
     assert all(same[v] == h for v, h in zip(values, hash_ids(arr).tolist(), strict=True))
+
+
+def test_uniform_hashes_of_many_generations() -> None:
+    rng = np.random.default_rng(3)
+    idx = RecentIdIndex(capacity=1_000_000, buffer_size=1_000)
+    added = [rng.integers(0, 2**64 - 1, 700, dtype=np.uint64, endpoint=True) for _ in range(300)]
+    for batch in added:
+        idx.add(batch)
+    assert len(idx._generations) > 3 and idx.covers_everything
+    present = np.concatenate(added)
+    assert idx.contains(present).all()
+    absent = np.setdiff1d(rng.integers(0, 2**64 - 1, 50_000, dtype=np.uint64, endpoint=True),
+                          present)
+    assert not idx.contains(absent).any()

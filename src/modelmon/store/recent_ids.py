@@ -5,10 +5,17 @@ and idempotent ingest needs "was this id stored already?" for every row. This in
 microseconds per batch. A hash hit is only a *candidate* duplicate: the store confirms candidates
 against the table by exact id, so a hash collision can never drop a prediction.
 
-Layout (like a log-structured merge tree): new hashes go to a small unsorted buffer; a full buffer
-is sorted into a generation; the oldest generations are dropped once ``capacity`` is exceeded. The
-index therefore covers at least the last ``7/8 * capacity`` ids (the *deduplication horizon*);
-once it has evicted anything, the store deduplicates at read time as well.
+Layout (like a log-structured merge tree): new hashes go to a small buffer (an open-addressing
+hash set); a full buffer is sorted into a generation; the oldest generations are dropped once
+``capacity`` is exceeded. The index therefore covers at least the last ``7/8 * capacity`` ids (the
+*deduplication horizon*); once it has evicted anything, the store deduplicates at read time as
+well.
+
+Lookups are compiled (numba). Hashes are uniform, so each generation keeps a directory of where
+each value of the top bits starts: a lookup reads one directory entry and binary-searches a
+bucket of about eight hashes. Searching each generation of a million hashes with NumPy's
+``searchsorted`` instead cost 14 ms per 10,000 ids once 6,000,000 were stored (0.14 of a core at
+100,000 predictions/s).
 """
 
 from __future__ import annotations
@@ -62,6 +69,77 @@ def hash_ids(ids: pa.Array | pa.ChunkedArray) -> NDArray[np.uint64]:
     return _fnv1a_fmix(offsets.astype(np.int64), data)
 
 
+_EMPTY = np.uint64(0)  # a free slot of the buffer's hash set (the hash 0 is kept apart)
+
+
+@njit(cache=True, nogil=True)
+def _set_add(table: NDArray[np.uint64], keys: NDArray[np.uint64]) -> None:
+    mask = np.uint64(len(table) - 1)
+    for k in keys:
+        if k == _EMPTY:
+            continue
+        slot = k & mask
+        while table[slot] != _EMPTY and table[slot] != k:
+            slot = (slot + np.uint64(1)) & mask
+        table[slot] = k
+
+
+@njit(cache=True, nogil=True)
+def _set_contains(table: NDArray[np.uint64], keys: NDArray[np.uint64],
+                  out: NDArray[np.bool_]) -> None:
+    mask = np.uint64(len(table) - 1)
+    for i in range(len(keys)):
+        k = keys[i]
+        if out[i] or k == _EMPTY:
+            continue
+        slot = k & mask
+        while table[slot] != _EMPTY:
+            if table[slot] == k:
+                out[i] = True
+                break
+            slot = (slot + np.uint64(1)) & mask
+
+
+@njit(cache=True, nogil=True)
+def _sorted_contains(gen: NDArray[np.uint64], directory: NDArray[np.int64], shift: int,
+                     keys: NDArray[np.uint64], out: NDArray[np.bool_]) -> None:
+    sh = np.uint64(shift)
+    for i in range(len(keys)):
+        if out[i]:
+            continue
+        k = keys[i]
+        b = np.int64(k >> sh)
+        lo = directory[b]
+        hi = directory[b + 1]
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if gen[mid] < k:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < len(gen) and gen[lo] == k:
+            out[i] = True
+
+
+class _Generation:
+    """Sorted hashes and, per value of their top ``bits`` bits, where that bucket starts."""
+
+    __slots__ = ("directory", "hashes", "shift")
+
+    def __init__(self, hashes: NDArray[np.uint64]) -> None:
+        self.hashes = hashes
+        bits = int(min(24, max(1, np.log2(max(len(hashes), 1) / 8))))
+        self.shift = 64 - bits
+        starts = np.arange(1 << bits, dtype=np.uint64) << np.uint64(self.shift)
+        self.directory = np.append(np.searchsorted(hashes, starts), len(hashes)).astype(np.int64)
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+    def contains(self, keys: NDArray[np.uint64], out: NDArray[np.bool_]) -> None:
+        _sorted_contains(self.hashes, self.directory, self.shift, keys, out)
+
+
 class RecentIdIndex:
     """Membership test for recent 64-bit id hashes.
 
@@ -83,9 +161,11 @@ class RecentIdIndex:
     def __init__(self, capacity: int = 10_000_000, buffer_size: int = 65_536) -> None:
         self.capacity = capacity
         self.buffer_size = buffer_size
-        self._generations: deque[NDArray[np.uint64]] = deque()
+        self._generations: deque[_Generation] = deque()
         self._buffer: list[NDArray[np.uint64]] = []
-        self._buffer_set: set[int] = set()
+        # At most half full: buffer_size hashes in at least twice as many slots.
+        self._table = np.zeros(1 << int(2 * buffer_size - 1).bit_length(), dtype=np.uint64)
+        self._buffer_zero = False  # the hash 0 is in the buffer (0 marks a free slot)
         self._buffered = 0
         self._size = 0
         self._evicted = False
@@ -100,38 +180,40 @@ class RecentIdIndex:
 
     def contains(self, hashes: NDArray[np.uint64]) -> NDArray[np.bool_]:
         """Boolean mask: which of ``hashes`` are (probably) present."""
-        hit = np.zeros(len(hashes), dtype=bool)
-        if not len(hashes) or not self._size:
+        keys = np.ascontiguousarray(hashes, dtype=np.uint64)
+        hit = np.zeros(len(keys), dtype=bool)
+        if not len(keys) or not self._size:
             return hit
+        if self._buffered:
+            _set_contains(self._table, keys, hit)
+            if self._buffer_zero:
+                hit |= keys == 0
         if self._generations:
-            # Sorted keys make the binary searches walk each generation in order (cache
-            # friendly: several times faster than random keys on generations of millions).
-            order = np.argsort(hashes)
-            keys = hashes[order]
-            found = np.zeros(len(keys), dtype=bool)
-            for gen in self._generations:
-                pos = np.searchsorted(gen, keys)
-                pos[pos == len(gen)] = len(gen) - 1
-                found |= gen[pos] == keys
+            # In ascending order the searches walk each generation front to back: far fewer
+            # cache and TLB misses than random keys on generations of millions.
+            order = np.argsort(keys)
+            sorted_keys = keys[order]
+            found = hit[order]
+            for gen in reversed(self._generations):  # newest first: re-sent ids are mostly recent
+                gen.contains(sorted_keys, found)
             hit[order] = found
-        if self._buffer_set:
-            # A set answers in O(1) per hash; np.isin would sort the whole buffer every call.
-            buf = self._buffer_set
-            hit |= np.fromiter(map(buf.__contains__, hashes.tolist()), dtype=bool,
-                               count=len(hashes))
         return hit
 
     def add(self, hashes: NDArray[np.uint64]) -> None:
         """Record ``hashes`` as stored."""
         if not len(hashes):
             return
-        arr = np.asarray(hashes, dtype=np.uint64).copy()
-        self._buffer.append(arr)
-        self._buffer_set.update(arr.tolist())
-        self._buffered += len(hashes)
-        self._size += len(hashes)
-        if self._buffered >= self.buffer_size:
-            self._seal()
+        arr = np.array(hashes, dtype=np.uint64)  # a copy: the caller's array may change
+        if self._buffered + len(arr) > self.buffer_size:
+            self._seal()  # the buffer's hash set stays at most half full
+        if len(arr) >= self.buffer_size:  # a large write is a generation of its own
+            self._push(np.sort(arr))
+        else:
+            self._buffer.append(arr)
+            _set_add(self._table, arr)
+            self._buffer_zero = self._buffer_zero or bool((arr == 0).any())
+            self._buffered += len(arr)
+        self._size += len(arr)
         while self._size > self.capacity and self._generations:
             dropped = self._generations.popleft()
             self._size -= len(dropped)
@@ -140,16 +222,24 @@ class RecentIdIndex:
     def clear(self) -> None:
         """Forget everything."""
         self._generations.clear()
-        self._buffer.clear()
-        self._buffer_set.clear()
-        self._buffered = self._size = 0
+        self._clear_buffer()
+        self._size = 0
         self._evicted = False
 
-    def _seal(self) -> None:
-        merged = np.sort(np.concatenate(self._buffer))
+    def _clear_buffer(self) -> None:
         self._buffer.clear()
-        self._buffer_set.clear()
+        self._table[:] = 0
+        self._buffer_zero = False
         self._buffered = 0
+
+    def _seal(self) -> None:
+        if not self._buffered:
+            return
+        merged = np.sort(np.concatenate(self._buffer))
+        self._clear_buffer()
+        self._push(merged)
+
+    def _push(self, merged: NDArray[np.uint64]) -> None:
         # Merge small trailing generations so lookups stay O(log n) over few arrays, but keep each
         # generation under an eighth of the capacity so eviction drops at most that much at once.
         limit = max(self.buffer_size, self.capacity // 8)
@@ -158,5 +248,6 @@ class RecentIdIndex:
             and len(self._generations[-1]) <= len(merged)
             and len(self._generations[-1]) + len(merged) <= limit
         ):
-            merged = np.sort(np.concatenate([self._generations.pop(), merged]), kind="stable")
-        self._generations.append(merged)
+            merged = np.sort(np.concatenate([self._generations.pop().hashes, merged]),
+                             kind="stable")
+        self._generations.append(_Generation(merged))
