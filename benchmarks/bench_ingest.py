@@ -3,8 +3,8 @@
 Phases (each against a fresh server process on a temporary DuckDB file, 25 features):
 
 1. batch: JSON batches of 1,000 predictions, 16 connections, for ``--seconds`` (60); the server
-   validates them in its validation worker process (``ingest.validation_workers``, one on two
-   cores);
+   validates them in its validation worker processes (``ingest.validation_workers``, one per
+   core), which ``modelmon serve`` starts with the server;
 2. bulk: the same rows as Arrow IPC uploads (the SDK's ``log_batch`` path), batches of 1,000
    rows (16 connections) and of 10,000 rows;
 3. single: one prediction per request, with wrk (installed by ``make bench``) twice: 48
@@ -18,7 +18,9 @@ The JSON phases use wrk when it is installed: a Python HTTP client costs millise
 request and would starve a 2-core server.
 
 After each phase the server is asked how many predictions it holds: every acknowledged row must be
-there (durable and counted). Server RSS is read at the start and the end of each phase.
+there (durable and counted). Server RSS is read at the start and the end of each phase (and
+every second in between: its middle and largest value); ``workers_rss_end_mb`` is that of the
+validation workers together, at the end.
 
 Run: ``python -m benchmarks.bench_ingest [--seconds 60] [--quick]``.
 """
@@ -100,6 +102,13 @@ class Server:
         import psutil
 
         return psutil.Process(self.proc.pid).memory_info().rss / 2**20
+
+    def workers_rss_mb(self) -> float:
+        """RSS of the server's validation worker processes, together."""
+        import psutil
+
+        children = psutil.Process(self.proc.pid).children(recursive=True)
+        return sum(c.memory_info().rss for c in children) / 2**20
 
     def count(self) -> int:
         import httpx
@@ -338,6 +347,7 @@ def _phase(kind: str, seconds: float, arg: float, conns: int, paced: bool = Fals
             p.join(60)
             res["generator"] = f"python httpx, {conns} connections"
         rss1 = server.rss_mb()
+        workers_rss = server.workers_rss_mb()
         stop.set()
         stored = server.count()
     finally:
@@ -351,7 +361,8 @@ def _phase(kind: str, seconds: float, arg: float, conns: int, paced: bool = Fals
                            "stored_after": stored, "all_durable": stored >= res["accepted"],
                            "rss_start_mb": rss0,
                            "rss_half_mb": samples[len(samples) // 2] if samples else rss1,
-                           "rss_end_mb": rss1, "rss_max_mb": max(samples, default=rss1)}
+                           "rss_end_mb": rss1, "rss_max_mb": max(samples, default=rss1),
+                           "workers_rss_end_mb": workers_rss}
     if kind == "single":
         row["requests_per_second"] = res.get("requests", res["accepted"]) / res["seconds"]
     for k in ("requests", "p50_ms", "p95_ms", "p99_ms", "late", "max_lag_ms"):

@@ -25,7 +25,6 @@ from modelmon.ingest.json_batch import (
     predictions_from_json,
 )
 from modelmon.ingest.predictions import predictions_from_records
-from modelmon.store.recent_ids import hash_ids
 
 __all__ = ["synthetic_record", "warm_up"]
 
@@ -62,7 +61,9 @@ def warm_up(specs: Iterable[ModelSpec], now: datetime, *, ids: bool = True) -> f
     the path; its error is ignored.
     """
     started = time.perf_counter()
-    if ids:
+    if ids:  # not in validation workers: they hash nothing, and numba is a large import
+        from modelmon.store.recent_ids import hash_ids
+
         hash_ids(pa.array(["warm-up"]))
     for spec in specs:
         record = synthetic_record(spec)
