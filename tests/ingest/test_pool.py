@@ -16,7 +16,7 @@ import pytest
 from tests.ingest.test_json_batch import FRAUD, NOW, _fraud
 
 from modelmon.exceptions import ValidationError
-from modelmon.ingest.bulk import predictions_from_arrow
+from modelmon.ingest.bulk import predictions_from_arrow, predictions_from_ndjson
 from modelmon.ingest.json_batch import NotFastPath, predictions_from_json
 from modelmon.ingest.pool import ValidationPool, default_workers
 
@@ -92,6 +92,32 @@ def test_arrow_uploads_give_the_in_process_result(pool: ValidationPool, case: st
         assert remote == in_process
         assert remote["code"] == {"bad value": "invalid_value", "garbage": "malformed_body",
                                   "empty": "empty_input", "too many": "batch_too_large"}[case]
+
+
+@pytest.mark.parametrize("case", ["good", "bad value", "bad line", "blank", "too many"])
+@pytest.mark.parametrize("workers", [1, 0])
+def test_ndjson_uploads_give_the_in_process_result(pool: ValidationPool, case: str,
+                                                   workers: int) -> None:
+    lines = [orjson.dumps(_fraud(prediction_id=f"n{i}")) for i in range(3)]
+    body = {"good": b"\n".join(lines) + b"\n\n",
+            "bad value": b"\n".join([*lines, orjson.dumps(_fraud(score=2.0))]),
+            "bad line": b"\n".join([lines[0], b'{"a":', lines[1]]),
+            "blank": b"\n  \n", "too many": b"\n".join(lines)}[case]
+    limit = 2 if case == "too many" else 10
+    in_process = _arrow_outcome(lambda: predictions_from_ndjson(FRAUD, body, now=NOW,
+                                                                version="v1", max_rows=limit))
+    runner = pool if workers else ValidationPool(0)  # 0: validated in a thread
+    remote = _arrow_outcome(lambda: asyncio.run(runner.predictions_from_ndjson(
+        FRAUD, body, now=NOW, version="v1", max_rows=limit)))
+    if case == "good":
+        assert remote.equals(in_process) and remote.num_rows == 3
+        assert remote.column("version").to_pylist() == ["v1"] * 3
+    else:
+        assert remote == in_process
+        assert (remote["code"], remote["loc"]) == {
+            "bad value": ("invalid_value", ["lines", 3, "score"]),
+            "bad line": ("malformed_body", ["body", "line", 2]),
+            "blank": ("empty_input", ["body"]), "too many": ("batch_too_large", ["body"])}[case]
 
 
 def test_whole_batch_bodies_in_one_pass(pool: ValidationPool) -> None:

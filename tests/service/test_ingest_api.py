@@ -130,6 +130,22 @@ def test_out_of_order_and_late_actuals(client: httpx.Client) -> None:
     assert late["actual_label"] == "1" and late["actual_time"].startswith("2026-01-20")
 
 
+def test_bulk_ndjson_actuals(client: httpx.Client) -> None:
+    client.post("/v1/predictions/batch", json={"model": "fraud", "records": [
+        rec("na1"), rec("na2")]}).raise_for_status()
+    lines = b'{"prediction_id": "na1", "actual": 1}\n\n{"prediction_id": "na2", "actual": 0}\n'
+    r = client.post("/v1/models/fraud/actuals/bulk", content=lines,
+                    headers={"content-type": "application/x-ndjson"})
+    assert r.status_code == 200 and r.json()["accepted"] == 2, r.text
+    assert client.get("/v1/models/fraud/predictions/na1").json()["actual_label"] == "1"
+    error(client.post("/v1/models/fraud/actuals/bulk", content=lines + b"{nope\n",
+                      headers={"content-type": "application/x-ndjson"}), 400, "malformed_body",
+          ["body", "line", 4])
+    error(client.post("/v1/models/fraud/actuals/bulk", content=b'{"prediction_id": "na1"}',
+                      headers={"content-type": "application/x-ndjson"}), 422, "missing_field",
+          ["lines", 0, "actual"])
+
+
 def test_regression_and_multiclass(client: httpx.Client) -> None:
     r = client.post("/v1/predictions", json={"model": "price", "prediction_id": "h1",
                                              "features": {"area": 80}, "prediction": 310000.0})

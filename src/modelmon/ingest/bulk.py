@@ -1,22 +1,42 @@
-"""Bulk uploads: Arrow IPC and Parquet payloads read into tables, and the row limits.
+"""Bulk uploads: NDJSON lines parsed into records, Arrow IPC and Parquet payloads read into
+tables, and the row limits.
 
 Pure functions of the request bytes (no I/O), so the validation workers can run them: an Arrow
-IPC upload travels to a worker as it arrived and comes back as the validated table
-(:meth:`~modelmon.ingest.pool.ValidationPool.predictions_from_arrow`).
+IPC or NDJSON upload of predictions travels to a worker as it arrived and comes back as the
+validated table (:meth:`~modelmon.ingest.pool.ValidationPool.predictions_from_arrow`,
+:meth:`~modelmon.ingest.pool.ValidationPool.predictions_from_ndjson`).
 """
 
 from __future__ import annotations
 
 import io
 from datetime import datetime
+from typing import Any
 
+import orjson
 import pyarrow as pa
 
 from modelmon.config.models import ModelSpec
 from modelmon.exceptions import ValidationError
-from modelmon.ingest.predictions import predictions_from_table
+from modelmon.ingest.predictions import predictions_from_records, predictions_from_table
 
-__all__ = ["check_bulk_rows", "predictions_from_arrow", "read_table"]
+__all__ = ["check_bulk_rows", "parse_ndjson", "predictions_from_arrow", "predictions_from_ndjson",
+           "read_table"]
+
+
+def parse_ndjson(body: bytes | memoryview) -> list[Any]:
+    """The values of an NDJSON payload, one per non-blank line; a 400 ``malformed_body`` error
+    naming the first line that is not JSON."""
+    records = []
+    for n, line in enumerate(bytes(body).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
+            raise ValidationError(f"line {n} is not valid JSON: {exc}", code="malformed_body",
+                                  loc=("body", "line", n)) from None
+    return records
 
 
 def read_table(kind: str, body: bytes | memoryview) -> pa.Table:
@@ -54,3 +74,14 @@ def predictions_from_arrow(
     table = read_table("arrow", body)
     check_bulk_rows(table.num_rows, max_rows)
     return predictions_from_table(spec, table, now=now, version=version)
+
+
+def predictions_from_ndjson(
+    spec: ModelSpec, body: bytes | memoryview, *, now: datetime, version: str | None,
+    max_rows: int,
+) -> pa.Table:
+    """Validate an NDJSON upload of predictions, one record per line (see
+    :func:`~modelmon.ingest.predictions.predictions_from_records`)."""
+    records = parse_ndjson(body)
+    check_bulk_rows(len(records), max_rows)
+    return predictions_from_records(spec, records, now=now, version=version, prefix=("lines",))

@@ -55,7 +55,7 @@ from typing import Any
 import pyarrow as pa
 
 from modelmon.config.models import ModelSpec
-from modelmon.ingest.bulk import predictions_from_arrow
+from modelmon.ingest.bulk import predictions_from_arrow, predictions_from_ndjson
 from modelmon.ingest.json_batch import predictions_from_batch_json, predictions_from_json
 from modelmon.ingest.warmup import warm_up
 
@@ -68,6 +68,7 @@ _TASKS: dict[str, Callable[..., pa.Table]] = {
     "json": predictions_from_json,
     "batch": predictions_from_batch_json,
     "arrow": predictions_from_arrow,
+    "ndjson": predictions_from_ndjson,
 }
 
 # Request: spec length, parameters length, body length; then the three. Reply: ok flag, length.
@@ -383,6 +384,14 @@ class ValidationPool:
         """:func:`~modelmon.ingest.bulk.predictions_from_arrow` in a worker process when one is
         ready, else in a thread."""
         return await self._run("arrow", spec, body,
+                               {"now": now, "version": version, "max_rows": max_rows})
+
+    async def predictions_from_ndjson(
+        self, spec: ModelSpec, body: bytes, *, now: datetime, version: str | None, max_rows: int,
+    ) -> pa.Table:
+        """:func:`~modelmon.ingest.bulk.predictions_from_ndjson` in a worker process when one is
+        ready, else in a thread."""
+        return await self._run("ndjson", spec, body,
                                {"now": now, "version": version, "max_rows": max_rows})
 
     async def validate_records(self, spec: ModelSpec, records_json: bytes, now: datetime) -> pa.Table:

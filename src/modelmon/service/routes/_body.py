@@ -76,8 +76,8 @@ def require_object(data: Any, what: str) -> dict[str, Any]:
 
 
 async def read_bulk(request: Request) -> tuple[str, Any]:
-    """Return ``("records", list)`` for NDJSON, ``("arrow", bytes)`` for Arrow IPC (unparsed: a
-    validation worker reads it) or ``("table", pa.Table)`` for Parquet."""
+    """Return ``("ndjson", bytes)`` or ``("arrow", bytes)`` (unparsed: a validation worker or a
+    thread reads them) or ``("table", pa.Table)`` for Parquet."""
     media = _media_type(request)
     kind = BULK_TYPES.get(media)
     if kind is None:
@@ -88,17 +88,6 @@ async def read_bulk(request: Request) -> tuple[str, Any]:
     body = await request.body()
     if not body:
         raise ValidationError("the request body is empty", code="malformed_body", loc=("body",))
-    if kind == "ndjson":
-        records = []
-        for n, line in enumerate(body.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append(orjson.loads(line))
-            except orjson.JSONDecodeError as exc:
-                raise ValidationError(f"line {n} is not valid JSON: {exc}", code="malformed_body",
-                                      loc=("body", "line", n)) from None
-        return "records", records
-    if kind == "arrow":
-        return "arrow", body
+    if kind in ("ndjson", "arrow"):
+        return kind, body
     return "table", read_table(kind, body)

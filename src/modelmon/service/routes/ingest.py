@@ -16,7 +16,7 @@ from fastapi import APIRouter, Header, Request, Response
 from modelmon.config.models import ModelSpec
 from modelmon.exceptions import NotFoundError, ValidationError
 from modelmon.ingest.actuals import actuals_from_records, actuals_from_table
-from modelmon.ingest.bulk import check_bulk_rows, read_table
+from modelmon.ingest.bulk import check_bulk_rows, parse_ndjson, read_table
 from modelmon.ingest.events import (
     feature_importance_from_record,
     metric_events_from_records,
@@ -217,21 +217,23 @@ async def _bulk_table(request: Request, spec: ModelSpec, kind: BatchKind, versio
     now = state.clock()
     with state.writer.incoming():
         if kind is BatchKind.PREDICTIONS and what == "arrow":
-            # Read and validated in a validation worker (the IPC bytes travel as they came).
+            # Read and validated in a validation worker (the bytes travel as they came).
             return await state.pool.predictions_from_arrow(spec, payload, now=now,
                                                            version=version, max_rows=limit)
+        if kind is BatchKind.PREDICTIONS and what == "ndjson":
+            return await state.pool.predictions_from_ndjson(spec, payload, now=now,
+                                                            version=version, max_rows=limit)
+        if what == "ndjson":
+            records = await asyncio.to_thread(parse_ndjson, payload)
+            check_bulk_rows(len(records), limit)
+            return await asyncio.to_thread(actuals_from_records, spec, records, now=now,
+                                           prefix=("lines",))
         if what == "arrow":
-            payload = read_table("arrow", payload)
-        check_bulk_rows(len(payload) if what == "records" else payload.num_rows, limit)
+            payload = await asyncio.to_thread(read_table, "arrow", payload)
+        check_bulk_rows(payload.num_rows, limit)
         if kind is BatchKind.PREDICTIONS:
-            if what == "records":
-                return await asyncio.to_thread(predictions_from_records, spec, payload, now=now,
-                                               version=version, prefix=("lines",))
             return await asyncio.to_thread(predictions_from_table, spec, payload, now=now,
                                            version=version)
-        if what == "records":
-            return await asyncio.to_thread(actuals_from_records, spec, payload, now=now,
-                                           prefix=("lines",))
         return await asyncio.to_thread(actuals_from_table, spec, payload, now=now)
 
 
