@@ -109,7 +109,6 @@ class _Schema:
     (:func:`msgspec.structs.astuple` order)."""
 
     def __init__(self, spec: ModelSpec) -> None:
-        self.numeric_names = [f.name for f in spec.features if f.type is FeatureType.NUMERIC]
         self.segment_names = list(spec.segments)
         feature_fields: list[Any] = []
         for f in spec.features:
