@@ -12,11 +12,12 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from tests.ingest.test_json_batch import FRAUD, NOW, _fraud
 
 from modelmon.exceptions import ValidationError
-from modelmon.ingest.bulk import predictions_from_arrow, predictions_from_ndjson
+from modelmon.ingest.bulk import predictions_from_upload
 from modelmon.ingest.json_batch import NotFastPath, predictions_from_json
 from modelmon.ingest.pool import ValidationPool, default_workers
 
@@ -71,21 +72,30 @@ def _arrow_outcome(fn: Any) -> Any:
         return exc.to_dict()
 
 
+def _parquet(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return bytes(sink.getvalue().to_pybytes())
+
+
 @pytest.mark.parametrize("case", ["good", "bad value", "garbage", "empty", "too many"])
+@pytest.mark.parametrize("kind", ["arrow", "parquet"])
 @pytest.mark.parametrize("workers", [1, 0])
-def test_arrow_uploads_give_the_in_process_result(pool: ValidationPool, case: str,
+def test_table_uploads_give_the_in_process_result(pool: ValidationPool, case: str, kind: str,
                                                   workers: int) -> None:
+    encode = _ipc if kind == "arrow" else _parquet
     rows = {"prediction_id": ["a1", "a2"], "amount": [1.0, None], "country": ["DE", "FR"],
             "online": [True, False], "score_in": [0.1, 0.2], "score": [0.4, 0.6]}
-    body = {"good": _ipc(pa.table(rows)), "bad value": _ipc(pa.table({**rows, "score": [2.0, 0.1]})),
-            "garbage": b"not arrow", "empty": _ipc(pa.table(rows).slice(0, 0)),
-            "too many": _ipc(pa.table(rows))}[case]
+    body = {"good": encode(pa.table(rows)),
+            "bad value": encode(pa.table({**rows, "score": [2.0, 0.1]})),
+            "garbage": b"not a table", "empty": encode(pa.table(rows).slice(0, 0)),
+            "too many": encode(pa.table(rows))}[case]
     limit = 1 if case == "too many" else 10
-    in_process = _arrow_outcome(lambda: predictions_from_arrow(FRAUD, body, now=NOW, version="v1",
-                                                               max_rows=limit))
+    in_process = _arrow_outcome(lambda: predictions_from_upload(
+        FRAUD, body, kind=kind, now=NOW, version="v1", max_rows=limit))
     runner = pool if workers else ValidationPool(0)  # 0: validated in a thread
-    remote = _arrow_outcome(lambda: asyncio.run(runner.predictions_from_arrow(
-        FRAUD, body, now=NOW, version="v1", max_rows=limit)))
+    remote = _arrow_outcome(lambda: asyncio.run(runner.predictions_from_upload(
+        FRAUD, body, kind=kind, now=NOW, version="v1", max_rows=limit)))
     if case == "good":
         assert remote.equals(in_process) and remote.num_rows == 2
     else:
@@ -104,11 +114,11 @@ def test_ndjson_uploads_give_the_in_process_result(pool: ValidationPool, case: s
             "bad line": b"\n".join([lines[0], b'{"a":', lines[1]]),
             "blank": b"\n  \n", "too many": b"\n".join(lines)}[case]
     limit = 2 if case == "too many" else 10
-    in_process = _arrow_outcome(lambda: predictions_from_ndjson(FRAUD, body, now=NOW,
-                                                                version="v1", max_rows=limit))
+    in_process = _arrow_outcome(lambda: predictions_from_upload(
+        FRAUD, body, kind="ndjson", now=NOW, version="v1", max_rows=limit))
     runner = pool if workers else ValidationPool(0)  # 0: validated in a thread
-    remote = _arrow_outcome(lambda: asyncio.run(runner.predictions_from_ndjson(
-        FRAUD, body, now=NOW, version="v1", max_rows=limit)))
+    remote = _arrow_outcome(lambda: asyncio.run(runner.predictions_from_upload(
+        FRAUD, body, kind="ndjson", now=NOW, version="v1", max_rows=limit)))
     if case == "good":
         assert remote.equals(in_process) and remote.num_rows == 3
         assert remote.column("version").to_pylist() == ["v1"] * 3

@@ -1,10 +1,9 @@
-"""Bulk uploads: NDJSON lines parsed into records, Arrow IPC and Parquet payloads read into
-tables, and the row limits.
+"""Bulk uploads (NDJSON, Arrow IPC, Parquet): read, checked against the row limits, validated.
 
-Pure functions of the request bytes (no I/O), so the validation workers can run them: an Arrow
-IPC or NDJSON upload of predictions travels to a worker as it arrived and comes back as the
-validated table (:meth:`~modelmon.ingest.pool.ValidationPool.predictions_from_arrow`,
-:meth:`~modelmon.ingest.pool.ValidationPool.predictions_from_ndjson`).
+Pure functions of the request bytes (no I/O), so they run off the event loop: an upload of
+predictions travels to a validation worker as it arrived and comes back as the validated table
+(:meth:`~modelmon.ingest.pool.ValidationPool.predictions_from_upload`); an upload of actuals is
+read and validated in a thread.
 """
 
 from __future__ import annotations
@@ -18,9 +17,10 @@ import pyarrow as pa
 
 from modelmon.config.models import ModelSpec
 from modelmon.exceptions import ValidationError
+from modelmon.ingest.actuals import actuals_from_records, actuals_from_table
 from modelmon.ingest.predictions import predictions_from_records, predictions_from_table
 
-__all__ = ["check_bulk_rows", "parse_ndjson", "predictions_from_arrow", "predictions_from_ndjson",
+__all__ = ["actuals_from_upload", "check_bulk_rows", "parse_ndjson", "predictions_from_upload",
            "read_table"]
 
 
@@ -65,23 +65,36 @@ def check_bulk_rows(n: int, limit: int) -> None:
         raise ValidationError("the upload holds no rows", code="empty_input", loc=("body",))
 
 
-def predictions_from_arrow(
-    spec: ModelSpec, body: bytes | memoryview, *, now: datetime, version: str | None,
-    max_rows: int,
-) -> pa.Table:
-    """Validate an Arrow IPC upload of predictions (see
-    :func:`~modelmon.ingest.predictions.predictions_from_table`)."""
-    table = read_table("arrow", body)
+def _read_upload(kind: str, body: bytes | memoryview, max_rows: int) -> list[Any] | pa.Table:
+    """An ``"ndjson"`` payload's records, or an ``"arrow"`` / ``"parquet"`` payload's table,
+    holding between one and ``max_rows`` rows."""
+    if kind == "ndjson":
+        records = parse_ndjson(body)
+        check_bulk_rows(len(records), max_rows)
+        return records
+    table = read_table(kind, body)
     check_bulk_rows(table.num_rows, max_rows)
-    return predictions_from_table(spec, table, now=now, version=version)
+    return table
 
 
-def predictions_from_ndjson(
-    spec: ModelSpec, body: bytes | memoryview, *, now: datetime, version: str | None,
+def predictions_from_upload(
+    spec: ModelSpec, body: bytes | memoryview, *, kind: str, now: datetime, version: str | None,
     max_rows: int,
 ) -> pa.Table:
-    """Validate an NDJSON upload of predictions, one record per line (see
-    :func:`~modelmon.ingest.predictions.predictions_from_records`)."""
-    records = parse_ndjson(body)
-    check_bulk_rows(len(records), max_rows)
-    return predictions_from_records(spec, records, now=now, version=version, prefix=("lines",))
+    """Validate an upload of predictions: NDJSON, one record per line (see
+    :func:`~modelmon.ingest.predictions.predictions_from_records`), or an Arrow / Parquet table
+    (see :func:`~modelmon.ingest.predictions.predictions_from_table`)."""
+    data = _read_upload(kind, body, max_rows)
+    if isinstance(data, list):
+        return predictions_from_records(spec, data, now=now, version=version, prefix=("lines",))
+    return predictions_from_table(spec, data, now=now, version=version)
+
+
+def actuals_from_upload(
+    spec: ModelSpec, body: bytes | memoryview, *, kind: str, now: datetime, max_rows: int,
+) -> pa.Table:
+    """Validate an upload of actuals (NDJSON, Arrow or Parquet)."""
+    data = _read_upload(kind, body, max_rows)
+    if isinstance(data, list):
+        return actuals_from_records(spec, data, now=now, prefix=("lines",))
+    return actuals_from_table(spec, data, now=now)

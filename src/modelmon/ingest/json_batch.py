@@ -97,6 +97,10 @@ class NotFastPath(Exception):
 
 
 def check_batch_size(n: int, max_records: int) -> None:
+    """A batch holds at least one record and at most ``max_records``."""
+    if n == 0:
+        raise ValidationError("a batch holds at least one record; 'records' is empty",
+                              code="empty_input", loc=("records",))
     if n > max_records:
         raise ValidationError(
             f"a batch holds at most {max_records} records (ingest.max_batch_records); got "

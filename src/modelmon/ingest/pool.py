@@ -1,4 +1,4 @@
-"""Validation of large JSON batches, Arrow uploads and coalesced single predictions in worker
+"""Validation of large JSON batches, bulk uploads and coalesced single predictions in worker
 processes.
 
 Decoding and validating a batch of 1,000 predictions is a few milliseconds of Python work that
@@ -12,16 +12,15 @@ The transport is lean on purpose: each worker listens on a Unix socket, and the 
 loop writes a request and reads the reply on a connection of its own (one per request in flight,
 kept for reuse), with no threads or pickling of the body in between. A request is the model
 spec (pickled once per spec and cached by the worker), the request's parameters and the raw
-JSON (or the Arrow IPC upload); a reply is the table as Arrow IPC, or the pickled validation
-error. Measured on 2 cores, a
-concurrent.futures process pool cost about 1.2 ms of server CPU and two thread hand-offs per
+JSON (or the uploaded file); a reply is the table as Arrow IPC, or the pickled validation
+error. Measured on 2 cores, a concurrent.futures process pool cost about 1.2 ms of server CPU and two thread hand-offs per
 batch; this costs about 0.5 ms and none.
 
-The pool starts in the background on the first large batch or single prediction (a server that
-never sees one never starts a process); until its workers are up, or if one dies, batches are
-validated in a thread of the server process. Results are the same either way (the workers run
-:func:`~modelmon.ingest.json_batch.predictions_from_json` and
-:func:`~modelmon.ingest.bulk.predictions_from_arrow`).
+``modelmon serve`` starts the pool with the server (:meth:`ValidationPool.start`, each worker
+warmed up for every model); otherwise it starts in the background on the first large batch,
+upload or single prediction. Until its workers are up, or if one dies, requests are validated in
+a thread of the server process. Results are the same either way (the workers run the functions
+of :data:`_TASKS`).
 
 Arrow uploads are cheap to validate (vectorised), yet in a thread of the server they cost more
 than the work itself: the thread, the event loop and the writer hand the interpreter lock back
@@ -55,7 +54,7 @@ from typing import Any
 import pyarrow as pa
 
 from modelmon.config.models import ModelSpec
-from modelmon.ingest.bulk import predictions_from_arrow, predictions_from_ndjson
+from modelmon.ingest.bulk import predictions_from_upload
 from modelmon.ingest.json_batch import predictions_from_batch_json, predictions_from_json
 from modelmon.ingest.warmup import warm_up
 
@@ -67,8 +66,7 @@ log = logging.getLogger("modelmon.ingest.pool")
 _TASKS: dict[str, Callable[..., pa.Table]] = {
     "json": predictions_from_json,
     "batch": predictions_from_batch_json,
-    "arrow": predictions_from_arrow,
-    "ndjson": predictions_from_ndjson,
+    "upload": predictions_from_upload,
 }
 
 # Request: spec length, parameters length, body length; then the three. Reply: ok flag, length.
@@ -378,21 +376,14 @@ class ValidationPool:
         return await self._run("batch", spec, body,
                                {"model": model, "now": now, "max_records": max_records})
 
-    async def predictions_from_arrow(
-        self, spec: ModelSpec, body: bytes, *, now: datetime, version: str | None, max_rows: int,
+    async def predictions_from_upload(
+        self, spec: ModelSpec, body: bytes, *, kind: str, now: datetime, version: str | None,
+        max_rows: int,
     ) -> pa.Table:
-        """:func:`~modelmon.ingest.bulk.predictions_from_arrow` in a worker process when one is
-        ready, else in a thread."""
-        return await self._run("arrow", spec, body,
-                               {"now": now, "version": version, "max_rows": max_rows})
-
-    async def predictions_from_ndjson(
-        self, spec: ModelSpec, body: bytes, *, now: datetime, version: str | None, max_rows: int,
-    ) -> pa.Table:
-        """:func:`~modelmon.ingest.bulk.predictions_from_ndjson` in a worker process when one is
-        ready, else in a thread."""
-        return await self._run("ndjson", spec, body,
-                               {"now": now, "version": version, "max_rows": max_rows})
+        """:func:`~modelmon.ingest.bulk.predictions_from_upload` (NDJSON, Arrow or Parquet) in a
+        worker process when one is ready, else in a thread."""
+        return await self._run("upload", spec, body, {"kind": kind, "now": now,
+                                                      "version": version, "max_rows": max_rows})
 
     async def validate_records(self, spec: ModelSpec, records_json: bytes, now: datetime) -> pa.Table:
         """A group of single records (an :data:`~modelmon.ingest.coalesce.Offload`)."""

@@ -8,7 +8,6 @@ import orjson
 from fastapi import Request, Response
 
 from modelmon.exceptions import ValidationError
-from modelmon.ingest.bulk import read_table
 
 __all__ = ["BULK_TYPES", "json_response", "parse_json", "read_bulk", "read_json", "read_json_body",
            "require_object", "service_state"]
@@ -75,9 +74,9 @@ def require_object(data: Any, what: str) -> dict[str, Any]:
     return data
 
 
-async def read_bulk(request: Request) -> tuple[str, Any]:
-    """Return ``("ndjson", bytes)`` or ``("arrow", bytes)`` (unparsed: a validation worker or a
-    thread reads them) or ``("table", pa.Table)`` for Parquet."""
+async def read_bulk(request: Request) -> tuple[str, bytes]:
+    """The upload's kind (``"ndjson"``, ``"arrow"`` or ``"parquet"``, from its content type) and
+    its bytes, unparsed: a validation worker or a thread reads them, not the event loop."""
     media = _media_type(request)
     kind = BULK_TYPES.get(media)
     if kind is None:
@@ -88,6 +87,4 @@ async def read_bulk(request: Request) -> tuple[str, Any]:
     body = await request.body()
     if not body:
         raise ValidationError("the request body is empty", code="malformed_body", loc=("body",))
-    if kind in ("ndjson", "arrow"):
-        return kind, body
-    return "table", read_table(kind, body)
+    return kind, body

@@ -15,15 +15,15 @@ from fastapi import APIRouter, Header, Request, Response
 
 from modelmon.config.models import ModelSpec
 from modelmon.exceptions import NotFoundError, ValidationError
-from modelmon.ingest.actuals import actuals_from_records, actuals_from_table
-from modelmon.ingest.bulk import check_bulk_rows, parse_ndjson, read_table
+from modelmon.ingest.actuals import actuals_from_records
+from modelmon.ingest.bulk import actuals_from_upload
 from modelmon.ingest.events import (
     feature_importance_from_record,
     metric_events_from_records,
     training_run_from_record,
 )
 from modelmon.ingest.json_batch import NotFastPath, check_batch_size, decode_envelope, sniff_model
-from modelmon.ingest.predictions import predictions_from_records, predictions_from_table
+from modelmon.ingest.predictions import predictions_from_records
 from modelmon.service.logs import current_model
 from modelmon.service.openapi import body_doc, error_responses
 from modelmon.service.routes._body import (
@@ -82,15 +82,8 @@ def _envelope(data: Any, max_records: int, allowed: set[str] = _BATCH_FIELDS) ->
                               loc=("records",))
     if type(records) is not list:
         raise ValidationError("'records' must be a list", code="invalid_type", loc=("records",))
-    _check_not_empty(len(records))
     check_batch_size(len(records), max_records)
     return model, records
-
-
-def _check_not_empty(n: int) -> None:
-    if n == 0:
-        raise ValidationError("a batch holds at least one record; 'records' is empty",
-                              code="empty_input", loc=("records",))
 
 
 async def _store(state: ServiceState, batches: Sequence[WriteBatch]) -> list[WriteResult]:
@@ -150,7 +143,6 @@ async def log_predictions(
     max_records = state.settings.ingest.max_batch_records
     found = await _one_pass_batch(state, body, max_records) if len(body) > _FAST_JSON_BYTES else None
     model, table = found if found is not None else await _two_step_batch(state, body, max_records)
-    _check_not_empty(table.num_rows)
     batch = WriteBatch(BatchKind.PREDICTIONS, model, table,
                        _key(model, BatchKind.PREDICTIONS, idempotency_key))
     [result] = await _store(state, [batch])
@@ -212,29 +204,16 @@ FAST_LANE = {"/v1/predictions": log_prediction, "/v1/predictions/batch": _log_pr
 
 async def _bulk_table(request: Request, spec: ModelSpec, kind: BatchKind, version: str | None) -> pa.Table:
     state = service_state(request)
-    what, payload = await read_bulk(request)
+    media, body = await read_bulk(request)
     limit = state.settings.ingest.max_bulk_records
     now = state.clock()
     with state.writer.incoming():
-        if kind is BatchKind.PREDICTIONS and what == "arrow":
-            # Read and validated in a validation worker (the bytes travel as they came).
-            return await state.pool.predictions_from_arrow(spec, payload, now=now,
-                                                           version=version, max_rows=limit)
-        if kind is BatchKind.PREDICTIONS and what == "ndjson":
-            return await state.pool.predictions_from_ndjson(spec, payload, now=now,
-                                                            version=version, max_rows=limit)
-        if what == "ndjson":
-            records = await asyncio.to_thread(parse_ndjson, payload)
-            check_bulk_rows(len(records), limit)
-            return await asyncio.to_thread(actuals_from_records, spec, records, now=now,
-                                           prefix=("lines",))
-        if what == "arrow":
-            payload = await asyncio.to_thread(read_table, "arrow", payload)
-        check_bulk_rows(payload.num_rows, limit)
         if kind is BatchKind.PREDICTIONS:
-            return await asyncio.to_thread(predictions_from_table, spec, payload, now=now,
-                                           version=version)
-        return await asyncio.to_thread(actuals_from_table, spec, payload, now=now)
+            # Read and validated in a validation worker (the bytes travel as they came).
+            return await state.pool.predictions_from_upload(spec, body, kind=media, now=now,
+                                                            version=version, max_rows=limit)
+        return await asyncio.to_thread(actuals_from_upload, spec, body, kind=media, now=now,
+                                       max_rows=limit)
 
 
 _BULK_DOC = body_doc(content_types=tuple(BULK_TYPES), binary=True)
