@@ -41,9 +41,11 @@ def test_operational_metrics_have_directions() -> None:
         "error_rate",
         "missing_share",
         "drift_share",
+        "latency_p95_seconds",
+        "prediction_drift_score",
     ):
         assert reg.get(name).direction is Direction.LOWER, name
-    for name in ("throughput", "prediction_count"):
+    for name in ("throughput_per_second", "prediction_count", "label_coverage_ratio"):
         d = reg.get(name)
         assert d.direction is Direction.UNKNOWN, name
         assert d.deliberate, name
@@ -77,7 +79,7 @@ def test_metric_registry_is_read_live_and_user_entries_win() -> None:
     reg.unregister("f1")
     assert reg.get("f1").direction is Direction.HIGHER
     assert "f1" in reg.names()
-    assert "latency_p95" in reg.names()
+    assert "latency_p95_seconds" in reg.names()
     assert "f1" in reg
     assert "nothing" not in reg
 
@@ -120,3 +122,11 @@ def test_register_validates_its_arguments() -> None:
         "source": "user",
         "note": "volume, not quality",
     }
+
+
+def test_every_derived_metric_the_evaluator_writes_has_a_deliberate_direction() -> None:
+    from modelmon.vocabulary import Metric
+
+    reg = DirectionRegistry(use_metric_registry=False)
+    for name in Metric:
+        assert reg.get(name).source == "builtin", name

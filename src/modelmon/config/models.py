@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from modelmon.config.durations import format_duration, parse_duration
+from modelmon.vocabulary import Task
 
 __all__ = [
     "NAME_PATTERN",
@@ -40,18 +41,6 @@ RESERVED_NAMES = frozenset(
 #: Model, version, feature and segment names: letters, digits, ``_ . -``; 1–128 characters.
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$"
 _NAME_RE = re.compile(NAME_PATTERN)
-
-
-class Task(enum.StrEnum):
-    """What the model predicts."""
-
-    BINARY = "binary_classification"
-    MULTICLASS = "multiclass_classification"
-    REGRESSION = "regression"
-
-    @property
-    def is_classification(self) -> bool:
-        return self is not Task.REGRESSION
 
 
 class FeatureType(enum.StrEnum):

@@ -26,7 +26,8 @@ from typing import Any
 
 from modelmon._results import Result
 from modelmon.exceptions import ParameterError
-from modelmon.metrics.registry import Direction, MetricRegistry
+from modelmon.metrics.registry import MetricRegistry
+from modelmon.vocabulary import OPERATIONAL_DIRECTIONS, Direction
 
 __all__ = [
     "OPERATIONAL",
@@ -37,26 +38,14 @@ __all__ = [
     "default_directions",
 ]
 
-_LOWER, _UNKNOWN = Direction.LOWER, Direction.UNKNOWN
+_LOWER = Direction.LOWER
 
-#: Operational metric names the evaluation engine produces, with their direction and a note.
+#: Derived metric names the evaluation engine produces, with their direction and a note (the
+#: shared vocabulary's table: the names are exactly those the evaluator writes).
 OPERATIONAL: dict[str, tuple[Direction, str]] = {
-    "latency_mean": (_LOWER, "mean request latency, seconds"),
-    "latency_p50": (_LOWER, "median request latency, seconds"),
-    "latency_p95": (_LOWER, "95th percentile request latency, seconds"),
-    "latency_p99": (_LOWER, "99th percentile request latency, seconds"),
-    "latency_max": (_LOWER, "maximum request latency, seconds"),
-    "error_rate": (_LOWER, "share of requests that failed"),
-    "throughput": (_UNKNOWN, "predictions per second: more traffic is neither better nor worse"),
-    "prediction_count": (_UNKNOWN, "predictions per window: volume is neither better nor worse"),
-    "labelled_count": (_UNKNOWN, "predictions with actuals per window: volume, not quality"),
-    "labelled_share": (_UNKNOWN, "share of predictions with actuals: depends on label delay"),
-    "drift_share": (_LOWER, "share of features that drifted"),
-    "drifted_features": (_LOWER, "number of features that drifted"),
-    "prediction_drift": (_LOWER, "drift score of the model output"),
-    "missing_share": (_LOWER, "share of missing feature values"),
+    **OPERATIONAL_DIRECTIONS,
     "out_of_range_share": (_LOWER, "share of values outside the reference range"),
-    "unseen_category_share": (_LOWER, "share of categories absent from the reference"),
+    "unseen_share": (_LOWER, "share of categories absent from the reference"),
 }
 
 #: Built-in name patterns, e.g. per-feature series such as ``drift_score:income``.
@@ -65,7 +54,7 @@ OPERATIONAL_PATTERNS: dict[str, tuple[Direction, str]] = {
     "drift_*": (_LOWER, "drift score or share: larger means more drift"),
     "missing_share*": (_LOWER, "share of missing values"),
     "out_of_range_share*": (_LOWER, "share of out-of-range values"),
-    "unseen_category_share*": (_LOWER, "share of unseen categories"),
+    "unseen_share*": (_LOWER, "share of unseen categories"),
 }
 
 _GLOB = frozenset("*?[")
@@ -91,7 +80,7 @@ class MetricDirection(Result):
 
     Examples
     --------
-    >>> d = DirectionRegistry().get("throughput")
+    >>> d = DirectionRegistry().get("throughput_per_second")
     >>> d.direction.value, d.deliberate
     ('unknown', True)
     """
@@ -280,7 +269,7 @@ class DirectionRegistry:
             known.update(metrics.names())
         if self.builtin:
             known.update(OPERATIONAL)
-        return sorted(known)
+        return sorted(str(name) for name in known)
 
     def patterns(self) -> list[str]:
         """Sorted name patterns (user and built-in)."""

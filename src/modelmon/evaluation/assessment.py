@@ -27,10 +27,10 @@ import pyarrow as pa
 from modelmon.config.models import ModelSpec
 from modelmon.degradation import DegradationDetector, default_directions
 from modelmon.evaluation.presets import HEADLINE, Thresholds, quality_metric_names
-from modelmon.evaluation.window import PREDICTION_FEATURE
 from modelmon.exceptions import ModelmonWarning
 from modelmon.metrics.registry import Direction
 from modelmon.store.results import ALL
+from modelmon.vocabulary import OUTPUT_FEATURE as PREDICTION_FEATURE
 
 __all__ = ["Assessment", "assess", "compare_versions"]
 

@@ -19,9 +19,9 @@ from modelmon.config.durations import parse_duration
 from modelmon.config.inference import read_reference
 from modelmon.config.models import ModelSpec, Task
 from modelmon.drift import Reference
-from modelmon.evaluation.window import PREDICTION_FEATURE
 from modelmon.store.base import FEATURE_PREFIX
 from modelmon.store.duckdb_store import DuckDBStore
+from modelmon.vocabulary import OUTPUT_FEATURE as PREDICTION_FEATURE
 
 __all__ = ["ReferenceManager", "baseline_period"]
 

@@ -28,11 +28,9 @@ from modelmon.evaluation.presets import quality_metric_names
 from modelmon.evaluation.quality import quality_metrics
 from modelmon.exceptions import ModelmonWarning
 from modelmon.store.results import ALL, FEATURE_RESULT_COLUMNS, METRIC_POINT_COLUMNS, WindowResults
+from modelmon.vocabulary import OUTPUT_FEATURE, Metric
 
-__all__ = ["PREDICTION_FEATURE", "WindowEvaluation", "evaluate_window"]
-
-#: Name under which output (prediction) drift is reported beside the features.
-PREDICTION_FEATURE = "prediction"
+__all__ = ["WindowEvaluation", "evaluate_window"]
 
 
 @dataclass
@@ -74,10 +72,10 @@ def _prediction_column(frame: EvalFrame) -> Any:
 
 def _drift(frame: EvalFrame, reference: Any, spec: ModelSpec) -> tuple[list[Any], float]:
     """Per-feature drift results (features and output) and the share of drifted features."""
-    columns = [c for c in reference.features if c in frame.features or c == PREDICTION_FEATURE]
+    columns = [c for c in reference.features if c in frame.features or c == OUTPUT_FEATURE]
     table = frame.feature_table()
-    if PREDICTION_FEATURE in reference.features:
-        table = table.append_column(PREDICTION_FEATURE, pa.array(_prediction_column(frame)))
+    if OUTPUT_FEATURE in reference.features:
+        table = table.append_column(OUTPUT_FEATURE, pa.array(_prediction_column(frame)))
     table = table.select(columns)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ModelmonWarning)
@@ -86,7 +84,7 @@ def _drift(frame: EvalFrame, reference: Any, spec: ModelSpec) -> tuple[list[Any]
             table, tests=spec.drift.tests or None, thresholds=spec.drift.thresholds or None,
             correction=spec.drift.correction, drift_share=spec.drift.drift_share,
         )
-    feats = [r for r in result.features if r.feature != PREDICTION_FEATURE]
+    feats = [r for r in result.features if r.feature != OUTPUT_FEATURE]
     share = sum(r.drifted for r in feats) / len(feats) if feats else math.nan
     return list(result.features), share
 
@@ -99,7 +97,7 @@ def _feature_rows(
         p = r.p_value_adjusted if getattr(r, "p_value_adjusted", None) is not None else r.p_value
         rows[r.feature] = {
             "version": version, "segment": ALL, "feature": r.feature,
-            "feature_type": "prediction" if r.feature == PREDICTION_FEATURE else r.feature_type,
+            "feature_type": "prediction" if r.feature == OUTPUT_FEATURE else r.feature_type,
             "test": r.test, "statistic": _num(r.statistic), "p_value": _num(p),
             "threshold": _num(r.threshold), "drifted": bool(r.drifted),
             "n_reference": int(r.n_reference), "n_current": int(r.n_current),
@@ -174,16 +172,16 @@ def evaluate_window(
         extra: dict[str, tuple[float, int]] = {}
         if reference is not None and f.n:
             drift, share = _drift(f, reference, spec)
-            extra["drift_share"] = (share, f.n)
-            extra["drifted_features"] = (float(sum(r.drifted for r in drift
-                                                   if r.feature != PREDICTION_FEATURE)), f.n)
+            extra[Metric.DRIFT_SHARE] = (share, f.n)
+            extra[Metric.DRIFTED_FEATURES] = (float(sum(r.drifted for r in drift
+                                                   if r.feature != OUTPUT_FEATURE)), f.n)
             ev.drifted[(version, ALL)] = [r.feature for r in drift if r.drifted]
-            pred = [r for r in drift if r.feature == PREDICTION_FEATURE]
+            pred = [r for r in drift if r.feature == OUTPUT_FEATURE]
             if pred:
-                extra["prediction_drift_score"] = (_num(pred[0].statistic) or math.nan, f.n)
+                extra[Metric.PREDICTION_DRIFT] = (_num(pred[0].statistic) or math.nan, f.n)
         if quality:
             shares = [q.missing_share for q in quality if not math.isnan(q.missing_share)]
-            extra["missing_share"] = (max(shares) if shares else math.nan, f.n)
+            extra[Metric.MISSING_SHARE] = (max(shares) if shares else math.nan, f.n)
         types = {feat.name: feat.type.value for feat in spec.features}
         ev.features.extend(_feature_rows(version, drift, quality, types))
         return extra

@@ -11,12 +11,12 @@ True
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from modelmon.exceptions import NotFoundError
+from modelmon.vocabulary import Direction
 
 __all__ = [
     "Direction",
@@ -27,20 +27,6 @@ __all__ = [
     "metric_names",
     "register_metric",
 ]
-
-
-class Direction(enum.Enum):
-    """Which way a metric gets better.
-
-    ``TARGET`` metrics are best at a value (``MetricInfo.target``): bias at 0, a parity ratio at 1.
-    ``UNKNOWN`` is an explicit state: degradation detection reports "changed" but never guesses
-    whether the change is good or bad.
-    """
-
-    HIGHER = "higher"
-    LOWER = "lower"
-    TARGET = "target"
-    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ from modelmon.config.durations import parse_duration
 from modelmon.service.system_metrics import HostMonitor, store_folder
 from modelmon.store.base import Store
 from modelmon.store.results import ALL, ResultStore
+from modelmon.vocabulary import OUTPUT_FEATURE, STATUSES, Status
 
 if TYPE_CHECKING:
     from modelmon.service.state import ServiceState
@@ -75,12 +76,6 @@ __all__ = [
 
 log = logging.getLogger("modelmon.service")
 
-#: The row of the model output's drift among the feature results: it is stored under the
-#: reserved name "prediction" (no feature may take it), and is not counted in drift shares.
-OUTPUT_FEATURE = "prediction"
-
-#: Every model status, in order of severity (``no_data``: never evaluated, or nothing to judge).
-STATUSES = ("healthy", "warning", "degraded", "no_data")
 
 _ONE_US = timedelta(microseconds=1)
 
@@ -229,7 +224,7 @@ class ModelResultsCollector(Collector):
             self._skipped("status", model, exc)
             token, known = None, False
         else:
-            current = "no_data" if status is None else status.status
+            current = Status.NO_DATA if status is None else status.status
             for s in (*STATUSES, *(() if current in STATUSES else (current,))):
                 f["status"].add_metric([model, s], 1.0 if s == current else 0.0)
             if status is not None:

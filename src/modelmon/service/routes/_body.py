@@ -24,8 +24,10 @@ BULK_TYPES = {
 
 
 def json_response(body: Any, status: int = 200) -> Response:
-    """A JSON response rendered with orjson (datetimes and other values via ``str``)."""
-    return Response(orjson.dumps(body, default=str), status_code=status,
+    """A JSON response rendered with orjson (datetimes and other values via ``str``; keys that
+    are vocabulary enums, such as a :class:`~modelmon.vocabulary.Status`, as their text)."""
+    return Response(orjson.dumps(body, default=str, option=orjson.OPT_NON_STR_KEYS),
+                    status_code=status,
                     media_type="application/json")
 
 

@@ -31,11 +31,12 @@ from fastapi import APIRouter, Query, Request, Response
 from modelmon.config.durations import format_duration, parse_duration
 from modelmon.config.models import ModelSpec
 from modelmon.exceptions import NotFoundError, ValidationError
-from modelmon.service.collectors import OUTPUT_FEATURE, STATUSES, ResultBackend, window_seconds
+from modelmon.service.collectors import ResultBackend, window_seconds
 from modelmon.service.logs import current_model
 from modelmon.service.openapi import error_responses
 from modelmon.service.routes._body import json_response
 from modelmon.store.results import ALL
+from modelmon.vocabulary import OUTPUT_FEATURE, STATUSES, Metric, Status
 
 router = APIRouter(prefix="/v1", tags=["results"])
 
@@ -50,8 +51,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 
 #: Metrics the overview shows per model, when they exist.
-HEADLINE_METRICS = ("accuracy", "f1", "roc_auc", "mae", "rmse", "r2", "latency_p95_seconds",
-                    "error_rate", "drift_share", "prediction_count")
+HEADLINE_METRICS = ("accuracy", "f1", "roc_auc", "mae", "rmse", "r2", Metric.LATENCY_P95,
+                    Metric.ERROR_RATE, Metric.DRIFT_SHARE, Metric.PREDICTION_COUNT)
 
 
 # --- answering -------------------------------------------------------------------------------------
@@ -374,7 +375,7 @@ def _finite(value: float | None) -> float | None:
 def _status_dict(store: ResultBackend, model: str) -> dict[str, Any]:
     status = store.get_status(model)
     if status is None:
-        return {"model": model, "status": "no_data", "reasons": [], "report_id": None,
+        return {"model": model, "status": Status.NO_DATA, "reasons": [], "report_id": None,
                 "updated_at": None}
     return status.to_dict()
 

@@ -1,0 +1,187 @@
+"""The words every layer shares: tasks, statuses, severities, reason kinds, metric names and the
+way each metric gets better.
+
+One module holds them so that the evaluator that writes a metric, the judgement that reads it,
+the alert rules, the dashboard, the reports and ``/metrics`` all spell it the same way; every
+other module imports these names instead of writing them as string literals. The enums are
+:class:`enum.StrEnum` (except :class:`Direction`), so a member *is* its text: it compares equal
+to the stored string and serialises as one.
+
+Pure: standard library only (the numerical layers import it).
+
+>>> Status.DEGRADED == "degraded", Severity.CRITICAL.rank > Severity.WARNING.rank
+(True, True)
+>>> Metric.LATENCY_P95, direction_of_operational(Metric.LATENCY_P95)
+(<Metric.LATENCY_P95: 'latency_p95_seconds'>, <Direction.LOWER: 'lower'>)
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = [
+    "HEADLINE",
+    "OPERATIONAL_DIRECTIONS",
+    "OUTPUT_FEATURE",
+    "STATUSES",
+    "Direction",
+    "Metric",
+    "ReasonKind",
+    "Severity",
+    "Status",
+    "Task",
+    "direction_of_operational",
+]
+
+
+class Task(enum.StrEnum):
+    """What the model predicts."""
+
+    BINARY = "binary_classification"
+    MULTICLASS = "multiclass_classification"
+    REGRESSION = "regression"
+
+    @property
+    def is_classification(self) -> bool:
+        return self is not Task.REGRESSION
+
+
+class Direction(enum.Enum):
+    """Which way a metric gets better.
+
+    ``TARGET`` metrics are best at a value (``MetricInfo.target``): bias at 0, a parity ratio at 1.
+    ``UNKNOWN`` is an explicit state: degradation detection reports "changed" but never guesses
+    whether the change is good or bad.
+    """
+
+    HIGHER = "higher"
+    LOWER = "lower"
+    TARGET = "target"
+    UNKNOWN = "unknown"
+
+
+class Status(enum.StrEnum):
+    """A model's (or one window's) verdict.
+
+    ``no_data``: nothing to judge (no predictions yet, or none in the window); ``healthy``: no
+    finding; ``warning``: a finding worth a look (drift, a quality value outside its band once,
+    data quality); ``degraded``: the model got worse (a quality metric far outside its band or
+    persistently below it, failing predictions).
+    """
+
+    HEALTHY = "healthy"
+    WARNING = "warning"
+    DEGRADED = "degraded"
+    NO_DATA = "no_data"
+
+    @property
+    def rank(self) -> int:
+        """Order of concern: healthy < no_data < warning < degraded."""
+        return _STATUS_RANK[self]
+
+
+_STATUS_RANK = {Status.HEALTHY: 0, Status.NO_DATA: 1, Status.WARNING: 2, Status.DEGRADED: 3}
+
+#: Every status, in the order the overview counts them.
+STATUSES: tuple[Status, ...] = (Status.HEALTHY, Status.WARNING, Status.DEGRADED, Status.NO_DATA)
+
+
+class Severity(enum.StrEnum):
+    """How much a single reason matters.
+
+    ``info`` never changes a status; ``warning`` makes it at least ``warning``; ``high`` and
+    ``critical`` make it ``degraded`` (``critical``: act now, e.g. page someone; ``high``: act
+    today). Alerting maps severities to receivers.
+    """
+
+    INFO = "info"
+    WARNING = "warning"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
+
+
+class ReasonKind(enum.StrEnum):
+    """What a reason is about: one kind per judgement rule family."""
+
+    QUALITY = "quality"                    # a quality metric against its baseline band
+    LIMIT = "limit"                        # a fixed limit crossed (accuracy < 0.8, PSI > 0.2)
+    LATENCY = "latency"                    # latency against its baseline band
+    ERRORS = "errors"                      # failing predictions
+    DRIFT = "drift"                        # an input feature's distribution moved
+    PREDICTION_DRIFT = "prediction_drift"  # the model output's distribution moved
+    DATA_QUALITY = "data_quality"          # missing values, out-of-range values, unseen categories
+    SCHEMA_CHANGE = "schema_change"        # features added, removed or retyped
+    CONCEPT_DRIFT = "concept_drift"        # a streaming detector fired on the error stream
+    FAIRNESS = "fairness"                  # a gap between segments beyond its band
+    IMPORTANCE = "importance"              # the model leans on different features
+    NO_DATA = "no_data"                    # no predictions where some were expected
+    PARTIAL_WINDOW = "partial_window"      # a finding in a window that is still filling
+    BASELINE = "baseline"                  # the baseline or reference is missing or forming
+    EVALUATION = "evaluation"              # evaluation itself failed
+
+
+class Metric(enum.StrEnum):
+    """Names of the metrics the evaluator derives beside the quality metrics.
+
+    Quality metrics (``accuracy``, ``roc_auc``, ``mae`` ...) are named by the metric registry
+    (:mod:`modelmon.metrics.registry`), where each declares its direction.
+    """
+
+    PREDICTION_COUNT = "prediction_count"
+    THROUGHPUT = "throughput_per_second"
+    ERROR_RATE = "error_rate"
+    LATENCY_P50 = "latency_p50_seconds"
+    LATENCY_P95 = "latency_p95_seconds"
+    LATENCY_P99 = "latency_p99_seconds"
+    LABELLED_COUNT = "labelled_count"
+    LABEL_COVERAGE = "label_coverage_ratio"
+    DRIFT_SHARE = "drift_share"
+    DRIFTED_FEATURES = "drifted_features"
+    PREDICTION_DRIFT = "prediction_drift_score"
+    MISSING_SHARE = "missing_share"
+
+
+#: Direction of each derived metric, with a note saying why (deliberate UNKNOWNs included).
+OPERATIONAL_DIRECTIONS: dict[str, tuple[Direction, str]] = {
+    Metric.PREDICTION_COUNT: (Direction.UNKNOWN,
+                              "predictions per window: volume is neither better nor worse"),
+    Metric.THROUGHPUT: (Direction.UNKNOWN,
+                        "predictions per second: more traffic is neither better nor worse"),
+    Metric.ERROR_RATE: (Direction.LOWER, "share of predictions that failed"),
+    Metric.LATENCY_P50: (Direction.LOWER, "median latency, seconds"),
+    Metric.LATENCY_P95: (Direction.LOWER, "95th percentile latency, seconds"),
+    Metric.LATENCY_P99: (Direction.LOWER, "99th percentile latency, seconds"),
+    Metric.LABELLED_COUNT: (Direction.UNKNOWN,
+                            "predictions with actuals per window: volume, not quality"),
+    Metric.LABEL_COVERAGE: (Direction.UNKNOWN,
+                            "share of predictions with actuals: depends on label delay"),
+    Metric.DRIFT_SHARE: (Direction.LOWER, "share of input features that drifted"),
+    Metric.DRIFTED_FEATURES: (Direction.LOWER, "number of input features that drifted"),
+    Metric.PREDICTION_DRIFT: (Direction.LOWER, "drift statistic of the model output"),
+    Metric.MISSING_SHARE: (Direction.LOWER, "largest share of missing values over the features"),
+}
+
+
+def direction_of_operational(name: str) -> Direction | None:
+    """The direction of a derived metric, or None when ``name`` is not one."""
+    entry = OPERATIONAL_DIRECTIONS.get(name)
+    return None if entry is None else entry[0]
+
+
+#: The name under which the model output's drift is reported beside the input features (no
+#: feature may take it: ``prediction`` is a reserved record field).
+OUTPUT_FEATURE = "prediction"
+
+#: The metric a model's status line and overview lead with, per task.
+HEADLINE: dict[Task, str] = {
+    Task.BINARY: "accuracy",
+    Task.MULTICLASS: "accuracy",
+    Task.REGRESSION: "mae",
+}
