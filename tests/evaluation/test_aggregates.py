@@ -129,3 +129,31 @@ def test_window_aggregates_are_stored_with_results() -> None:
     res = ev.to_results("1m", NOW, NOW + timedelta(minutes=1))
     blob = res.aggregates[("*", "*")]
     assert WindowAggregate.from_bytes(blob).n == 500
+
+
+@pytest.mark.parametrize("scale", [1e8, 1e-8])
+def test_rolled_up_regression_metrics_keep_their_precision_at_any_scale(scale: float) -> None:
+    """Targets near 1e8 (prices) or 1e-8 (rates): R² from merged sums of squares lost every digit
+    (``sum_y2 - sum_y**2 / n`` cancels); the streaming aggregates merge moments pairwise."""
+    from modelmon.metrics import mean_absolute_error, r2_score
+
+    rng = np.random.default_rng(3)
+    n = 2400
+    y = scale * (1 + 1e-6 * rng.normal(size=n)) if scale > 1 else scale * rng.normal(5, 1, n)
+    pred = y + scale * 3e-7 * rng.normal(size=n) if scale > 1 else y + scale * rng.normal(0, 0.3, n)
+    spec = SPECS["regression"]
+    table = predictions_from_table(spec, pa.table({
+        "prediction_id": [f"s{i}" for i in range(n)], "x": rng.normal(size=n),
+        "c": rng.choice(["u", "v"], n), "prediction": pred}), now=NOW)
+    table = table.append_column("actual_value", pa.array(y))
+    table = table.append_column("actual_label", pa.nulls(n, pa.string()))
+    f = EvalFrame.from_arrow(spec, table.select([*needed_columns(spec), "actual_value",
+                                                 "actual_label"]))
+    parts = [WindowAggregate.from_frame(f.subset((np.arange(n) // 100) == k)) for k in range(24)]
+    merged = parts[0]
+    for p in parts[1:]:
+        merged.merge(WindowAggregate.from_bytes(p.to_bytes()))
+    got = merged.metrics(3600.0)
+    assert got["r2"][0] == pytest.approx(r2_score(y, pred), rel=1e-9)
+    assert 0 < got["r2"][0] < 1
+    assert got["mae"][0] == pytest.approx(mean_absolute_error(y, pred), rel=1e-9)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,16 @@ import pyarrow.compute as pc
 
 from modelmon.config.models import Task
 from modelmon.evaluation.frame import EvalFrame
+from modelmon.exceptions import ModelmonWarning, ValidationError
+from modelmon.metrics.streaming import (
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    MeanError,
+    MeanSquaredError,
+    R2Score,
+    StreamingMetric,
+)
+from modelmon.vocabulary import Metric
 
 __all__ = ["DECOMPOSABLE", "LatencySketch", "WindowAggregate"]
 
@@ -80,11 +91,11 @@ class LatencySketch:
 
 #: Metrics a :class:`WindowAggregate` computes exactly.
 DECOMPOSABLE = frozenset({
-    "prediction_count", "throughput_per_second", "error_rate", "labelled_count",
-    "label_coverage_ratio", "latency_p50_seconds", "latency_p95_seconds", "latency_p99_seconds",
+    Metric.PREDICTION_COUNT, Metric.THROUGHPUT, Metric.ERROR_RATE, Metric.LABELLED_COUNT,
+    Metric.LABEL_COVERAGE, Metric.LATENCY_P50, Metric.LATENCY_P95, Metric.LATENCY_P99,
     "accuracy", "balanced_accuracy", "precision", "recall", "f1", "specificity",
     "false_positive_rate", "matthews_corrcoef", "positive_rate", "log_loss", "brier",
-    "mae", "mse", "rmse", "r2", "mean_error", "mape", "smape", "missing_share",
+    "mae", "mse", "rmse", "r2", "mean_error", "mape", "smape", Metric.MISSING_SHARE,
 })
 
 
@@ -102,7 +113,8 @@ class WindowAggregate:
     n_scored: int = 0
     sum_log_loss: float = 0.0
     sum_brier: float = 0.0
-    reg: dict[str, float] = field(default_factory=dict)
+    reg: dict[str, StreamingMetric] = field(default_factory=dict)
+    smape: tuple[float, int] = (0.0, 0)
     missing: dict[str, int] = field(default_factory=dict)
     categories: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -117,17 +129,15 @@ class WindowAggregate:
         lab = frame.labelled
         if spec.task is Task.REGRESSION:
             yt, yp = frame.y_true[lab], frame.y_pred[lab]
-            e = yp - yt
-            nz = yt != 0
+            agg.reg = _regression_aggregates()
+            if yt.size:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ModelmonWarning)
+                    for m in agg.reg.values():
+                        m.update_many(yt, yp)
             denom = np.abs(yt) + np.abs(yp)
             sm = denom > 0
-            agg.reg = {
-                "n": float(yt.size), "sum_e": float(e.sum()), "sum_e2": float((e * e).sum()),
-                "sum_abs_e": float(np.abs(e).sum()), "sum_y": float(yt.sum()),
-                "sum_y2": float((yt * yt).sum()),
-                "sum_ape": float((np.abs(e[nz]) / np.abs(yt[nz])).sum()), "n_ape": float(nz.sum()),
-                "sum_sape": float((2 * np.abs(e[sm]) / denom[sm]).sum()), "n_sape": float(yt.size),
-            }
+            agg.smape = (float((2 * np.abs(yp[sm] - yt[sm]) / denom[sm]).sum()), int(yt.size))
         else:
             yt, yp = frame.y_true[lab], frame.y_pred[lab]
             agg.confusion = np.bincount(yt * k + yp, minlength=k * k).reshape(k, k).astype(np.int64)
@@ -165,8 +175,12 @@ class WindowAggregate:
         self.n_scored += other.n_scored
         self.sum_log_loss += other.sum_log_loss
         self.sum_brier += other.sum_brier
-        for key, v in other.reg.items():
-            self.reg[key] = self.reg.get(key, 0.0) + v
+        for key, m in other.reg.items():
+            if key in self.reg:
+                self.reg[key].merge(m)
+            else:
+                self.reg[key] = type(m).from_dict(m.to_dict())
+        self.smape = (self.smape[0] + other.smape[0], self.smape[1] + other.smape[1])
         for name, c in other.missing.items():
             self.missing[name] = self.missing.get(name, 0) + c
         for name, counts in other.categories.items():
@@ -179,35 +193,27 @@ class WindowAggregate:
     def metrics(self, window_seconds: float, positive_index: int | None = None) -> dict[str, tuple[float, int]]:
         """The decomposable metrics, ``{name: (value, rows)}`` as the raw path reports them."""
         out: dict[str, tuple[float, int]] = {
-            "prediction_count": (float(self.n), self.n),
-            "throughput_per_second": (self.n / window_seconds if window_seconds > 0 else math.nan,
+            Metric.PREDICTION_COUNT: (float(self.n), self.n),
+            Metric.THROUGHPUT: (self.n / window_seconds if window_seconds > 0 else math.nan,
                                       self.n),
         }
         if self.n == 0:
             return out
-        out["error_rate"] = (self.n_error / self.n, self.n)
+        out[Metric.ERROR_RATE] = (self.n_error / self.n, self.n)
         if self.latency.n:
-            for q, name in ((0.5, "latency_p50_seconds"), (0.95, "latency_p95_seconds"),
-                            (0.99, "latency_p99_seconds")):
+            for q, name in ((0.5, Metric.LATENCY_P50), (0.95, Metric.LATENCY_P95),
+                            (0.99, Metric.LATENCY_P99)):
                 out[name] = (self.latency.quantile(q), self.latency.n)
         n_ok = self.n - self.n_error
-        out["labelled_count"] = (float(self.n_labelled), self.n)
-        out["label_coverage_ratio"] = (self.n_labelled / n_ok if n_ok else math.nan, n_ok)
+        out[Metric.LABELLED_COUNT] = (float(self.n_labelled), self.n)
+        out[Metric.LABEL_COVERAGE] = (self.n_labelled / n_ok if n_ok else math.nan, n_ok)
         m = self.n_labelled
         if m == 0:
             return out
         if self.task == Task.REGRESSION.value and self.reg:
-            r = self.reg
-            n = r["n"]
-            mse = r["sum_e2"] / n
-            ss_tot = r["sum_y2"] - r["sum_y"] ** 2 / n
-            out.update({
-                "mae": (r["sum_abs_e"] / n, m), "mse": (mse, m), "rmse": (math.sqrt(mse), m),
-                "mean_error": (r["sum_e"] / n, m),
-                "r2": (1 - r["sum_e2"] / ss_tot if ss_tot > 0 else math.nan, m),
-                "mape": (r["sum_ape"] / r["n_ape"] if r["n_ape"] else math.nan, int(r["n_ape"])),
-                "smape": (r["sum_sape"] / r["n_sape"] if r["n_sape"] else math.nan, m),
-            })
+            out.update(_regression_values(self.reg, m))
+            total, count = self.smape
+            out["smape"] = (total / count if count else math.nan, m)
         elif self.confusion is not None:
             out.update(_confusion_metrics(self.confusion, self.task == Task.BINARY.value,
                                           positive_index, m))
@@ -216,7 +222,7 @@ class WindowAggregate:
                 out["brier"] = (self.sum_brier / self.n_scored, self.n_scored)
         shares = [c / self.n for c in self.missing.values()]
         if shares:
-            out["missing_share"] = (max(shares), self.n)
+            out[Metric.MISSING_SHARE] = (max(shares), self.n)
         return out
 
     # --- storage ---------------------------------------------------------------------------------
@@ -228,7 +234,9 @@ class WindowAggregate:
                         "zeros": self.latency.zeros},
             "confusion": None if self.confusion is None else self.confusion.tolist(),
             "n_scored": self.n_scored, "sum_log_loss": self.sum_log_loss,
-            "sum_brier": self.sum_brier, "reg": self.reg, "missing": self.missing,
+            "sum_brier": self.sum_brier,
+            "reg": {k: m.to_dict() for k, m in self.reg.items()}, "smape": list(self.smape),
+            "missing": self.missing,
             "categories": self.categories,
         }
         return json.dumps(data, separators=(",", ":")).encode()
@@ -242,8 +250,42 @@ class WindowAggregate:
                                   d["latency"]["zeros"]),
             confusion=None if d["confusion"] is None else np.asarray(d["confusion"], np.int64),
             n_scored=d["n_scored"], sum_log_loss=d["sum_log_loss"], sum_brier=d["sum_brier"],
-            reg=d["reg"], missing=d["missing"], categories=d["categories"],
+            reg={k: _STREAMING[k].from_dict(v) for k, v in d["reg"].items()},
+            smape=(float(d["smape"][0]), int(d["smape"][1])), missing=d["missing"],
+            categories=d["categories"],
         )
+
+
+#: Streaming aggregates of the regression metrics (their merge is exact and numerically stable:
+#: R² merges moments pairwise, so targets near 1e8 or 1e-8 keep their precision).
+_STREAMING: dict[str, type[StreamingMetric]] = {
+    "mae": MeanAbsoluteError, "mse": MeanSquaredError, "mean_error": MeanError, "r2": R2Score,
+    "mape": MeanAbsolutePercentageError,
+}
+
+
+def _regression_aggregates() -> dict[str, StreamingMetric]:
+    return {name: cls() for name, cls in _STREAMING.items()}
+
+
+def _regression_values(reg: dict[str, StreamingMetric], m: int) -> dict[str, tuple[float, int]]:
+    """Values of the streaming regression aggregates (NaN where a metric is undefined)."""
+    out: dict[str, tuple[float, int]] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ModelmonWarning)
+        for name, agg in reg.items():
+            try:
+                value = float(agg.get())
+            except ValidationError:
+                value = math.nan
+            n = m
+            if isinstance(agg, MeanAbsolutePercentageError):
+                n = agg.kept
+            out[name] = (value, n)
+    if "mse" in out:
+        mse = out["mse"][0]
+        out["rmse"] = (math.sqrt(mse) if math.isfinite(mse) else math.nan, m)
+    return out
 
 
 def _pad(m: np.ndarray, k: int) -> np.ndarray:
