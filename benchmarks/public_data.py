@@ -412,7 +412,9 @@ _SPECS: dict[str, _Spec] = {
                     "The mean check hardly sees it: the reference chunks differ so much from one "
                     "another (each is another region) that a 3-sigma band over them is wide. Latitude "
                     "moves in chunks 0, 8, 9, Longitude in 7, 8, 9, both in 8 and 9 (AveOccup too in "
-                    "9); with monthly chunks both move only in 2022-02."
+                    "9); with monthly chunks both move only in 2022-02. NannyML's Jensen-Shannon "
+                    "distance, which compares whole distributions, alerts on both in 10-11 of the "
+                    "12 analysis chunks and on no other feature."
                 ),
             ),
             KnownChange(
@@ -489,7 +491,8 @@ _SPECS: dict[str, _Spec] = {
                     "wholly in 2017 data (2017 starts at analysis row 69,126, 2018 at 138,761), and per "
                     "1,000 rows from there on; SCHL, MAR, DIS and DREM move from chunk 14-15 as well. "
                     "ANC (ancestry recode) moves in nearly every analysis chunk, 2016 included. AGEP's "
-                    "mean does not move in this mild phase."
+                    "mean does not move in this mild phase, but NannyML's Jensen-Shannon distance "
+                    "alerts on AGEP in every chunk from chunk 13."
                 ),
             ),
             KnownChange(
