@@ -6,6 +6,10 @@ subprocess of its own interpreter, and reports how long the computation took and
 flagged. See ``docs/benchmarks-peers.md``.
 
 Run ``.venv/bin/python -m benchmarks.peers [--sizes 10000,100000] [--peers evidently,scipy]``.
+
+:mod:`benchmarks.peers.nannyml_chunks` runs NannyML chunk by chunk on the public data sets of
+:mod:`benchmarks.public_data` (drift, realized and estimated performance per chunk, with alerts),
+in the same NannyML environment.
 """
 
 from __future__ import annotations
