@@ -14,12 +14,14 @@ Every test is also a function on two samples (arrays or fitted column summaries)
 :func:`proportions_z_test`, and the distances :func:`wasserstein_distance`,
 :func:`energy_distance`, :func:`population_stability_index`, :func:`jensen_shannon_distance`,
 :func:`kl_divergence`, :func:`hellinger_distance`, :func:`total_variation_distance`.
+Thresholds from the reference's own noise instead of fixed numbers: :class:`DriftBands`.
 Multivariate drift: :class:`PCAReconstructionDrift`. Methods, defaults and sources are described
 in ``docs/drift.md``.
 """
 
 from __future__ import annotations
 
+from modelmon.drift.bands import BAND_TESTS, DriftBands, StatisticBand, sigma_for
 from modelmon.drift.categorical import chi_square_test, proportions_z_test
 from modelmon.drift.compare import compare
 from modelmon.drift.correction import CORRECTIONS, adjust_p_values
@@ -59,16 +61,19 @@ from modelmon.drift.summaries import (
 )
 
 __all__ = [
+    "BAND_TESTS",
     "CORRECTIONS",
     "SIZE_CUTOVER",
     "CategoricalSummary",
     "DatasetDriftResult",
+    "DriftBands",
     "DriftTest",
     "FeatureDriftResult",
     "MultivariateDriftResult",
     "NumericSummary",
     "PCAReconstructionDrift",
     "Reference",
+    "StatisticBand",
     "TestRegistry",
     "TestResult",
     "adjust_p_values",
@@ -89,6 +94,7 @@ __all__ = [
     "population_stability_index",
     "proportions_z_test",
     "register_test",
+    "sigma_for",
     "summarize_categorical",
     "summarize_numeric",
     "total_variation_distance",

@@ -1,0 +1,396 @@
+"""Drift thresholds from the reference's own variability (instead of one fixed number).
+
+A fixed threshold (normalised Wasserstein >= 0.1, Jensen-Shannon >= 0.1) is too deaf for a
+stable feature and too jumpy for a noisy one: on public benchmark data it missed features whose
+statistic was 4-10 times the reference's own window-to-window noise. NannyML instead takes, per
+feature, the mean plus three standard deviations of the statistic over reference chunks; with
+the usual ten chunks that standard deviation is itself so uncertain (and the statistic so skewed)
+that about half the windows of a stable 25-feature model raise some drift alert.
+
+:class:`DriftBands` learns each feature's *noise distribution* and scales it to any window size:
+
+- Under no drift, a distance between a window of ``n`` values and a reference of ``N`` values
+  shrinks like ``(1/n + 1/N) ** e`` (``e = 1/2`` for distances such as Wasserstein,
+  Jensen-Shannon, Hellinger, KS; ``e = 1`` for divergences such as PSI and KL). The *normalised*
+  statistic ``u = s / (1/n + 1/N) ** e`` has (nearly) the same distribution at every ``n``.
+- **Simulation from the summary**: stable windows of ``n_b`` values are drawn from the
+  reference's own distribution (the stored :class:`~modelmon.drift.Reference`, no raw rows
+  needed) and compared with references *also redrawn* from it (a real window is compared with
+  one particular reference, which lies some way from the truth; leaving that out makes the
+  band too narrow for some features by about 15 %). ``log u`` is close to normal; its mean and
+  standard deviation over ``n_boot`` such windows make the band.
+- **Reference windows** (optional): the statistics of consecutive chunks of the reference period
+  (its own time windows, or row chunks) vs the whole reference, normalised with
+  ``(1/n - 1/N) ** e`` (a chunk is part of the reference). They capture variation that is not
+  sampling noise (time of day, weekly cycles); their mean plus ``sigma`` standard deviations
+  (NannyML's rule) is a second bound.
+
+The threshold of a window of ``n`` values at ``sigma`` standard deviations is::
+
+    upper(n) = max(exp(mean_log + sigma * std_log), windows_mean + sigma * windows_std)
+               * (1 / min(n, n_chunk) + 1 / N) ** e
+
+Windows larger than the reference's chunks keep the chunks' band (variation that is not
+sampling noise does not shrink with more rows). :func:`sigma_for` picks ``sigma`` so that the
+chance of a false alarm on any of ``k`` features in one stable window is ``alpha``
+(Bonferroni): with 25 features and ``alpha = 0.01``, 3.35 standard deviations. On a simulated
+stable model with 25 features the share of windows with any finding is then 1.1 % (nominal 1 %),
+against 48 % for mean + 3 sd over 12 reference chunks.
+
+p-value tests (KS, chi-square ...) already account for sample size and have no band.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+
+from modelmon._results import Result
+from modelmon._validation import check_int, check_real
+from modelmon.drift._frames import column_from_array
+from modelmon.drift.compare import _summarize_current
+from modelmon.drift.reference import Reference
+from modelmon.drift.registry import DriftTest, default_registry
+from modelmon.drift.results import DatasetDriftResult, FeatureDriftResult
+from modelmon.drift.summaries import (
+    CategoricalSummary,
+    NumericSummary,
+    make_categorical,
+    summarize_numeric,
+)
+from modelmon.exceptions import ModelmonWarning, ParameterError
+
+__all__ = [
+    "BAND_TESTS",
+    "NULL_EXPONENT",
+    "DriftBands",
+    "StatisticBand",
+    "sigma_for",
+]
+
+#: The statistic judged against a band, per feature type, when none is chosen: one distance per
+#: feature for every window (so a feature's series is comparable over time and window sizes).
+BAND_TESTS = {"numeric": "normalized_wasserstein", "categorical": "jensen_shannon"}
+
+#: How each distance shrinks with the sample size under no drift: ``s ~ (1/n + 1/N) ** e``.
+NULL_EXPONENT: dict[str, float] = {
+    "normalized_wasserstein": 0.5, "wasserstein": 0.5, "energy": 0.5, "jensen_shannon": 0.5,
+    "hellinger": 0.5, "total_variation": 0.5, "psi": 1.0, "kl_divergence": 1.0,
+}
+
+_TINY = 1e-12
+_LOG_TINY = math.log(_TINY)
+
+
+def sigma_for(alpha: float, k: int) -> float:
+    """Standard deviations for a chance ``alpha`` of a false finding among ``k`` features.
+
+    One-sided and Bonferroni-corrected: ``Phi^-1(1 - alpha / k)``.
+
+    >>> round(sigma_for(0.01, 25), 2), round(sigma_for(0.00135, 1), 2)
+    (3.35, 3.0)
+    """
+    alpha = check_real(alpha, "alpha", "sigma_for", low=0, high=1, closed="neither")
+    k = max(1, int(k))
+    return NormalDist().inv_cdf(1.0 - alpha / k)
+
+
+@dataclass(frozen=True)
+class StatisticBand(Result):
+    """The noise band of one feature's drift statistic (see the module docstring).
+
+    Attributes
+    ----------
+    feature, test : str
+        The feature and the statistic (a registered distance test).
+    exponent : float
+        ``e`` in ``s ~ (1/n + 1/N) ** e``.
+    n_reference : int
+        ``N``, non-missing reference values.
+    n_chunk : int
+        Size of the reference's chunks (or of the bootstrap samples without chunks): windows
+        larger than this keep this size's band.
+    log_mean, log_std : float
+        Mean and standard deviation of the log of the normalised statistic over the bootstrap
+        samples (``log_mean = -inf`` for a feature that never varies: any change is drift).
+    windows_mean, windows_std : float or None
+        Mean and standard deviation of the normalised statistic over the reference's chunks
+        (None with fewer than three chunks).
+    """
+
+    feature: str
+    test: str
+    exponent: float
+    n_reference: int
+    n_chunk: int
+    log_mean: float
+    log_std: float
+    windows_mean: float | None = None
+    windows_std: float | None = None
+
+    def scale(self, n: int) -> float:
+        """``(1/min(n, n_chunk) + 1/N) ** e``: how large noise is for a window of ``n`` values."""
+        m = max(1, min(int(n), self.n_chunk))
+        return float((1.0 / m + 1.0 / max(self.n_reference, 1)) ** self.exponent)
+
+    def normalised_upper(self, sigma: float) -> float:
+        """The band's upper limit in normalised units."""
+        upper = 0.0 if self.log_mean == -math.inf else math.exp(self.log_mean + sigma * self.log_std)
+        if self.windows_mean is not None and self.windows_std is not None:
+            upper = max(upper, self.windows_mean + sigma * self.windows_std)
+        return upper
+
+    def upper(self, n: int, sigma: float) -> float:
+        """The statistic above which a window of ``n`` values drifted."""
+        return self.normalised_upper(sigma) * self.scale(n)
+
+    def mean(self, n: int) -> float:
+        """The statistic's typical (median) value without drift, at ``n`` values."""
+        centre = 0.0 if self.log_mean == -math.inf else math.exp(self.log_mean)
+        return centre * self.scale(n)
+
+    def sigmas(self, statistic: float, n: int) -> float:
+        """How many noise standard deviations ``statistic`` lies above the typical value.
+
+        Measured on the log scale of the bootstrap band (``inf`` when the feature never varied in
+        the reference and now does; NaN for an undefined statistic)."""
+        if statistic is None or not math.isfinite(statistic):
+            return math.nan
+        if self.log_mean == -math.inf or self.log_std <= 0:
+            return 0.0 if statistic <= 0 else math.inf
+        u = max(statistic / self.scale(n), _TINY)
+        return (math.log(u) - self.log_mean) / self.log_std
+
+
+def _draw(summary: Any, n: int, rng: np.random.Generator) -> Any:
+    """``n`` values drawn from a reference summary's distribution: an array of numbers, or the
+    counts of each category."""
+    if isinstance(summary, CategoricalSummary):
+        return rng.multinomial(n, summary.counts / summary.counts.sum())
+    assert isinstance(summary, NumericSummary)
+    if summary.counts is not None:
+        return rng.choice(summary.values, size=n, p=summary.counts / summary.counts.sum())
+    return rng.choice(summary.values, size=n)
+
+
+def _as_current(summary: Any, drawn: Any) -> Any:
+    """A drawn sample as the summary a test compares with the reference."""
+    if isinstance(summary, CategoricalSummary):
+        return make_categorical(list(summary.categories), drawn, 0)
+    return _summarize_current(column_from_array(drawn, "bootstrap"), "numeric", [])
+
+
+def _as_reference(summary: Any, drawn: Any, bins: int | None) -> Any:
+    """A drawn sample as a reference summary (with the reference's binning)."""
+    if isinstance(summary, CategoricalSummary):
+        return make_categorical(list(summary.categories), drawn, 0)
+    return summarize_numeric(drawn, bins=bins, label="the pseudo-reference")
+
+
+def _null_statistics(test: DriftTest, summary: Any, n: int, n_boot: int, n_refs: int,
+                     rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """Statistics of ``n_boot`` stable windows of ``n`` values, normalised.
+
+    The data's distribution is taken to be the reference's; the reference itself is redrawn
+    ``n_refs`` times from it (``N'`` values, at most 50 windows' worth: beyond that its own
+    noise no longer matters), so the spread includes how far a reference of that size lies from
+    the truth: a window is compared with *a* reference, not with the truth. Normalised with
+    ``(1/n + 1/N') ** e``.
+    """
+    e = NULL_EXPONENT[test.name]
+    big_n = min(summary.n, 50 * n)
+    bins = getattr(summary, "n_bins", None)
+    per_ref = max(1, n_boot // n_refs)
+    stats: list[float] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ModelmonWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for _ in range(n_refs):
+            pseudo = _as_reference(summary, _draw(summary, big_n, rng), bins)
+            for _ in range(per_ref):
+                current = _as_current(summary, _draw(summary, n, rng))
+                stats.append(test.run(pseudo, current).statistic)
+    values = np.asarray(stats)
+    values = values[np.isfinite(values)]
+    return values / (1.0 / n + 1.0 / big_n) ** e, float(big_n)
+
+
+def _band_test(reference: Reference, feature: str, tests: Mapping[str, str] | None) -> DriftTest:
+    name = (tests or {}).get(feature) or BAND_TESTS[reference[feature].feature_type]
+    test = default_registry.get(name)
+    if test.kind != "distance" or name not in NULL_EXPONENT:
+        raise ParameterError(
+            f"The drift statistic of feature {feature!r} must be one of "
+            f"{sorted(NULL_EXPONENT)} to be judged against a band. Got {name!r} instead.",
+            loc=("tests", feature),
+        )
+    return test
+
+
+class DriftBands:
+    """Per-feature noise bands of drift statistics, fitted once from a reference.
+
+    Parameters
+    ----------
+    bands : mapping of str to StatisticBand
+        One band per feature.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelmon.drift import Reference
+    >>> rng = np.random.default_rng(0)
+    >>> ref = Reference.fit({"age": rng.normal(40, 10, 20_000),
+    ...                      "plan": rng.choice(["a", "b", "c"], 20_000)})
+    >>> bands = DriftBands.fit(ref, n_sample=2000, seed=0)
+    >>> current = {"age": rng.normal(43, 10, 2000), "plan": rng.choice(["a", "b", "c"], 2000)}
+    >>> result = bands.apply(ref.compare(current, tests=bands.tests), sigma=3.0)
+    >>> [(r.feature, r.test, r.drifted) for r in result]
+    [('age', 'normalized_wasserstein', True), ('plan', 'jensen_shannon', False)]
+    >>> round(bands["age"].sigmas(result["age"].statistic, 2000), 1) > 3
+    True
+    """
+
+    def __init__(self, bands: Mapping[str, StatisticBand]) -> None:
+        self.bands = dict(bands)
+
+    @classmethod
+    def fit(
+        cls,
+        reference: Reference,
+        *,
+        chunks: Sequence[Any] | None = None,
+        tests: Mapping[str, str] | None = None,
+        n_sample: int | None = None,
+        n_boot: int = 200,
+        n_refs: int = 10,
+        seed: int = 0,
+    ) -> DriftBands:
+        """Fit a band for every feature of ``reference``.
+
+        Parameters
+        ----------
+        reference : Reference
+            The fitted reference.
+        chunks : sequence of frames, optional
+            Consecutive parts of the reference data (its time windows, or row chunks), each a
+            frame :func:`~modelmon.drift.compare` accepts; with three or more, NannyML's
+            mean + sigma * sd over them is a second bound (see the module docstring).
+        tests : mapping of str to str, optional
+            The distance per feature (default :data:`BAND_TESTS` by feature type).
+        n_sample : int, optional
+            Size of the bootstrap samples (default: the chunks' median size, else a tenth of the
+            reference, between 100 and 10,000).
+        n_boot : int, default 200
+            Simulated stable windows per feature.
+        n_refs : int, default 10
+            Simulated references they are compared with (see the module docstring).
+        seed : int, default 0
+            Seed of the bootstrap (the bands are reproducible).
+        """
+        owner = "DriftBands.fit"
+        n_boot = check_int(n_boot, "n_boot", owner, low=10)
+        n_refs = check_int(n_refs, "n_refs", owner, low=1, high=n_boot)
+        chosen = {f: _band_test(reference, f, tests) for f in reference.features}
+        chunk_stats: dict[str, list[tuple[float, int]]] = {f: [] for f in reference.features}
+        chunk_sizes: list[int] = []
+        for chunk in chunks or ():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ModelmonWarning)
+                warnings.simplefilter("ignore", RuntimeWarning)
+                result = reference.compare(chunk, tests={f: t.name for f, t in chosen.items()})
+            sizes = [r.n_current for r in result]
+            chunk_sizes.append(int(np.median(sizes)) if sizes else 0)
+            for r in result:
+                if r.n_current > 0 and math.isfinite(r.statistic):
+                    chunk_stats[r.feature].append((r.statistic, r.n_current))
+        if n_sample is None:
+            typical = int(np.median(chunk_sizes)) if chunk_sizes else 0
+            n_total = max((reference[f].n for f in reference.features), default=0)
+            n_sample = typical if typical > 0 else n_total // 10
+            n_sample = min(max(n_sample, 100), 10_000)
+        n_sample = check_int(n_sample, "n_sample", owner, low=2)
+        n_chunk = int(np.median(chunk_sizes)) if chunk_sizes else n_sample
+        rng = np.random.default_rng(seed)
+        bands: dict[str, StatisticBand] = {}
+        for feature, test in chosen.items():
+            summary = reference[feature]
+            big_n = summary.n
+            e = NULL_EXPONENT[test.name]
+            if big_n == 0:
+                continue
+            u, _ = _null_statistics(test, summary, n_sample, n_boot, n_refs, rng)
+            if u.size < 2 or np.all(u <= _TINY):
+                log_mean, log_std = -math.inf, 0.0
+            else:
+                logs = np.log(np.maximum(u, _TINY))
+                log_mean, log_std = float(logs.mean()), float(logs.std(ddof=1))
+            w_mean = w_std = None
+            within = [(s, n) for s, n in chunk_stats[feature] if n < big_n]
+            if len(within) >= 3:
+                wu = np.array([s / (1.0 / n - 1.0 / big_n) ** e for s, n in within])
+                w_mean, w_std = float(wu.mean()), float(wu.std(ddof=1))
+            bands[feature] = StatisticBand(feature, test.name, e, int(big_n), int(n_chunk),
+                                           log_mean, log_std, w_mean, w_std)
+        return cls(bands)
+
+    # --- reading ----------------------------------------------------------------------------------
+    def __getitem__(self, feature: str) -> StatisticBand:
+        return self.bands[feature]
+
+    def __contains__(self, feature: object) -> bool:
+        return feature in self.bands
+
+    def __len__(self) -> int:
+        return len(self.bands)
+
+    @property
+    def tests(self) -> dict[str, str]:
+        """The statistic of each feature, as ``tests=`` for :meth:`Reference.compare`."""
+        return {f: b.test for f, b in self.bands.items()}
+
+    def apply(self, result: DatasetDriftResult, *, sigma: float) -> DatasetDriftResult:
+        """``result`` with each banded feature's threshold and verdict taken from its band.
+
+        Features without a band, or compared with another test than their band's, keep the
+        result's own threshold and verdict (e.g. a p-value test).
+        """
+        sigma = check_real(sigma, "sigma", "DriftBands.apply", low=0)
+        out: list[FeatureDriftResult] = []
+        for r in result.features:
+            band = self.bands.get(r.feature)
+            if band is None or band.test != r.test:
+                out.append(r)
+                continue
+            threshold = band.upper(r.n_current, sigma)
+            drifted = r.n_current > 0 and math.isfinite(r.statistic) and r.statistic > threshold
+            out.append(dataclasses.replace(r, threshold=threshold, drifted=bool(drifted)))
+        n_drifted = sum(r.drifted for r in out)
+        share = n_drifted / len(out) if out else 0.0
+        return dataclasses.replace(result, features=tuple(out), n_drifted=n_drifted,
+                                   share_drifted=share,
+                                   drifted=bool(out and share >= result.drift_share))
+
+    # --- storage ----------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (``-inf`` written as None)."""
+        return {"bands": [{**b.to_dict(), "log_mean": None if b.log_mean == -math.inf
+                           else b.log_mean} for b in self.bands.values()]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DriftBands:
+        bands = {}
+        for item in data["bands"]:
+            fields = dict(item)
+            if fields["log_mean"] is None:
+                fields["log_mean"] = -math.inf
+            band = StatisticBand(**fields)
+            bands[band.feature] = band
+        return cls(bands)
