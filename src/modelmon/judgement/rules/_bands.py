@@ -1,0 +1,129 @@
+"""Judging metric values against their baseline bands: at once when far outside, or when two of
+three consecutive windows lie outside a narrower limit (see :mod:`modelmon.judgement.bands`).
+
+Shared by the quality, operations and fairness rules; each decides which metrics, with what
+severity and under which reason kind.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from modelmon.degradation.directions import default_directions
+from modelmon.judgement.bands import MetricBand, limit_sigmas, persistence_sigmas
+from modelmon.judgement.facts import JudgementSettings
+from modelmon.judgement.reasons import Reason
+from modelmon.judgement.text import fmt_metric, fmt_percent, fmt_sigmas
+from modelmon.vocabulary import Direction, ReasonKind, Severity
+
+__all__ = ["BandCheck", "band_findings", "history_of", "judged_metrics"]
+
+
+@dataclass(frozen=True)
+class BandCheck:
+    """One metric to judge: where its band and values come from and what a finding is."""
+
+    metric: str
+    band: MetricBand
+    current: tuple[float, int]
+    previous: Sequence[tuple[float, int]]  # the two windows before, oldest first
+    kind: ReasonKind
+    far: Severity          # severity of a value far outside the band
+    persistent: Severity   # severity of a value outside in two of three windows
+    min_n: int = 1
+    label: str = ""        # how the metric is named in the message (default: its name)
+
+
+def judged_metrics(names: Sequence[str], bands: Mapping[str, MetricBand]) -> list[str]:
+    """The metrics among ``names`` that have a band and a direction to judge by."""
+    out = []
+    for name in names:
+        if name in bands and default_directions.get(name).direction is not Direction.UNKNOWN:
+            out.append(name)
+    return out
+
+
+def _word(direction: Direction) -> str:
+    if direction is Direction.HIGHER:
+        return "below"
+    if direction is Direction.LOWER:
+        return "above"
+    return "away from"
+
+
+def _beyond(c: BandCheck, d: Direction, value: float, n: int, k: float, min_change: float,
+            strong: float) -> bool:
+    """``value`` lies ``k`` or more sd on the worse side of ``c``'s band, by a practical change."""
+    if n < c.min_n or not math.isfinite(value):
+        return False
+    z = c.band.sigmas(value, n, d)
+    rel = c.band.relative_change(value)
+    practical = (math.isfinite(rel) and abs(rel) >= min_change) or z >= strong
+    return z >= k and practical
+
+
+def band_findings(checks: Sequence[BandCheck], settings: JudgementSettings,
+                  alpha: float) -> list[Reason]:
+    """Reasons for the checks whose value lies on the worse side of its band.
+
+    ``alpha`` (the chance of a false finding in a stable window) is split evenly between the
+    checks. A value beyond the prediction-interval limit is a finding at once (``far``); one
+    beyond the narrower two-of-three limit is one when one of the two windows before it was
+    beyond it too (``persistent``). Changes smaller than the metric's minimum practical change
+    are no finding unless they lie beyond ``settings.strong_sigmas``.
+    """
+    if not checks:
+        return []
+    share = alpha / len(checks)
+    reasons: list[Reason] = []
+    for c in checks:
+        value, n = c.current
+        if n < c.min_n or not math.isfinite(value):
+            continue
+        d = default_directions.get(c.metric)
+        band = c.band
+        k_far = limit_sigmas(share, band.windows)
+        k_persist = persistence_sigmas(share, band.windows)
+        min_change = settings.min_change_of(c.metric)
+
+        def beyond(v: float, size: int, k: float, c: BandCheck = c, d: Direction = d.direction,
+                   min_change: float = min_change) -> bool:
+            return _beyond(c, d, v, size, k, min_change, settings.strong_sigmas)
+
+        z = band.sigmas(value, n, d.direction)
+        if beyond(value, n, k_far):
+            severity, k, how = c.far, k_far, ""
+        elif beyond(value, n, k_persist) and any(beyond(v, m, k_persist) for v, m in c.previous[-2:]):
+            severity, k, how = c.persistent, k_persist, " in two of the last three windows"
+        else:
+            continue
+        lo, hi = band.limits(n, k)
+        limit = lo if (d.direction is Direction.HIGHER or
+                       (d.direction is Direction.TARGET and value < band.mean)) else hi
+        name = c.label or c.metric
+        rel = band.relative_change(value)
+        change = f" ({fmt_percent(rel * 100)})" if math.isfinite(rel) else ""
+        message = (f"{name} {fmt_metric(value, c.metric)} vs baseline "
+                   f"{fmt_metric(band.mean, c.metric)}{change}: {fmt_sigmas(z)} "
+                   f"{_word(d.direction)} its band{how} (limit {fmt_metric(limit, c.metric)}, "
+                   f"n = {n})")
+        reasons.append(Reason(
+            c.kind, severity, message, metric=c.metric, value=value, threshold=limit,
+            baseline=band.mean,
+            evidence={"sigmas": z, "limit_sigmas": k, "n": n, "baseline_std": band.std,
+                      "baseline_windows": band.windows, "relative_change": rel,
+                      "persistent": bool(how)},
+        ))
+    return reasons
+
+
+def history_of(history: Sequence[Mapping[str, tuple[float, int]]],
+               key: str) -> list[tuple[float, int]]:
+    """The values one metric had in the windows before (missing ones as NaN)."""
+    out = []
+    for h in history:
+        got = h.get(key)
+        out.append((math.nan, 0) if got is None else (float(got[0]), int(got[1] or 0)))
+    return out
