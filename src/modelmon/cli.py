@@ -1,4 +1,4 @@
-"""The ``modelmon`` command line: serve, init, models, demo and version.
+"""The ``modelmon`` command line: serve, init, models, backfill, demo and version.
 
 Run ``modelmon --help`` or ``modelmon COMMAND --help``.
 """
@@ -154,6 +154,106 @@ def models_list(
         table.add_row(m["name"], m["task"], str(len(spec["features"])),
                       ", ".join(spec["segments"]) or "-", str(m["revision"]), m["updated_at"][:19])
     console.print(table)
+
+
+def _api(url: str, api_key: str | None) -> Any:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    return httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=30)
+
+
+def _progress() -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    return Progress("[progress.description]{task.description}", BarColumn(),
+                    MofNCompleteColumn(), TimeElapsedColumn(), console=err_console)
+
+
+def _print_history(counts: dict[str, int], status: dict[str, Any], seconds: float | None) -> None:
+    table = Table("status", "windows")
+    for name, n in counts.items():
+        table.add_row(name, str(n))
+    console.print(table)
+    took = f" in {seconds:.1f} s" if seconds is not None else ""
+    console.print(f"judged{took}; status now [bold]{status.get('status')}[/]")
+    for r in status.get("reasons", [])[:5]:
+        console.print(f"  - {r['severity']}: {r['message']}")
+
+
+@app.command()
+def backfill(
+    model: Annotated[str, typer.Argument(help="The model whose history to evaluate.")],
+    config: ConfigOption = None,
+    url: Annotated[str | None, typer.Option(help="Ask a running service to do it (else the "
+                                            "config's store is opened here).",
+                                            envvar="MODELMON_URL")] = None,
+    api_key: Annotated[str | None, typer.Option(envvar="MODELMON_API_KEY")] = None,
+) -> None:
+    """Evaluate and judge a model's whole history in event time, with a progress bar.
+
+    Every window of every size gets its metrics, drift and verdict (GET
+    /v1/models/MODEL/status/history). With --url a running service does the work while it keeps
+    evaluating the other models; without it the config's store is opened here (stop the service
+    first: an embedded database has one writer).
+    """
+    import time
+
+    if url:
+        with _api(url, api_key) as client, _progress() as bar:
+            resp = client.post(f"/v1/models/{model}/backfill")
+            if resp.status_code != 202:
+                _fail(f"{url} answered {resp.status_code}: {resp.text[:300]}")
+            task = bar.add_task(f"backfill {model}", total=None)
+            while True:
+                job = client.get(f"/v1/models/{model}/backfill").json()
+                bar.update(task, completed=job["windows_done"], total=job["windows_total"] or None)
+                if job["state"] != "running":
+                    break
+                time.sleep(0.5)
+            if job["state"] == "failed":
+                _fail(f"the backfill failed: {job['error']}")
+            status = client.get(f"/v1/models/{model}/status").json()
+        _print_history(_history_counts(url, api_key, model), status, job["summary"]["seconds"])
+        return
+    settings = _settings(config)
+    from modelmon.config.inference import complete_spec
+    from modelmon.evaluation import Evaluator
+    from modelmon.store import create_store
+
+    store: Any = create_store(settings.store)
+    try:
+        store.open()
+        for spec in settings.models:
+            store.save_model(complete_spec(spec), source="config")
+        evaluator = Evaluator(store)
+        with _progress() as bar:
+            task = bar.add_task(f"backfill {model}", total=None)
+            summary = evaluator.backfill(
+                model, progress=lambda done, total: bar.update(task, completed=done, total=total))
+        counts: dict[str, int] = {}
+        for v in store.verdicts(model, window_size=evaluator.status_scheme(
+                store.get_model(model).spec).name, limit=10_000_000):
+            counts[v.status] = counts.get(v.status, 0) + 1
+        status = store.get_status(model)
+        _print_history(counts, status.to_dict() if status else {}, summary.seconds)
+    except ModelmonError as exc:
+        _fail(exc.message)
+    finally:
+        store.close()
+
+
+def _history_counts(url: str, api_key: str | None, model: str) -> dict[str, int]:
+    """Verdict counts over every page of a model's status history."""
+    counts: dict[str, int] = {}
+    with _api(url, api_key) as client:
+        next_url: str | None = f"/v1/models/{model}/status/history?limit=10000"
+        while next_url:
+            page = client.get(next_url).json()
+            for name, n in page["counts"].items():
+                counts[name] = counts.get(name, 0) + n
+            next_url = page.get("next")
+    return counts
 
 
 @app.command()

@@ -61,6 +61,7 @@ ERROR_CODES: dict[str, str] = {
     "invalid_feature_type": "A feature value does not match the feature's declared type.",
     "invalid_prediction": "The prediction fields do not match the model's task.",
     "unknown_segment": "A segment that the model's schema does not define.",
+    "unknown_window": "A window size that the model does not evaluate.",
     "unknown_field": "A field that this kind of record does not have.",
     "missing_field": "A required field (e.g. model, prediction_id, features) is absent.",
     "invalid_timestamp": "A timestamp is not ISO 8601 / epoch seconds, or is too far in the future.",

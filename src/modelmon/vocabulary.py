@@ -146,6 +146,7 @@ class Metric(enum.StrEnum):
     DRIFTED_FEATURES = "drifted_features"
     PREDICTION_DRIFT = "prediction_drift_score"
     MISSING_SHARE = "missing_share"
+    WORST_GROUP_ACCURACY = "worst_group_accuracy"
 
 
 #: Direction of each derived metric, with a note saying why (deliberate UNKNOWNs included).
@@ -166,6 +167,8 @@ OPERATIONAL_DIRECTIONS: dict[str, tuple[Direction, str]] = {
     Metric.DRIFTED_FEATURES: (Direction.LOWER, "number of input features that drifted"),
     Metric.PREDICTION_DRIFT: (Direction.LOWER, "drift statistic of the model output"),
     Metric.MISSING_SHARE: (Direction.LOWER, "largest share of missing values over the features"),
+    Metric.WORST_GROUP_ACCURACY: (Direction.HIGHER,
+                                  "accuracy of the segment group with the lowest accuracy"),
 }
 
 

@@ -46,7 +46,7 @@ def test_missing_env_variable_is_named(tmp_path: Path) -> None:
          ["models[0].task (model 'fraud')", "'binary_classification'", "got 'binary'"]),
         ("server: {port: 70000}\n", ["server.port", "less than or equal to 65535", "got 70000"]),
         ("models:\n  - {name: m, task: regression, windows: [5 minutes]}\n",
-         ["models[0].windows", "invalid duration '5 minutes'"]),
+         ["models[0].windows", "invalid window '5 minutes'"]),
         ("models:\n  - {name: m, task: regression, features: [{name: a, type: numbr}]}\n",
          ["models[0].features[0].type", "got 'numbr'"]),
         ("stor: {}\n", ["stor", "Extra inputs are not permitted"]),
@@ -81,7 +81,7 @@ def test_starter_config_is_valid(tmp_path: Path) -> None:
 
 def test_preset_windows_and_spec_rules() -> None:
     spec = ModelSpec.model_validate({"name": "m", "task": "regression", "preset": "basic"})
-    assert [w.total_seconds() for w in spec.window_durations] == [3600, 86400]
+    assert [w.name for w in spec.window_schemes] == ["1h", "1d"]
     with pytest.raises(ValueError, match="reserved"):
         ModelSpec.model_validate({"name": "m", "task": "regression",
                                   "features": [{"name": "score", "type": "numeric"}]})

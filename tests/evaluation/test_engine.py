@@ -34,29 +34,40 @@ def drifted_by_window(store: DuckDBStore) -> dict[int, set[str]]:
     return out
 
 
+def verdicts_by_window(store: DuckDBStore) -> dict[int, str]:
+    first = NOW - timedelta(hours=40)
+    return {int((v.window_start - first).total_seconds() // 3600): v.status
+            for v in store.verdicts("fraud", window_size="1h")}
+
+
 def test_injected_drift_is_found_on_the_right_features_and_windows(store: DuckDBStore) -> None:
     load(store, hours=40, drift_from=30)
     ev = Evaluator(store, clock=lambda: NOW)
     summary = ev.run_cycle()
     assert summary.windows_evaluated == 40 and summary.models[0].error is None
     drifted = drifted_by_window(store)
-    # Reference = the first 12 hours (default baseline); drift starts at hour 30. Windows of 800
-    # rows use p-value tests with Holm's correction: at most a rare chance flag before hour 30.
+    # Reference = the first 12 hours (default baseline); drift starts at hour 30 and moves the
+    # model's output (its score) too. Thresholds come from the reference's noise, at 1 % per
+    # window over all features: at most a rare chance flag before hour 30.
     assert set(range(30, 40)) <= set(drifted)
-    assert all(drifted[h] >= {"amount", "channel"} for h in range(30, 40))
-    chance = sum(len(f - {"amount", "channel"}) for f in drifted.values())
-    assert chance <= 2, drifted
+    assert all(drifted[h] >= {"amount", "channel", "prediction"} for h in range(30, 40))
+    chance = sum(len(f - {"amount", "channel", "prediction"}) for f in drifted.values())
+    assert chance <= 1, drifted
+    # Every window has a verdict: the first one after the change is already degraded.
+    verdicts = verdicts_by_window(store)
+    assert sorted(verdicts) == list(range(40))
+    assert [h for h, v in verdicts.items() if v == "degraded"] == list(range(30, 40))
+    assert sum(v != "healthy" for h, v in verdicts.items() if h < 30) <= 1, verdicts
     status = store.get_status("fraud")
     assert status is not None and status.status == "degraded"
     messages = " | ".join(r["message"] for r in status.reasons)
-    assert "accuracy" in messages and "baseline" in messages and "p < 0.001" in messages
+    assert "accuracy" in messages and "vs baseline" in messages and "sd below its band" in messages
     assert "feature amount drifted" in messages and "feature channel drifted" in messages
     report = store.get_report("fraud", status.report_id)  # type: ignore[arg-type]
     assert report["status"] == "degraded"
     assert any("Retraining recommended" in r for r in report["recommendations"])
     acc = next(m for m in report["metrics"] if m["metric"] == "accuracy")
-    assert acc["verdict"] == "degraded" and acc["better_or_worse"] == "worse"
-    assert acc["percent_change"] < -10
+    assert acc["finding"] and acc["relative_change"] < -0.1 and acc["sigmas"] > 5
     # The concept-drift detector fired shortly after the change, not before it.
     events = store.detector_events("fraud", kind="drift").to_pylist()
     assert events, "ADWIN should flag the error-rate change"
@@ -68,10 +79,10 @@ def test_injected_drift_is_found_on_the_right_features_and_windows(store: DuckDB
 def test_stable_model_raises_no_finding(store: DuckDBStore) -> None:
     load(store, hours=48, drift_from=None, seed=7)
     Evaluator(store, clock=lambda: NOW).run_cycle()
-    # Per-window flags control the family-wise error at 5 % per window (Holm); over 48 windows a
-    # couple of chance flags may occur, but never on consecutive windows, so status stays healthy.
+    # Per window a chance drift finding has probability 1 % (over all features): over 48
+    # windows at most a couple, and the newest complete window's verdict is healthy.
     flagged = drifted_by_window(store)
-    assert len(flagged) <= 4, flagged
+    assert len(flagged) <= 2, flagged
     assert not any(h + 1 in flagged for h in flagged)
     status = store.get_status("fraud")
     assert status is not None and status.status == "healthy", status.reasons

@@ -460,7 +460,8 @@ def test_latest_metric_points(client: httpx.Client, syn: Synthetic) -> None:
     ({"step": "6h"}, 422, "invalid_value", ["query", "step"]),
     ({"window": "1h", "step": "90m"}, 422, "invalid_value", ["query", "step"]),
     ({"window": "1h", "step": "soon"}, 422, "invalid_value", ["query", "step"]),
-    ({"segment": "web"}, 422, "invalid_value", ["query", "segment"]),
+    ({"segment": "web"}, 422, "unknown_segment", ["query", "segment"]),
+    ({"segment": "channel="}, 422, "invalid_value", ["query", "segment"]),
     ({"segment": "region=eu"}, 422, "unknown_segment", ["query", "segment"]),
     ({"version": "v9"}, 404, "version_not_found", ["query", "version"]),
 ])
@@ -672,7 +673,7 @@ def test_compare_versions(client: httpx.Client, syn: Synthetic) -> None:
 
 
 def test_compare_versions_verdict_text() -> None:
-    from modelmon.service.routes.results import _verdict
+    from modelmon.evaluation.versions import _verdict
 
     assert _verdict("accuracy", "v3", "v4", 0.87, 0.91, 0.003, "v4", 0.05, 24) == \
         "v4 outperforms v3 on accuracy: 0.91 vs 0.87 (+4.6 %), p = 0.003"

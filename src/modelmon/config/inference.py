@@ -3,7 +3,8 @@
 A model whose YAML lists no ``features`` but names a ``reference`` file gets one feature per
 column of that file, typed by the column's type: floating point and integer columns are numeric,
 booleans boolean, text and dictionary (categorical) columns categorical. Columns named like record
-fields (``prediction``, ``score``, ``actual`` ...) and the model's segments are not features.
+fields (``prediction``, ``score``, ``actual`` ...), the model's segments and the columns its
+``reference.columns`` maps (id, timestamp, target, outputs, exclusions) are not features.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def complete_spec(spec: ModelSpec) -> ModelSpec:
     if spec.features or spec.reference is None:
         return spec
     table = read_reference(spec.reference.path, spec.reference.format)
-    skip = RESERVED_NAMES | set(spec.segments)
+    skip = RESERVED_NAMES | set(spec.segments) | spec.reference.columns.mapped
     features = []
     for field in table.schema:
         if field.name in skip:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import enum
 import re
-from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from modelmon.config.durations import format_duration, parse_duration
-from modelmon.vocabulary import Task
+from modelmon.config.durations import parse_duration
+from modelmon.metrics.registry import metric_names
+from modelmon.vocabulary import Metric, Task
+from modelmon.windows import WindowScheme, parse_window
 
 __all__ = [
     "NAME_PATTERN",
@@ -24,9 +25,12 @@ __all__ = [
     "Feature",
     "FeatureType",
     "FinanceSpec",
+    "JudgementSpec",
+    "LimitSpec",
     "ModelSpec",
     "PredictionSpec",
     "Preset",
+    "ReferenceColumns",
     "ReferenceSpec",
     "Task",
 ]
@@ -52,11 +56,14 @@ class FeatureType(enum.StrEnum):
 
 
 class Preset(enum.StrEnum):
-    """Monitoring level: sensible windows, metrics and alert rules without writing any.
+    """Monitoring level: sensible windows, metrics and judgement without writing any.
 
-    ``basic``: hourly and daily windows, quality and drift. ``standard``: adds 5-minute windows,
-    a concept-drift detector on errors, degradation against the baseline and fairness.
-    ``advanced``: adds multivariate drift, every applicable metric and stricter thresholds.
+    Every preset evaluates quality, operations, data quality, feature and output drift, concept
+    drift on the error stream and fairness, and judges every window against its baseline.
+    ``basic``: hourly and daily windows, the headline quality metrics, the strictest judgement
+    (a false finding in about one stable window in 1,000). ``standard``: adds 5-minute windows
+    and the usual diagnostic metrics (one in 100). ``advanced``: every applicable metric and the
+    most sensitive judgement (one in 20, no minimum practical change).
     """
 
     BASIC = "basic"
@@ -73,6 +80,11 @@ _PRESET_WINDOWS: dict[Preset, list[str]] = {
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+def known_metric_names() -> set[str]:
+    """Every metric name a limit or a per-metric setting may name."""
+    return set(metric_names()) | {str(m) for m in Metric}
 
 
 def _check_name(value: str, what: str) -> str:
@@ -148,11 +160,46 @@ def _label_text(value: Any) -> str:
     return str(value)
 
 
+class ReferenceColumns(_Strict):
+    """Which columns of a reference file are not input features, named as the file names them.
+
+    ``id`` and ``timestamp`` identify rows (the timestamp also cuts the reference into windows
+    for its bands); ``target`` is the true outcome (it gives the baseline quality);
+    ``prediction`` the model's output (label or value); ``score`` a binary model's probability
+    of the positive class; ``probabilities`` a multiclass model's probability columns, in the
+    order of ``prediction.classes``. Every other column is a feature unless listed in
+    ``exclude``. Columns named like record fields (``prediction``, ``score`` ...) are never
+    features.
+    """
+
+    id: str | None = None
+    timestamp: str | None = None
+    target: str | None = None
+    prediction: str | None = None
+    score: str | None = None
+    probabilities: list[str] | None = None
+    exclude: list[str] = Field(default_factory=list)
+
+    @property
+    def mapped(self) -> set[str]:
+        """Every column named here (none of them is a feature)."""
+        names = {self.id, self.timestamp, self.target, self.prediction, self.score,
+                 *(self.probabilities or []), *self.exclude}
+        return {n for n in names if n}
+
+
 class ReferenceSpec(_Strict):
-    """A reference data set (what "normal" looks like) in Parquet or CSV."""
+    """A reference data set (what "normal" looks like) in Parquet or CSV.
+
+    ``columns`` maps the file's own column names (see :class:`ReferenceColumns`). Without a
+    timestamp the file is cut into ``chunks`` consecutive row chunks to learn how much each
+    statistic varies by chance (NannyML's default is also 10).
+    """
 
     path: str
     format: Literal["parquet", "csv", "auto"] = "auto"
+    columns: ReferenceColumns = Field(default_factory=ReferenceColumns)
+    chunks: int = Field(10, ge=3, le=1000)
 
 
 class BaselineSpec(_Strict):
@@ -187,6 +234,61 @@ class DriftSpec(_Strict):
     thresholds: dict[str, float] = Field(default_factory=dict)
     correction: Literal["none", "bonferroni", "holm", "bh"] = "holm"
     drift_share: float = Field(0.5, gt=0.0, le=1.0)
+
+
+class LimitSpec(_Strict):
+    """A fixed limit on one metric: ``min`` and/or ``max``, and how severe crossing it is."""
+
+    min: float | None = None
+    max: float | None = None
+    severity: Literal["warning", "high", "critical"] = "high"
+
+    @model_validator(mode="after")
+    def _some(self) -> LimitSpec:
+        if self.min is None and self.max is None:
+            raise ValueError("a limit needs 'min' or 'max'")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"a limit's min ({self.min}) is above its max ({self.max})")
+        return self
+
+
+class JudgementSpec(_Strict):
+    """How the model's windows are judged; unset values come from the preset.
+
+    ``window``: the window size whose newest complete window sets the model's status (default:
+    the smallest size whose windows usually hold ``min_window_rows`` predictions).
+    ``baseline_windows``: windows of each size that form the baseline when no baseline period
+    is given. ``quality_alpha`` / ``drift_alpha``: chance of a false finding in a stable window.
+    ``min_relative_change`` (and per metric ``min_change``): smaller changes are no finding
+    unless beyond ``strong_sigmas`` standard deviations. ``limits``: fixed limits per metric,
+    e.g. ``accuracy: {min: 0.8}`` or ``latency_p95_seconds: {max: 1.0, severity: critical}``.
+    """
+
+    window: str | None = None
+    min_window_rows: int = Field(200, ge=1)
+    baseline_windows: int = Field(12, ge=4, le=10_000)
+    quality_alpha: float | None = Field(None, gt=0, lt=0.5)
+    drift_alpha: float | None = Field(None, gt=0, lt=0.5)
+    min_relative_change: float | None = Field(None, ge=0)
+    min_change: dict[str, float] = Field(default_factory=dict)
+    strong_sigmas: float = Field(6.0, gt=0)
+    min_labelled: int = Field(30, ge=1)
+    error_rate: float | None = Field(None, gt=0, le=1)
+    missing_share: float | None = Field(None, gt=0, le=1)
+    limits: dict[str, LimitSpec] = Field(default_factory=dict)
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, v: str | None) -> str | None:
+        return None if v is None else parse_window(v).name
+
+    @field_validator("min_change", "limits")
+    @classmethod
+    def _known_metrics(cls, v: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(v) - known_metric_names())
+        if unknown:
+            raise ValueError(f"unknown metric(s) {unknown}; known: {sorted(known_metric_names())}")
+        return v
 
 
 class FinanceSpec(_Strict):
@@ -236,6 +338,7 @@ class ModelSpec(_Strict):
     preset: Preset = Preset.STANDARD
     metrics: list[str] | None = None
     drift: DriftSpec = Field(default_factory=DriftSpec)
+    judgement: JudgementSpec = Field(default_factory=JudgementSpec)
     finance: FinanceSpec | None = None
     business: BusinessSpec | None = None
     description: str = ""
@@ -263,7 +366,20 @@ class ModelSpec(_Strict):
             return v
         if not v:
             raise ValueError("windows must not be empty (omit it to use the preset's windows)")
-        return [format_duration(parse_duration(w)) for w in v]
+        names = [parse_window(w).name for w in v]
+        if len(set(names)) != len(names):
+            raise ValueError(f"windows must be unique; got {names}")
+        return names
+
+    @field_validator("metrics")
+    @classmethod
+    def _metrics(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
+        unknown = sorted(set(v) - set(metric_names()))
+        if unknown:
+            raise ValueError(f"unknown metric(s) {unknown}; known: {metric_names()}")
+        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelSpec:
@@ -291,6 +407,17 @@ class ModelSpec(_Strict):
                 raise ValueError(f"a binary model has exactly 2 classes; got {p.classes}")
             if p.positive_class is not None and p.classes and p.positive_class not in p.classes:
                 raise ValueError(f"positive_class {p.positive_class!r} is not in classes {p.classes}")
+        if self.metrics is not None:
+            kind = {Task.BINARY: "binary", Task.MULTICLASS: "multiclass",
+                    Task.REGRESSION: "regression"}[self.task]
+            wrong = sorted(set(self.metrics) - set(metric_names(kind)))
+            if wrong:
+                raise ValueError(f"metric(s) {wrong} do not apply to a {self.task.value} model; "
+                                 f"choose from {metric_names(kind)}")
+        if self.judgement.window is not None and self.judgement.window not in {
+                w.name for w in self.window_schemes}:
+            raise ValueError(f"judgement.window {self.judgement.window!r} is not one of the "
+                             f"model's windows {[w.name for w in self.window_schemes]}")
         if self.task is Task.MULTICLASS:
             if p.score:
                 raise ValueError("a multiclass model sends 'probabilities', not 'score'")
@@ -304,10 +431,15 @@ class ModelSpec(_Strict):
         return {f.name: f for f in self.features}
 
     @property
-    def window_durations(self) -> list[timedelta]:
-        """Evaluation windows, from the spec or the preset."""
+    def window_schemes(self) -> list[WindowScheme]:
+        """Evaluation window schemes, from the spec or the preset, smallest first."""
         texts = self.windows if self.windows is not None else _PRESET_WINDOWS[self.preset]
-        return [parse_duration(w) for w in texts]
+        return sorted((parse_window(w) for w in texts), key=lambda w: w.approx_seconds)
+
+    @property
+    def windows_are_default(self) -> bool:
+        """True when the windows come from the preset (they then fit the data's span)."""
+        return self.windows is None
 
     @property
     def positive_class(self) -> str:

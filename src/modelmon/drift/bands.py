@@ -45,7 +45,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
@@ -356,17 +356,18 @@ class DriftBands:
         """The statistic of each feature, as ``tests=`` for :meth:`Reference.compare`."""
         return {f: b.test for f, b in self.bands.items()}
 
-    def apply(self, result: DatasetDriftResult, *, sigma: float) -> DatasetDriftResult:
+    def apply(self, result: DatasetDriftResult, *, sigma: float,
+              skip: Collection[str] = ()) -> DatasetDriftResult:
         """``result`` with each banded feature's threshold and verdict taken from its band.
 
-        Features without a band, or compared with another test than their band's, keep the
-        result's own threshold and verdict (e.g. a p-value test).
+        Features without a band, compared with another test than their band's, or named in
+        ``skip`` (e.g. given a fixed threshold) keep the result's own threshold and verdict.
         """
         sigma = check_real(sigma, "sigma", "DriftBands.apply", low=0)
         out: list[FeatureDriftResult] = []
         for r in result.features:
             band = self.bands.get(r.feature)
-            if band is None or band.test != r.test:
+            if band is None or band.test != r.test or r.feature in skip:
                 out.append(r)
                 continue
             threshold = band.upper(r.n_current, sigma)

@@ -1,24 +1,36 @@
-"""The evaluator: for every model, (re-)evaluate changed windows, run the concept-drift detector,
-then judge the model and store its status and a report.
+"""The evaluator: for every model, (re-)evaluate changed windows, judge every window, then set
+the model's status from its newest complete window.
 
 One cycle per model:
 
 1. compare the store's data watermarks (latest ``received_at`` of predictions and actuals) with
    those of the last cycle; nothing new means nothing to recompute (a cycle over idle models
    costs a few dictionary look-ups);
-2. otherwise ask the store which windows hold new predictions or predictions with new actuals
-   (late ground truth re-opens old windows) and queue them; evaluate at most
-   ``max_windows_per_cycle`` (newest first); the rest stay queued, persisted with the watermarks;
-3. each window: fetch only the columns the evaluation needs, compute everything
-   (:func:`~modelmon.evaluation.window.evaluate_window`) and replace the stored results;
+2. fit the reference when it is due (:mod:`~modelmon.evaluation.references`); a new reference
+   re-queues every window (their drift is measured against it);
+3. ask the store which windows of each window scheme hold new predictions or predictions with
+   new actuals (late ground truth re-opens old windows) and queue them; evaluate at most
+   ``max_windows_per_cycle`` (smallest windows first, newest first); the rest stay queued,
+   persisted with the watermarks. A window whose evaluation fails is logged and counted; the
+   model's other windows go on;
 4. feed newly labelled rows to the concept-drift detector;
-5. assess (status, reasons, report, recommendations) from the stored results.
+5. judge the evaluated windows and the two after each (persistence rules look back two
+   windows) — every window of the size when its baseline changed
+   (:mod:`~modelmon.evaluation.verdicts`), and store their verdicts;
+6. the model's status is the verdict of the newest *complete* window of its status window size,
+   plus what concerns the model rather than a window (a partial window that already looks
+   degraded, an unreadable reference, failing evaluations, silence); a report is stored.
+
+:meth:`Evaluator.backfill` evaluates a model's whole history in event time (all windows, then
+one judgement pass), holding that model's lock so scheduled cycles skip it meanwhile while the
+other models go on.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -29,25 +41,30 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from modelmon.config.durations import format_duration
 from modelmon.config.models import ModelSpec
 from modelmon.evaluation.aggregates import WindowAggregate
-from modelmon.evaluation.assessment import Assessment, assess, compare_versions
 from modelmon.evaluation.concept import ConceptDriftTracker, DetectorConfig
 from modelmon.evaluation.frame import EvalFrame, needed_columns
-from modelmon.evaluation.importance import importance_shift
-from modelmon.evaluation.presets import HEADLINE, thresholds_for
-from modelmon.evaluation.references import ReferenceManager, baseline_period
+from modelmon.evaluation.references import ReferenceManager, ReferenceProfile
+from modelmon.evaluation.report import build_report
+from modelmon.evaluation.verdicts import WindowJudge, drift_sigma
+from modelmon.evaluation.versions import version_advice
 from modelmon.evaluation.window import evaluate_window
-from modelmon.evaluation.windows import Window, window_containing
 from modelmon.exceptions import ModelmonWarning
+from modelmon.judgement import Reason, Verdict, WindowFacts, status_of
 from modelmon.store.base import BatchKind
-from modelmon.store.duckdb_store import DuckDBStore
-from modelmon.store.results import ALL
+from modelmon.store.results import ALL, RowChunk, StoredVerdict
+from modelmon.vocabulary import HEADLINE, ReasonKind, Severity
+from modelmon.windows import FixedWindows, RowWindows, Window, WindowScheme
 
-__all__ = ["CycleSummary", "Evaluator"]
+__all__ = ["BackfillSummary", "CycleSummary", "Evaluator", "ModelCycle"]
 
 log = logging.getLogger("modelmon.evaluation")
+
+_US = timedelta(microseconds=1)
+#: With the preset's windows, fine windows cover only the recent past of a model's data (the
+#: newest event time minus this), so a backfill of months does not make 5-minute windows.
+_HORIZONS = ((timedelta(hours=1), timedelta(days=2)), (timedelta(days=1), timedelta(days=92)))
 
 
 def _utcnow() -> datetime:
@@ -60,6 +77,8 @@ class ModelCycle:
     windows_evaluated: int = 0
     windows_rolled_up: int = 0
     windows_pending: int = 0
+    windows_failed: int = 0
+    windows_judged: int = 0
     detector_events: int = 0
     status: str | None = None
     seconds: float = 0.0
@@ -82,12 +101,39 @@ class CycleSummary:
                 "models": [m.__dict__ for m in self.models]}
 
 
+@dataclass
+class BackfillSummary:
+    """What a backfill did: windows evaluated and judged, failures, time, final status."""
+
+    model: str
+    windows_evaluated: int = 0
+    windows_judged: int = 0
+    windows_failed: int = 0
+    seconds: float = 0.0
+    status: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class _Failures:
+    count: int = 0
+    last_error: str = ""
+    since: datetime | None = None
+
+
+def _error_text(exc: BaseException) -> str:
+    """An error for a status reason: its type, never its message (which may quote data)."""
+    return type(exc).__name__
+
+
 class Evaluator:
     """Evaluates every registered model (see the module docstring).
 
     Parameters
     ----------
-    store : DuckDBStore
+    store : ResultBackend
         Data and result store.
     clock : callable
         Current UTC time (tests and the demo pass their own).
@@ -99,7 +145,7 @@ class Evaluator:
 
     def __init__(
         self,
-        store: DuckDBStore,
+        store: Any,
         *,
         clock: Callable[[], datetime] = _utcnow,
         max_windows_per_cycle: int = 500,
@@ -110,22 +156,46 @@ class Evaluator:
         self.max_windows_per_cycle = max_windows_per_cycle
         self.references = ReferenceManager(store)
         self.concept = ConceptDriftTracker(store, detector)
-        self._assessed: dict[str, tuple[Any, ...]] = {}
+        self.judge = WindowJudge(store)
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self._failures: dict[str, _Failures] = {}
+        self._status_key: dict[str, Any] = {}
+        self._rotation = 0
+
+    def lock(self, model: str) -> threading.Lock:
+        """The lock a backfill of ``model`` holds (scheduled cycles skip the model meanwhile)."""
+        with self._locks_guard:
+            return self._locks.setdefault(model, threading.Lock())
 
     # --- cycles ------------------------------------------------------------------------------------
     def run_cycle(self) -> CycleSummary:
-        """Evaluate every model once."""
+        """Evaluate every model once (starting from a different model each cycle, so a bounded
+        budget reaches every model)."""
         started = time.perf_counter()
         summary = CycleSummary(self.clock())
         budget = self.max_windows_per_cycle
-        for info in self.store.list_models():
+        infos = self.store.list_models()
+        if infos:
+            k = self._rotation % len(infos)
+            infos = infos[k:] + infos[:k]
+            self._rotation += 1
+        for info in infos:
             result = ModelCycle(info.name)
+            lock = self.lock(info.name)
+            if not lock.acquire(blocking=False):
+                result.error = "skipped: a backfill of this model is running"
+                summary.models.append(result)
+                continue
             t0 = time.perf_counter()
             try:
                 self._evaluate_model(info.spec, result, budget)
             except Exception as exc:
                 log.exception("evaluation of %s failed", info.name)
                 result.error = f"{type(exc).__name__}: {exc}"
+                self._record_failure(info.spec, exc)
+            finally:
+                lock.release()
             result.seconds = time.perf_counter() - t0
             budget = max(0, budget - result.windows_evaluated)
             summary.models.append(result)
@@ -136,65 +206,109 @@ class Evaluator:
         """One cycle for one model (the API's "evaluate now")."""
         result = ModelCycle(model)
         t0 = time.perf_counter()
-        self._evaluate_model(self.store.get_model(model).spec, result, self.max_windows_per_cycle)
+        spec = self.store.get_model(model).spec
+        with self.lock(model):
+            try:
+                self._evaluate_model(spec, result, self.max_windows_per_cycle)
+            except Exception as exc:
+                self._record_failure(spec, exc)
+                raise
         result.seconds = time.perf_counter() - t0
         return result
 
-    def _evaluate_model(self, spec: ModelSpec, result: ModelCycle, budget: int) -> None:
+    def backfill(self, model: str, *, chunk: int = 100,
+                 progress: Callable[[int, int], None] | None = None) -> BackfillSummary:
+        """Evaluate every window of ``model``'s history, then judge them all.
+
+        ``progress(done, total)`` is called after each chunk of windows (the total grows when
+        windows are found). Holds the model's lock: scheduled cycles skip the model meanwhile.
+        """
+        t0 = time.perf_counter()
+        out = BackfillSummary(model)
+        spec = self.store.get_model(model).spec
+        with self.lock(model):
+            while True:
+                result = ModelCycle(model)
+                self._evaluate_model(spec, result, chunk, judge=False)
+                out.windows_evaluated += result.windows_evaluated
+                out.windows_failed += result.windows_failed
+                if progress is not None:
+                    progress(out.windows_evaluated,
+                             out.windows_evaluated + result.windows_pending)
+                if result.windows_pending == 0 or result.windows_evaluated == 0:
+                    break
+            judged = self._judge_all(spec)
+            out.windows_judged = judged
+            out.status = self._update_status(spec, self.clock(), force=True)
+        out.seconds = time.perf_counter() - t0
+        return out
+
+    # --- one model ---------------------------------------------------------------------------------
+    def _evaluate_model(self, spec: ModelSpec, result: ModelCycle, budget: int, *,
+                        judge: bool = True) -> None:
         now = self.clock()
         name = spec.name
         watermarks = self.store.data_watermarks(name)
-        seen_p, seen_a, pending = self.store.evaluation_state(name)
-        changed = watermarks != (seen_p, seen_a)
-        if watermarks[0] is None:  # no predictions yet: status "no_data", judged once
-            judged = self._judge(spec, now, force=False)
-            result.status = judged.status if judged is not None else "no_data"
+        seen_p, seen_a, pending, ref_key = self.store.evaluation_state(name)
+        if watermarks[0] is None:
+            result.status = self._update_status(spec, now)
             return
-        sizes = {format_duration(d): d for d in spec.window_durations}
-        base = min(spec.window_durations)
-        base_text = format_duration(base)
-        # (size, start) -> "evaluate" (recompute from rows) or "final" (an open larger window
-        # rolled up from its base windows' aggregates, due for a full evaluation when it closes).
+        changed = watermarks != (seen_p, seen_a)
+        schemes = {s.name: s for s in spec.window_schemes}
+        status_scheme = self.status_scheme(spec)
+        profile = self.references.get(name, now, status_scheme, spec.judgement.baseline_windows)
+        key = _profile_key(self.store.get_model(name).revision, profile)
+        requeue = key != ref_key and profile is not None
         queue: dict[tuple[str, datetime], str] = {
-            (size, start): kind for size, start, kind in pending if size in sizes}
-        if changed:
-            for size in spec.window_durations:
-                starts = self.store.changed_windows(
-                    name, int(size.total_seconds()), predictions_since=seen_p,
-                    actuals_since=seen_a,
-                )
-                for s in starts:
-                    queue[(format_duration(size), s)] = "evaluate"
-        due = []
-        for (size_text, start), kind in queue.items():
-            window = Window(start, start + sizes[size_text])
-            if kind == "final" and window.is_open(now):
-                continue  # rolled up already; evaluated in full once it closes
-            due.append((size_text, start))
-        # Base windows first (larger ones roll up from them), newest first within each size.
-        due.sort(key=lambda item: (item[0] != base_text, -item[1].timestamp()))
+            (size, start): kind for size, start, kind in pending if size in schemes}
+        chunks: dict[str, dict[datetime, RowChunk]] = {}
+        if changed or requeue:
+            since_p, since_a = (None, None) if requeue else (seen_p, seen_a)
+            newest = self.store.event_time_range(name)[1]
+            for scheme in schemes.values():
+                if isinstance(scheme, RowWindows):
+                    for start in self._plan_rows(spec, scheme, since_p, since_a, chunks):
+                        queue[(scheme.name, start)] = "evaluate"
+                    continue
+                horizon = self._horizon(spec, scheme, newest)
+                for start in self.store.changed_windows(
+                        name, scheme.sql_start("event_time"), predictions_since=since_p,
+                        actuals_since=since_a, min_start=horizon):
+                    queue[(scheme.name, start)] = "evaluate"
+        due = self._due(schemes, queue, now)
         todo = due[:budget]
-        evaluated = rolled = 0
+        evaluated: dict[str, list[datetime]] = {}
+        rolled = failed = 0
         batch: list[Any] = []
-        reference = self.references.get(name, now) if todo else None
-        left_base = {item[1] for item in due[budget:] if item[0] == base_text}
-        for size_text, start in todo:
-            size = sizes[size_text]
-            window = Window(start, start + size)
-            rollup = (size_text != base_text and window.is_open(now)
-                      and size % base == timedelta(0)
-                      and not any(start <= b < window.end for b in left_base))
-            if rollup:
+        base = _base_fixed(schemes)
+        left_base = {start for size, start in due[budget:] if base is not None and size == base.name}
+        for size, start in todo:
+            scheme = schemes[size]
+            window = self._window(spec, scheme, start, chunks)
+            if window is None:  # a row window whose boundaries moved: planned again next cycle
+                queue.pop((size, start), None)
+                continue
+            if (isinstance(scheme, FixedWindows) and base is not None and scheme != base
+                    and window.is_open(now) and scheme.size % base.size == timedelta(0)
+                    and not any(start <= b < window.end for b in left_base)):
                 if batch:  # the base windows it merges must be stored first
                     self.store.replace_window_results(name, batch)
                     batch.clear()
-                self._roll_up(spec, window, base_text)
-                queue[(size_text, start)] = "final"
+                self._roll_up(spec, window, base.name)
+                queue[(size, start)] = "final"
+                evaluated.setdefault(size, []).append(start)
                 rolled += 1
                 continue
-            batch.append(self._evaluate_window(spec, window, reference))
-            queue.pop((size_text, start), None)
-            evaluated += 1
+            queue.pop((size, start), None)
+            chunk = chunks.get(size, {}).get(start) if isinstance(scheme, RowWindows) else None
+            try:
+                batch.append(self._evaluate_window(spec, window, profile, chunk))
+            except Exception as exc:
+                log.exception("evaluation of %s window %s %s failed", name, size, start)
+                self._record_failure(spec, exc)
+                failed += 1
+                continue
+            evaluated.setdefault(size, []).append(start)
             if len(batch) >= 16:
                 self.store.replace_window_results(name, batch)
                 batch.clear()
@@ -202,24 +316,93 @@ class Evaluator:
             self.store.replace_window_results(name, batch)
         rest = sorted(((size, start, kind) for (size, start), kind in queue.items()),
                       key=lambda item: (item[1], item[0]))
-        result.windows_evaluated = evaluated
+        done = sum(len(v) for v in evaluated.values())
+        result.windows_evaluated = done - rolled
         result.windows_rolled_up = rolled
+        result.windows_failed = failed
         result.windows_pending = sum(1 for _, _, kind in rest if kind == "evaluate")
-        if changed or rest != pending:
-            self.store.set_evaluation_state(name, watermarks[0], watermarks[1], rest)
-        todo = todo[: evaluated + rolled]
+        if changed or rest != pending or key != ref_key:
+            self.store.set_evaluation_state(name, watermarks[0], watermarks[1], rest,
+                                            key if profile is not None else ref_key)
+        if done and not failed:
+            self._failures.pop(name, None)
         if changed:
             result.detector_events = self.concept.run(spec, now)
-        assessment = self._judge(spec, now, force=bool(todo) or changed)
-        if assessment is not None:
-            result.status = assessment.status
+        if not judge:
+            return
+        result.windows_judged = self._judge_changed(spec, schemes, evaluated, profile, now,
+                                                    everything=requeue)
+        result.status = self._update_status(spec, now)
 
-    def _roll_up(self, spec: ModelSpec, window: Window, base_text: str) -> None:
+    def _due(self, schemes: dict[str, WindowScheme], queue: dict[tuple[str, datetime], str],
+             now: datetime) -> list[tuple[str, datetime]]:
+        due = []
+        for (size, start), kind in queue.items():
+            scheme = schemes[size]
+            if kind == "final" and isinstance(scheme, FixedWindows) and \
+                    scheme.containing(start).is_open(now):
+                continue  # rolled up already; evaluated in full once it closes
+            due.append((size, start))
+        # Smaller windows first (larger ones roll up from them), newest first within each size.
+        due.sort(key=lambda item: (schemes[item[0]].approx_seconds, -item[1].timestamp()))
+        return due
+
+    def _horizon(self, spec: ModelSpec, scheme: WindowScheme,
+                 newest: datetime | None) -> datetime | None:
+        """With the preset's windows, windows shorter than an hour cover the newest two days of
+        data and windows shorter than a day the newest 92 days."""
+        if not spec.windows_are_default or newest is None or not isinstance(scheme, FixedWindows):
+            return None
+        for below, span in _HORIZONS:
+            if scheme.size < below:
+                return newest - span
+        return None
+
+    def _plan_rows(self, spec: ModelSpec, scheme: RowWindows, since_p: datetime | None,
+                   since_a: datetime | None,
+                   chunks: dict[str, dict[datetime, RowChunk]]) -> list[datetime]:
+        """Row windows to evaluate: those holding new data or whose boundaries moved; results
+        of windows that no longer exist are deleted."""
+        found = self.store.row_chunks(spec.name, scheme.rows, predictions_since=since_p,
+                                      actuals_since=since_a)
+        stored = dict(self.store.window_starts(spec.name, scheme.name))
+        plan: dict[datetime, RowChunk] = {}
+        last: datetime | None = None
+        todo = []
+        for c in found:
+            start = c.first_time if last is None or c.first_time > last else last + _US
+            last = start
+            plan[start] = c
+            end = c.last_time + _US
+            if c.changed or stored.get(start) != end or since_p is None:
+                todo.append(start)
+        chunks[scheme.name] = plan
+        gone = [s for s in stored if s not in plan]
+        if gone:
+            self.store.delete_window_results(spec.name, scheme.name, gone)
+        return todo
+
+    def _window(self, spec: ModelSpec, scheme: WindowScheme, start: datetime,
+                chunks: dict[str, dict[datetime, RowChunk]]) -> Window | None:
+        if isinstance(scheme, RowWindows):
+            plan = chunks.get(scheme.name)
+            if plan is None:
+                plan = {}
+                self._plan_rows(spec, scheme, None, None, {scheme.name: plan})
+                plan = chunks.setdefault(scheme.name, plan)
+            c = plan.get(start)
+            if c is None:
+                return None
+            return Window(start, c.last_time + _US, scheme.name, c.index)
+        w = scheme.containing(start)
+        return Window(w.start, w.end, scheme.name)
+
+    def _roll_up(self, spec: ModelSpec, window: Window, base_name: str) -> None:
         """Decomposable statistics of an open larger window, merged from its base windows'
         stored aggregates: no rows are read again."""
         merged: WindowAggregate | None = None
         for version, segment, _, blob in self.store.window_aggregates(
-            spec.name, base_text, window.start, window.end
+            spec.name, base_name, window.start, window.end
         ):
             if version != ALL or segment != ALL:
                 continue
@@ -234,106 +417,212 @@ class Evaluator:
                 else max(merged.k - 1, 0)
         values = merged.metrics(window.size.total_seconds(), positive)
         rows = [{"version": ALL, "segment": ALL, "window_size": window.name,
-                 "window_start": window.start, "window_end": window.end, "metric": metric,
+                 "window_start": window.start, "window_end": window.end, "metric": str(metric),
                  "value": None if value is None or math.isnan(value) else float(value), "n": n}
                 for metric, (value, n) in values.items()]
         self.store.replace_metric_points(spec.name, window.name, window.start,
                                          pa.Table.from_pylist(rows))
 
-    def _evaluate_window(self, spec: ModelSpec, window: Window, reference: Any) -> Any:
-        table = self.store.read_predictions(spec.name, start=window.start, end=window.end,
-                                            columns=needed_columns(spec, ids=spec.business is not None),
-                                            with_actuals=True, ordered=spec.finance is not None)
+    def _evaluate_window(self, spec: ModelSpec, window: Window,
+                         profile: ReferenceProfile | None, chunk: RowChunk | None = None) -> Any:
+        ids_needed = spec.business is not None
+        bounds: dict[str, Any] = {}
+        start = window.start
+        if chunk is not None:  # a row window: exactly its rows
+            start = chunk.first_time
+            bounds = {"first": (chunk.first_time, chunk.first_id),
+                      "last": (chunk.last_time, chunk.last_id)}
+        table = self.store.read_predictions(spec.name, start=start, end=window.end,
+                                            columns=needed_columns(spec, ids=ids_needed),
+                                            with_actuals=True, ordered=spec.finance is not None,
+                                            **bounds)
         frame = EvalFrame.from_arrow(spec, table)
         events = ids = None
         if spec.business is not None:
             events = self.store.read_table(spec.name, BatchKind.METRIC_EVENTS, start=window.start,
                                            end=window.end)
             ids = np.asarray(table.column("prediction_id").to_pylist(), dtype=object)
+        seconds = window.size.total_seconds()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ModelmonWarning)
-            evaluation = evaluate_window(frame, window_seconds=window.size.total_seconds(),
-                                         reference=reference, business_events=events,
-                                         prediction_ids=ids)
+            evaluation = evaluate_window(frame, window_seconds=seconds, reference=profile,
+                                         drift_sigma=drift_sigma(spec, profile),
+                                         business_events=events, prediction_ids=ids)
         return evaluation.to_results(window.name, window.start, window.end)
 
     # --- judging -----------------------------------------------------------------------------------
-    def _judge(self, spec: ModelSpec, now: datetime, *, force: bool) -> Assessment | None:
-        """Assess the model; skipped when nothing changed and the status window did not roll."""
-        size = min(spec.window_durations)
-        current_window = window_containing(now, size).start
-        key = (current_window,)
-        if not force and self._assessed.get(spec.name) == key:
-            return None
-        self._assessed[spec.name] = key
-        thresholds = thresholds_for(spec)
-        size_text = format_duration(size)
-        horizon = now - size * (thresholds.baseline_windows + thresholds.current_windows + 2)
-        first = self._first_window(spec.name, size_text)
-        baseline = baseline_period(spec, first, thresholds.baseline_windows)
-        start = min(horizon, baseline[0]) if baseline is not None else horizon
-        if baseline is not None and baseline[0] < horizon:
-            # Baseline windows plus the recent ones: two bounded reads, not the whole history.
-            base_pts = self.store.metric_series(spec.name, window_size=size_text,
-                                                start=baseline[0], end=baseline[1])
-            recent = self.store.metric_series(spec.name, window_size=size_text, start=horizon)
-            points = pa.concat_tables([base_pts, recent])
-        else:
-            points = self.store.metric_series(spec.name, window_size=size_text, start=start)
-        latest = self._latest_features(spec.name, size_text)
-        events = self.store.detector_events(spec.name, start=now - size * 20, limit=50)
-        schema = [e.details for e in self.store.list_events(spec.name, kind="schema_change",
-                                                            limit=5)
-                  if now - e.at < size * (thresholds.current_windows + 1)]
-        assessment = assess(spec, thresholds, window_size=size_text, now=now, points=points,
-                            baseline=baseline,
-                            latest_features=latest, detector_events=events,
-                            schema_changes=[_schema_text(d) for d in schema])
-        shift = importance_shift(self.store.read_table(spec.name, BatchKind.FEATURE_IMPORTANCE))
-        if shift is not None:
-            assessment.report["feature_importance"] = shift.to_dict()
-            if shift.shifted:
-                assessment.reasons.append({"severity": "warning", "kind": "importance",
-                                           "message": shift.reason()})
-                if assessment.status == "healthy":
-                    assessment.status = assessment.report["status"] = "warning"
-        versions = self.store.metric_series(spec.name, window_size=size_text, start=horizon,
-                                            version=None)
-        advice = compare_versions(versions, HEADLINE[spec.task])
-        if advice:
-            assessment.report.setdefault("recommendations", []).extend(advice)
-            assessment.report["versions"] = advice
-        report_id = self.store.save_report(spec.name, assessment.report)
-        self.store.set_status(spec.name, assessment.status, assessment.reasons, report_id)
-        return assessment
+    def status_scheme(self, spec: ModelSpec) -> WindowScheme:
+        """The window size whose newest complete window sets the status: ``judgement.window``,
+        else the smallest size whose windows hold ``judgement.min_window_rows`` predictions on
+        median (over its first 100 windows), else the largest."""
+        schemes = spec.window_schemes
+        if spec.judgement.window is not None:
+            return next(s for s in schemes if s.name == spec.judgement.window)
+        for scheme in schemes:
+            if isinstance(scheme, RowWindows):
+                return scheme
+            counts = self.store.window_counts(spec.name, scheme.sql_start("event_time"))
+            if counts and float(np.median(counts)) >= spec.judgement.min_window_rows:
+                return scheme
+        return schemes[-1]
 
-    def _first_window(self, model: str, size_text: str) -> datetime | None:
-        table = self.store.metric_series(model, window_size=size_text, metrics=["prediction_count"],
-                                         limit=1)
-        return table.column("window_start")[0].as_py() if table.num_rows else None
+    def _judge_changed(self, spec: ModelSpec, schemes: dict[str, WindowScheme],
+                       evaluated: dict[str, list[datetime]], profile: ReferenceProfile | None,
+                       now: datetime, *, everything: bool) -> int:
+        judged = 0
+        count = spec.judgement.baseline_windows
+        for size, scheme in schemes.items():
+            spans = self.store.window_starts(spec.name, size)
+            if not spans:
+                continue
+            starts_all = [a for a, _ in spans]
+            new = set(evaluated.get(size, ()))
+            baseline = set(starts_all[:count])
+            if everything or new & baseline:
+                judged += len(self.judge.judge(spec, scheme, profile=profile, now=now))
+                continue
+            wanted = set()
+            index = {a: i for i, a in enumerate(starts_all)}
+            for start in new:
+                i = index.get(start)
+                if i is not None:
+                    wanted.update(starts_all[i:i + 3])
+            # a window that was still filling when judged, and has ended since
+            newest = self.store.verdicts(spec.name, window_size=size, newest_first=True, limit=1)
+            if newest and not newest[0].complete and (
+                    newest[0].window_end <= now or isinstance(scheme, RowWindows)):
+                wanted.add(newest[0].window_start)
+            if wanted:
+                judged += len(self.judge.judge(spec, scheme, profile=profile, now=now,
+                                               starts=wanted))
+        return judged
 
-    def _latest_features(self, model: str, size_text: str, windows: int = 3) -> Any:
-        """Feature results of the newest ``windows`` evaluated windows of one size."""
-        latest = self.store.latest_metric_points(model, window_size=size_text)
-        starts = [r["window_start"] for r in latest.to_pylist()
-                  if r["metric"] == "prediction_count" and r["version"] == ALL
-                  and r["segment"] == ALL]
-        if not starts:
-            return self.store.feature_results(model, window_size=size_text, limit=0)
-        newest = max(starts)
-        size = min(d for d in self.store.get_model(model).spec.window_durations
-                   if format_duration(d) == size_text)
-        return self.store.feature_results(model, window_size=size_text,
-                                          start=newest - size * (windows - 1),
-                                          end=newest + timedelta(microseconds=1))
+    def _judge_all(self, spec: ModelSpec) -> int:
+        now = self.clock()
+        scheme = self.status_scheme(spec)
+        profile = self.references.get(spec.name, now, scheme, spec.judgement.baseline_windows)
+        return sum(len(self.judge.judge(spec, s, profile=profile, now=now))
+                   for s in spec.window_schemes)
+
+    # --- status ------------------------------------------------------------------------------------
+    def _record_failure(self, spec: ModelSpec, exc: BaseException) -> None:
+        f = self._failures.setdefault(spec.name, _Failures())
+        f.count += 1
+        f.last_error = _error_text(exc)
+        if f.since is None:
+            f.since = self.clock()
+        try:
+            self._update_status(spec, self.clock(), force=True)
+        except Exception:  # the status of a model whose store reads fail cannot be set either
+            log.exception("could not set the status of %s", spec.name)
+
+    def _model_reasons(self, spec: ModelSpec, now: datetime, scheme: WindowScheme,
+                       base: StoredVerdict | None, newest: StoredVerdict | None) -> list[Reason]:
+        """Reasons about the model rather than one window."""
+        reasons: list[Reason] = []
+        error = self.references.errors.get(spec.name)
+        if error:
+            reasons.append(Reason(ReasonKind.BASELINE, Severity.WARNING,
+                                  f"the reference cannot be used: {error}"))
+        failure = self._failures.get(spec.name)
+        if failure is not None:
+            reasons.append(Reason(
+                ReasonKind.EVALUATION, Severity.WARNING,
+                f"evaluation failed {failure.count} time(s) since "
+                f"{failure.since:%Y-%m-%d %H:%M} UTC ({failure.last_error}); other windows go on",
+                evidence={"failures": failure.count, "error": failure.last_error}))
+        if newest is not None and base is not None and newest.window_start != base.window_start:
+            worst = [Reason.from_dict(r) for r in newest.reasons]
+            serious = [r for r in worst if r.severity.rank >= Severity.HIGH.rank]
+            if serious and newest.n > 0:
+                reasons.append(Reason(
+                    ReasonKind.PARTIAL_WINDOW, Severity.WARNING,
+                    f"the window still filling ({newest.window_start:%Y-%m-%d %H:%M}, "
+                    f"{newest.n} predictions so far): {serious[0].message}",
+                    metric=serious[0].metric, value=serious[0].value,
+                    evidence={"n": newest.n, "start": newest.window_start}))
+        if isinstance(scheme, FixedWindows) and base is not None:
+            quiet = now - base.window_end
+            if quiet > max(2 * scheme.size, timedelta(hours=1)):
+                reasons.append(Reason(
+                    ReasonKind.NO_DATA, Severity.INFO,
+                    f"no predictions since {base.window_end:%Y-%m-%d %H:%M} UTC",
+                    evidence={"since": base.window_end}))
+        return reasons
+
+    def _update_status(self, spec: ModelSpec, now: datetime, *, force: bool = False) -> str:
+        """Set the model's status from its newest complete status window (see the module
+        docstring); write a report when it changed."""
+        name = spec.name
+        scheme = self.status_scheme(spec)
+        size = scheme.name
+        newest_list = self.store.verdicts(name, window_size=size, newest_first=True, limit=1)
+        newest = newest_list[0] if newest_list else None
+        base = newest
+        if newest is not None and not newest.complete:
+            done = self.store.verdicts(name, window_size=size, complete=True, newest_first=True,
+                                       limit=1)
+            base = done[0] if done else newest
+        reasons = [Reason.from_dict(r) for r in base.reasons] if base is not None else []
+        reasons = [r for r in reasons if r.kind is not ReasonKind.NO_DATA]
+        model_reasons = self._model_reasons(spec, now, scheme, base, newest)
+        has_data = base is not None and base.n > 0
+        status = status_of([*reasons, *model_reasons], has_data=has_data)
+        if base is None:
+            model_reasons.insert(0, Reason(ReasonKind.NO_DATA, Severity.INFO,
+                                           "no predictions received yet"))
+        all_reasons = sorted([*reasons, *model_reasons], key=lambda r: -r.severity.rank)
+        key = (size, base.window_start if base else None, base.judged_at if base else None,
+               newest.judged_at if newest else None,
+               tuple((r.kind, r.message) for r in model_reasons if r.kind is not ReasonKind.NO_DATA))
+        if not force and self._status_key.get(name) == key and self.store.get_status(name):
+            return str(status)
+        self._status_key[name] = key
+        facts, verdict = self._facts_of(spec, scheme, base, now)
+        events = self.store.detector_events(name, limit=20).to_pylist()
+        report = build_report(
+            spec, now=now, status=status, reasons=all_reasons, facts=facts, verdict=verdict,
+            reference_source=self._reference_source(name), detector_events=[
+                {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in e.items()}
+                for e in events],
+            versions=self._version_advice(spec, size, base))
+        report_id = self.store.save_report(name, report)
+        self.store.set_status(name, str(status), [r.to_dict() for r in all_reasons], report_id)
+        return str(status)
+
+    def _facts_of(self, spec: ModelSpec, scheme: WindowScheme, base: StoredVerdict | None,
+                  now: datetime) -> tuple[WindowFacts | None, Verdict | None]:
+        if base is None:
+            return None, None
+        profile = self.references.get(spec.name, now, scheme, spec.judgement.baseline_windows)
+        judged = self.judge.judge(spec, scheme, profile=profile, now=now,
+                                  starts=[base.window_start])
+        return judged[-1] if judged else (None, None)
+
+    def _reference_source(self, model: str) -> str | None:
+        stored = self.store.get_reference(model)
+        return stored[1] if stored is not None else None
+
+    def _version_advice(self, spec: ModelSpec, size: str, base: StoredVerdict | None) -> list[str]:
+        versions = [v.version for v in self.store.list_versions(spec.name)]
+        if len(versions) < 2 or len(versions) > 5 or base is None:
+            return []
+        start = base.window_start - 20 * (base.window_end - base.window_start)
+        try:
+            return version_advice(self.store, spec.name, size, HEADLINE[spec.task], versions,
+                                  start=start)
+        except Exception:  # advice is optional: a failure never blocks the status
+            log.exception("version advice for %s failed", spec.name)
+            return []
 
 
-def _schema_text(details: dict[str, Any]) -> str:
-    parts = []
-    for key in ("added", "removed", "type_changed"):
-        if details.get(key):
-            value = details[key]
-            items = ", ".join(value) if isinstance(value, list) else ", ".join(
-                f"{k}" for k in value)
-            parts.append(f"{key.replace('_', ' ')}: {items}")
-    return "; ".join(parts) or "feature schema changed"
+def _base_fixed(schemes: dict[str, WindowScheme]) -> FixedWindows | None:
+    fixed = [s for s in schemes.values() if isinstance(s, FixedWindows)]
+    return min(fixed, key=lambda s: s.size) if fixed else None
+
+
+def _profile_key(revision: int, profile: ReferenceProfile | None) -> str | None:
+    if profile is None:
+        return None
+    return f"{revision}:{profile.source}:{profile.n_rows}"
+

@@ -19,6 +19,7 @@ from modelmon.metrics import (
     equalized_odds_difference,
     worst_group_metric,
 )
+from modelmon.vocabulary import Metric
 
 __all__ = ["fairness_metrics"]
 
@@ -40,7 +41,7 @@ def fairness_metrics(frame: EvalFrame, segment: str, min_group: int = 10) -> dic
     yt, yp = lab.y_true[keep], lab.y_pred[keep]
     n = int(keep.sum())
     out: dict[str, tuple[float, int]] = {
-        "worst_group_accuracy": (call_metric(worst_group_metric, "accuracy", yt, yp, groups), n),
+        Metric.WORST_GROUP_ACCURACY: (call_metric(worst_group_metric, "accuracy", yt, yp, groups), n),
     }
     if frame.spec.task is Task.BINARY:
         pos = frame.positive_index

@@ -1,4 +1,4 @@
-"""What each monitoring preset evaluates: quality metrics per task, thresholds for status.
+"""What each monitoring preset evaluates: quality metrics per task, and how strictly it judges.
 
 ``basic`` watches the headline metrics; ``standard`` adds the usual diagnostic ones; ``advanced``
 adds every applicable metric. A model's ``metrics:`` list overrides the preset's choice.
@@ -6,11 +6,11 @@ adds every applicable metric. A model's ``metrics:`` list overrides the preset's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from modelmon.config.models import ModelSpec, Preset, Task
+from modelmon.judgement import JudgementSettings, Limit
+from modelmon.vocabulary import Severity
 
-__all__ = ["HEADLINE", "Thresholds", "quality_metric_names", "thresholds_for"]
+__all__ = ["judgement_settings", "quality_metric_names"]
 
 _BINARY = {
     Preset.BASIC: ["accuracy", "f1", "roc_auc"],
@@ -35,10 +35,6 @@ _REGRESSION = {
                       "max_error", "residual_std", "residual_skewness", "residual_kurtosis"],
 }
 
-#: The metric a status line leads with, per task.
-HEADLINE = {Task.BINARY: "accuracy", Task.MULTICLASS: "accuracy", Task.REGRESSION: "mae"}
-
-
 def quality_metric_names(spec: ModelSpec) -> list[str]:
     """Quality metrics evaluated for ``spec`` (its own list, else the preset's)."""
     if spec.metrics is not None:
@@ -55,32 +51,30 @@ def quality_metric_names(spec: ModelSpec) -> list[str]:
 _SCORE_METRICS = {"roc_auc", "average_precision", "log_loss", "brier", "expected_calibration_error"}
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """When a finding changes a model's status.
-
-    ``degradation_alpha``: significance of the degradation ensemble. ``min_relative_change``:
-    smaller relative changes are never called degraded (practical significance).
-    ``error_rate``: share of failed predictions that makes a model degraded.
-    ``missing_share``: share of missing values in a feature that makes a warning.
-    ``baseline_windows`` / ``current_windows``: how many windows of the status window size form
-    the baseline (when no baseline period is configured) and the current period.
-    """
-
-    degradation_alpha: float = 0.01
-    min_relative_change: float = 0.05
-    error_rate: float = 0.05
-    missing_share: float = 0.2
-    baseline_windows: int = 12
-    current_windows: int = 3
-    min_labelled: int = 30
+#: Judgement defaults per preset: (quality_alpha, drift_alpha, min_relative_change, error_rate,
+#: missing_share). ``basic`` pages least (a false degraded window in about 1,000), ``advanced``
+#: finds small changes soonest (and flags a stable window more often).
+_STRICTNESS = {
+    Preset.BASIC: (0.001, 0.001, 0.05, 0.10, 0.3),
+    Preset.STANDARD: (0.01, 0.01, 0.02, 0.05, 0.2),
+    Preset.ADVANCED: (0.05, 0.05, 0.0, 0.02, 0.1),
+}
 
 
-def thresholds_for(spec: ModelSpec) -> Thresholds:
-    """Status thresholds of the model's preset (``advanced`` is more sensitive)."""
-    if spec.preset is Preset.ADVANCED:
-        return Thresholds(degradation_alpha=0.05, min_relative_change=0.02, error_rate=0.02,
-                          missing_share=0.1)
-    if spec.preset is Preset.BASIC:
-        return Thresholds(min_relative_change=0.1, error_rate=0.1)
-    return Thresholds()
+def judgement_settings(spec: ModelSpec) -> JudgementSettings:
+    """The model's judgement settings: its ``judgement`` section over its preset's defaults."""
+    j = spec.judgement
+    q, d, change, errors, missing = _STRICTNESS[spec.preset]
+    limits = tuple(Limit(metric, lim.min, lim.max, Severity(lim.severity))
+                   for metric, lim in sorted(j.limits.items()))
+    return JudgementSettings(
+        quality_alpha=j.quality_alpha if j.quality_alpha is not None else q,
+        drift_alpha=j.drift_alpha if j.drift_alpha is not None else d,
+        min_relative_change=(j.min_relative_change if j.min_relative_change is not None
+                             else change),
+        min_change=dict(j.min_change), strong_sigmas=j.strong_sigmas,
+        min_labelled=j.min_labelled,
+        error_rate=j.error_rate if j.error_rate is not None else errors,
+        missing_share=j.missing_share if j.missing_share is not None else missing,
+        limits=limits,
+    )

@@ -1,137 +1,378 @@
-"""The reference a model's windows are compared with, fitted once and stored.
+"""The reference a model's windows are compared with: fitted once per spec revision and stored.
 
-Source, in order: the model's ``reference`` file (Parquet/CSV); else its baseline period of
-stored predictions (``baseline: {start, end}`` or ``{first: 7d}``); else, by default, the first
-``baseline_windows`` windows of the smallest window size after the first prediction. The summary
-is refitted when the spec's revision changes. A reference file with a ``prediction`` (or, for
-binary models, ``score``) column also gives output drift.
+A :class:`ReferenceProfile` holds everything the judgement needs from the reference:
+
+- the drift summary (:class:`~modelmon.drift.Reference`) of every feature and of the model's
+  output (``prediction``);
+- the drift bands (:class:`~modelmon.drift.DriftBands`): each statistic's noise, simulated from
+  the summary and measured over the reference's own chunks;
+- the quality of the reference's chunks when the reference holds the true outcome (a file with
+  a ``target`` column), from which the quality bands are drawn.
+
+Source, in order: the model's ``reference`` file (its columns mapped by ``reference.columns``;
+chunked by its timestamp into the model's status windows when it has one, else into
+``reference.chunks`` row chunks); else the baseline period of stored predictions
+(``baseline: {start, end}``, ``{first: 7d}``, or the first ``judgement.baseline_windows``
+windows of the status window size), chunked into those windows.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from datetime import datetime
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from modelmon.config.durations import parse_duration
 from modelmon.config.inference import read_reference
-from modelmon.config.models import ModelSpec, Task
-from modelmon.drift import Reference
+from modelmon.config.models import ModelSpec, ReferenceColumns
+from modelmon.drift import DriftBands, Reference
+from modelmon.evaluation.frame import EvalFrame, needed_columns
+from modelmon.evaluation.presets import quality_metric_names
+from modelmon.evaluation.quality import quality_metrics
+from modelmon.exceptions import ConfigError, ModelmonError
 from modelmon.store.base import FEATURE_PREFIX
-from modelmon.store.duckdb_store import DuckDBStore
-from modelmon.vocabulary import OUTPUT_FEATURE as PREDICTION_FEATURE
+from modelmon.vocabulary import OUTPUT_FEATURE, Task
+from modelmon.windows import RowWindows, WindowScheme
 
-__all__ = ["ReferenceManager", "baseline_period"]
+__all__ = ["ReferenceManager", "ReferenceProfile", "baseline_period", "output_column"]
 
 log = logging.getLogger("modelmon.evaluation")
 
+_FORMAT = "modelmon.ReferenceProfile"
+
+
+def output_column(frame: EvalFrame) -> Any:
+    """The model output compared with the reference's ``prediction`` summary: the score of a
+    binary model that sends one, the value of a regression model, else the predicted label."""
+    if frame.spec.task is Task.REGRESSION:
+        return frame.y_pred
+    if frame.spec.task is Task.BINARY and frame.score is not None:
+        return frame.score
+    labels = np.asarray([*frame.classes, None], dtype=object)[frame.y_pred]
+    return pa.array(labels.tolist(), pa.string())
+
+
+def _output_type(frame: EvalFrame) -> str:
+    if frame.spec.task is Task.REGRESSION or (frame.spec.task is Task.BINARY
+                                              and frame.score is not None):
+        return "numeric"
+    return "categorical"
+
+
+@dataclass
+class ReferenceProfile:
+    """The fitted reference of one model (see the module docstring).
+
+    ``quality``: per quality metric, ``[value, labelled rows]`` of each reference chunk (empty
+    without a target in the reference). ``source``: ``"file"`` or ``"baseline:START/END"`` (no
+    server paths). ``window``: the window size the reference was chunked by (None: row chunks).
+    """
+
+    reference: Reference
+    bands: DriftBands
+    source: str
+    n_rows: int
+    chunks: int
+    window: str | None = None
+    quality: dict[str, list[list[float]]] = field(default_factory=dict)
+
+    def to_bytes(self) -> bytes:
+        header = {"format": _FORMAT, "source": self.source, "n_rows": self.n_rows,
+                  "chunks": self.chunks, "window": self.window, "quality": self.quality,
+                  "bands": self.bands.to_dict()}
+        head = json.dumps(header).encode()
+        return len(head).to_bytes(8, "little") + head + self.reference.to_bytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ReferenceProfile:
+        size = int.from_bytes(data[:8], "little")
+        header = json.loads(data[8:8 + size])
+        if header.get("format") != _FORMAT:
+            raise ValueError("not a stored reference profile")
+        return cls(Reference.from_bytes(data[8 + size:]), DriftBands.from_dict(header["bands"]),
+                   header["source"], int(header["n_rows"]), int(header["chunks"]),
+                   header.get("window"), header.get("quality") or {})
+
 
 def _feature_types(spec: ModelSpec) -> dict[str, str]:
-    return {f.name: ("numeric" if f.type.value == "numeric" else "categorical") for f in spec.features}
+    return {f.name: ("numeric" if f.type.value == "numeric" else "categorical")
+            for f in spec.features}
 
 
-def _output_from_file(spec: ModelSpec, table: pa.Table) -> tuple[pa.Array | None, str | None]:
-    names = set(table.column_names)
-    if spec.task is Task.BINARY and "score" in names:
-        return table.column("score").cast(pa.float64()), "numeric"
-    if "prediction" in names:
-        if spec.task is Task.REGRESSION:
-            return table.column("prediction").cast(pa.float64()), "numeric"
-        col = table.column("prediction")
-        return pc.cast(col, pa.string()) if not pa.types.is_string(col.type) else col, "categorical"
-    return None, None
-
-
-def _as_category(col: pa.ChunkedArray) -> pa.ChunkedArray:
+def _as_category(col: pa.ChunkedArray | pa.Array) -> Any:
     """Booleans are compared as the categories "true"/"false", as in evaluation frames."""
     if pa.types.is_boolean(col.type):
         return pc.if_else(col, "true", "false")
     return col
 
 
-def baseline_period(
-    spec: ModelSpec, first_prediction: datetime | None, baseline_windows: int
-) -> tuple[datetime, datetime] | None:
-    """``(start, end)`` of the baseline period, or None when it cannot be known yet."""
+def baseline_period(spec: ModelSpec, scheme: WindowScheme, first: datetime | None,
+                    windows: int) -> tuple[datetime, datetime] | None:
+    """``(start, end)`` of the baseline period for a time scheme, or None when unknown yet.
+
+    ``baseline: {start, end}`` when given; ``{first: 7d}`` from the first prediction; else the
+    first ``windows`` windows of ``scheme`` from the one holding the first prediction.
+    """
     b = spec.baseline
     if b is not None and b.start and b.end:
-        return datetime.fromisoformat(b.start.replace("Z", "+00:00")), datetime.fromisoformat(
-            b.end.replace("Z", "+00:00"))
-    if first_prediction is None:
+        return (datetime.fromisoformat(b.start.replace("Z", "+00:00")),
+                datetime.fromisoformat(b.end.replace("Z", "+00:00")))
+    if first is None or isinstance(scheme, RowWindows):
         return None
-    length = (parse_duration(b.first) if b is not None and b.first
-              else min(spec.window_durations) * baseline_windows)
-    return first_prediction, first_prediction + length
+    if b is not None and b.first:
+        return first, first + parse_duration(b.first)
+    w = scheme.containing(first)
+    start = w.start
+    for _ in range(windows):
+        w = scheme.after(w)
+    return start, w.start
+
+
+def _mapped(table: pa.Table, mapping: ReferenceColumns, name: str | None,
+            fallback: str) -> pa.ChunkedArray | None:
+    column = name or (fallback if fallback in table.column_names else None)
+    if column is None:
+        return None
+    if column not in table.column_names:
+        raise ConfigError(f"the reference has no column {column!r} (reference.columns)",
+                          loc=("reference", "columns"))
+    return table.column(column)
+
+
+def reference_frame(spec: ModelSpec, table: pa.Table) -> EvalFrame | None:
+    """The reference file's rows as an evaluation frame (outputs and target mapped by
+    ``reference.columns``), or None when it holds no model output."""
+    assert spec.reference is not None
+    m = spec.reference.columns
+    n = table.num_rows
+    cols: dict[str, Any] = {"version": pa.array(["reference"] * n),
+                            "event_time": pa.array(np.zeros(n, np.int64)).cast(
+                                pa.timestamp("us", tz="UTC")),
+                            "latency_seconds": pa.nulls(n, pa.float64()),
+                            "status": pa.nulls(n, pa.string())}
+    for f in spec.features:
+        cols[FEATURE_PREFIX + f.name] = (table.column(f.name) if f.name in table.column_names
+                                         else pa.nulls(n, pa.float64() if f.type.value == "numeric"
+                                                       else pa.string()))
+    for s in spec.segments:
+        cols["segment." + s] = pa.nulls(n, pa.string())
+    prediction = _mapped(table, m, m.prediction, "prediction")
+    target = _mapped(table, m, m.target, "target")
+    if spec.task is Task.REGRESSION:
+        if prediction is None:
+            return None
+        cols["value"] = prediction.cast(pa.float64())
+        if target is not None:
+            cols["actual_value"] = target.cast(pa.float64())
+    else:
+        score = _mapped(table, m, m.score, "score") if spec.task is Task.BINARY else None
+        if prediction is None and score is None:
+            return None
+        if prediction is not None:
+            cols["label"] = _label_text(prediction)
+        else:
+            assert score is not None
+            classes = spec.prediction.classes or ["0", "1"]
+            pos = spec.positive_class
+            neg = next((c for c in classes if c != pos), "0")
+            above = pc.greater_equal(score.cast(pa.float64()), spec.prediction.threshold)
+            cols["label"] = pc.if_else(above, pos, neg)
+        cols["score"] = (score.cast(pa.float64()) if score is not None
+                         else pa.nulls(n, pa.float64()))
+        if m.probabilities:
+            mat = np.column_stack([table.column(c).to_numpy(zero_copy_only=False)
+                                   for c in m.probabilities]).astype(np.float64)
+            cols["probabilities"] = pa.array(list(mat))
+        if target is not None:
+            cols["actual_label"] = _label_text(target)
+    wanted = [c for c in needed_columns(spec) if c in cols]
+    extra = [c for c in ("actual_label", "actual_value") if c in cols]
+    built = pa.table({c: cols[c] for c in [*wanted, *extra]})
+    for c in needed_columns(spec):
+        if c not in built.column_names:
+            kind = (pa.list_(pa.float64()) if c == "probabilities"
+                    else pa.string() if c == "label" else pa.float64())
+            built = built.append_column(c, pa.nulls(n, kind))
+    return EvalFrame.from_arrow(spec, built)
+
+
+def _label_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Labels as the text the store keeps (``1`` -> ``"1"``, ``True`` -> ``"true"``)."""
+    if pa.types.is_boolean(col.type):
+        return pc.if_else(col, "true", "false")
+    if pa.types.is_floating(col.type):
+        values = col.to_numpy(zero_copy_only=False)
+        whole = np.isfinite(values) & (values == np.round(values))
+        if whole.all():
+            return pc.cast(col.cast(pa.int64()), pa.string())
+    return pc.cast(col, pa.string())
+
+
+def _chunk_masks(n: int, times: np.ndarray | None, scheme: WindowScheme | None,
+                 chunks: int) -> list[np.ndarray]:
+    """Index arrays of the reference's chunks: its status windows when it has times and a time
+    scheme (and that makes three or more), else ``chunks`` equal row chunks (or chunks of the
+    row scheme's size)."""
+    if times is not None and scheme is not None and scheme.kind == "time" and n:
+        order = np.argsort(times, kind="stable")
+        starts = np.array([scheme.containing(datetime.fromtimestamp(t / 1e6, tz=UTC)).start
+                           .timestamp() for t in times[order]])
+        _, first = np.unique(starts, return_index=True)
+        groups = np.split(order, first[1:])
+        if len(groups) >= 3:
+            return groups
+    if isinstance(scheme, RowWindows) and n >= 3 * scheme.rows:
+        return [np.arange(i, min(i + scheme.rows, n)) for i in range(0, n, scheme.rows)
+                if min(i + scheme.rows, n) - i == scheme.rows]
+    k = max(1, min(chunks, n))
+    return list(np.array_split(np.arange(n), k))
+
+
+def _quality_of_chunks(frame: EvalFrame, masks: Sequence[np.ndarray]) -> dict[str, list[list[float]]]:
+    names = quality_metric_names(frame.spec)
+    out: dict[str, list[list[float]]] = {}
+    for idx in masks:
+        mask = np.zeros(frame.n, dtype=bool)
+        mask[idx] = True
+        values = quality_metrics(frame.subset(mask, features=False), names)
+        for metric, (value, n) in values.items():
+            if n and math.isfinite(value):
+                out.setdefault(metric, []).append([float(value), int(n)])
+    return out
 
 
 class ReferenceManager:
-    """Fits, stores and caches each model's reference summary."""
+    """Fits, stores and caches each model's :class:`ReferenceProfile`.
 
-    def __init__(self, store: DuckDBStore, *, baseline_windows: int = 12) -> None:
+    ``errors[model]`` says (without server paths) why a model's reference could not be read.
+    """
+
+    def __init__(self, store: Any) -> None:
         self.store = store
-        self.baseline_windows = baseline_windows
-        self._cache: dict[str, tuple[int, Reference]] = {}
+        self._cache: dict[str, tuple[int, ReferenceProfile]] = {}
+        self.errors: dict[str, str] = {}
 
-    def get(self, model: str, now: datetime) -> Reference | None:
+    def get(self, model: str, now: datetime, scheme: WindowScheme,
+            windows: int) -> ReferenceProfile | None:
+        """The model's profile (fitted now if due); None while its baseline is not complete."""
         info = self.store.get_model(model)
         cached = self._cache.get(model)
         if cached is not None and cached[0] == info.revision:
             return cached[1]
         stored = self.store.get_reference(model)
         if stored is not None and stored[0] == info.revision:
-            ref = Reference.from_bytes(stored[2])
-            self._cache[model] = (info.revision, ref)
-            return ref
-        fitted, source, n = self._fit(info.spec, now)
+            try:
+                profile = ReferenceProfile.from_bytes(stored[2])
+            except (ValueError, KeyError, ModelmonError):
+                profile = None  # an older format: fitted again below
+            if profile is not None:
+                self._cache[model] = (info.revision, profile)
+                return profile
+        try:
+            fitted = self._fit(info.spec, now, scheme, windows)
+        except ConfigError as exc:
+            self.errors[model] = str(exc)
+            return None
+        self.errors.pop(model, None)
         if fitted is None:
             return None
-        ref = fitted
-        self.store.save_reference(model, info.revision, source, n, ref.to_bytes())
-        self._cache[model] = (info.revision, ref)
-        log.info("fitted reference for %s from %s (%d rows)", model, source, n)
-        return ref
+        self.store.save_reference(model, info.revision, fitted.source, fitted.n_rows,
+                                  fitted.to_bytes())
+        self._cache[model] = (info.revision, fitted)
+        log.info("fitted the reference of %s from %s (%d rows, %d chunks)", model,
+                 fitted.source, fitted.n_rows, fitted.chunks)
+        return fitted
 
-    def _fit(self, spec: ModelSpec, now: datetime) -> tuple[Reference | None, str, int]:
-        types = _feature_types(spec)
+    def forget(self, model: str) -> None:
+        self._cache.pop(model, None)
+
+    # --- fitting ---------------------------------------------------------------------------------
+    def _fit(self, spec: ModelSpec, now: datetime, scheme: WindowScheme,
+             windows: int) -> ReferenceProfile | None:
         if spec.reference is not None:
-            table = read_reference(spec.reference.path, spec.reference.format)
-            bools = {f.name for f in spec.features if f.type.value == "boolean"}
-            cols = {name: _as_category(table.column(name)) if name in bools else table.column(name)
-                    for name in types if name in table.column_names}
-            output, out_type = _output_from_file(spec, table)
-            if output is not None and out_type is not None:
-                cols[PREDICTION_FEATURE] = output
-                types = {**types, PREDICTION_FEATURE: out_type}
-            data = pa.table(cols)
-            return (Reference.fit(data, feature_types={k: types[k] for k in cols}),
-                    f"file:{spec.reference.path}", data.num_rows)
-        first = self._first_prediction(spec.name)
-        period = baseline_period(spec, first, self.baseline_windows)
-        if period is None or now < period[1]:
-            return None, "", 0
-        start, end = period
-        columns = [FEATURE_PREFIX + f.name for f in spec.features]
-        table = self.store.read_predictions(spec.name, start=start, end=end, columns=columns,
-                                            with_actuals=False)
-        if table.num_rows == 0:
-            return None, "", 0
+            return self._fit_file(spec, scheme)
+        return self._fit_baseline(spec, now, scheme, windows)
+
+    def _fit_file(self, spec: ModelSpec, scheme: WindowScheme) -> ReferenceProfile:
+        assert spec.reference is not None
+        table = read_reference(spec.reference.path, spec.reference.format)
+        m = spec.reference.columns
         bools = {f.name for f in spec.features if f.type.value == "boolean"}
-        data = pa.table({
-            name[len(FEATURE_PREFIX):]: (_as_category(table.column(name))
-                                         if name[len(FEATURE_PREFIX):] in bools
-                                         else table.column(name))
-            for name in columns})
-        source = f"baseline:{start.isoformat()}/{end.isoformat()}"
-        return Reference.fit(data, feature_types=types), source, data.num_rows
+        types = _feature_types(spec)
+        cols = {name: _as_category(table.column(name)) if name in bools else table.column(name)
+                for name in types if name in table.column_names}
+        frame = reference_frame(spec, table)
+        if frame is not None:
+            cols[OUTPUT_FEATURE] = pa.array(output_column(frame))
+            types = {**types, OUTPUT_FEATURE: _output_type(frame)}
+        data = pa.table(cols)
+        times = None
+        stamp = m.timestamp
+        if stamp is not None:
+            if stamp not in table.column_names:
+                raise ConfigError(f"the reference has no column {stamp!r} (reference.columns)",
+                                  loc=("reference", "columns", "timestamp"))
+            col = table.column(stamp)
+            if not pa.types.is_timestamp(col.type):
+                col = pc.cast(col, pa.timestamp("us"))
+            times = np.asarray(pc.cast(col.cast(pa.timestamp("us")), pa.int64())
+                               .to_numpy(zero_copy_only=False), dtype=np.int64)
+        masks = _chunk_masks(data.num_rows, times, scheme, spec.reference.chunks)
+        reference = Reference.fit(data, feature_types={k: types[k] for k in cols})
+        chunks = [data.take(pa.array(idx)) for idx in masks]
+        bands = DriftBands.fit(reference, chunks=chunks, tests=_band_tests(spec, reference))
+        quality = _quality_of_chunks(frame, masks) if frame is not None and frame.labelled.any() \
+            else {}
+        window = scheme.name if times is not None and len(masks) >= 3 else None
+        return ReferenceProfile(reference, bands, "file", data.num_rows, len(masks), window,
+                                quality)
+
+    def _fit_baseline(self, spec: ModelSpec, now: datetime, scheme: WindowScheme,
+                      windows: int) -> ReferenceProfile | None:
+        first = self._first_prediction(spec.name)
+        period = baseline_period(spec, scheme, first, windows)
+        if period is None or now < period[1]:
+            return None
+        start, end = period
+        table = self.store.read_predictions(spec.name, start=start, end=end,
+                                            columns=needed_columns(spec), with_actuals=False)
+        if table.num_rows == 0:
+            return None
+        frame = EvalFrame.from_arrow(spec, table)
+        types = _feature_types(spec)
+        cols: dict[str, Any] = {name: frame.features[name] for name in types}
+        cols[OUTPUT_FEATURE] = output_column(frame)
+        types = {**types, OUTPUT_FEATURE: _output_type(frame)}
+        data = pa.table({k: (v if isinstance(v, pa.Array | pa.ChunkedArray) else pa.array(v))
+                         for k, v in cols.items()})
+        reference = Reference.fit(data, feature_types=types)
+        masks = _chunk_masks(data.num_rows, frame.event_time, scheme, 10)
+        chunks = [data.take(pa.array(idx)) for idx in masks]
+        bands = DriftBands.fit(reference, chunks=chunks, tests=_band_tests(spec, reference))
+        return ReferenceProfile(reference, bands, f"baseline:{start.isoformat()}/{end.isoformat()}",
+                                data.num_rows, len(masks), scheme.name)
 
     def _first_prediction(self, model: str) -> datetime | None:
         table = self.store.read_predictions(model, columns=["event_time"], with_actuals=False,
                                             limit=1)
         return table.column("event_time")[0].as_py() if table.num_rows else None
 
-    def forget(self, model: str) -> None:
-        self._cache.pop(model, None)
 
+def _band_tests(spec: ModelSpec, reference: Reference) -> dict[str, str]:
+    """The statistic of each feature: the band test of its type unless the spec chose a
+    distance of its own (a p-value test or a fixed threshold means no band is used)."""
+    from modelmon.drift.bands import BAND_TESTS, NULL_EXPONENT
 
+    out = {}
+    for f in reference.features:
+        chosen = spec.drift.tests.get(f)
+        out[f] = chosen if chosen in NULL_EXPONENT else BAND_TESTS[reference[f].feature_type]
+    return out

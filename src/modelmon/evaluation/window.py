@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from modelmon.config.models import ModelSpec, Task
+from modelmon.config.models import ModelSpec
 from modelmon.evaluation.aggregates import WindowAggregate
 from modelmon.evaluation.data_quality import FeatureQuality, feature_quality
 from modelmon.evaluation.finance import business_metrics, finance_metrics
@@ -26,7 +26,10 @@ from modelmon.evaluation.frame import EvalFrame
 from modelmon.evaluation.operational import operational_metrics
 from modelmon.evaluation.presets import quality_metric_names
 from modelmon.evaluation.quality import quality_metrics
+from modelmon.evaluation.references import ReferenceProfile, output_column
 from modelmon.exceptions import ModelmonWarning
+from modelmon.judgement.facts import FeatureFacts
+from modelmon.judgement.rules.drift import drift_share
 from modelmon.store.results import ALL, FEATURE_RESULT_COLUMNS, METRIC_POINT_COLUMNS, WindowResults
 from modelmon.vocabulary import OUTPUT_FEATURE, Metric
 
@@ -60,33 +63,27 @@ class WindowEvaluation:
                              table(self.features, FEATURE_RESULT_COLUMNS), dict(self.aggregates))
 
 
-def _prediction_column(frame: EvalFrame) -> Any:
-    """The model output compared with the reference's ``prediction`` column."""
-    if frame.spec.task is Task.REGRESSION:
-        return frame.y_pred
-    if frame.spec.task is Task.BINARY and frame.score is not None:
-        return frame.score
-    labels = np.asarray([*frame.classes, None], dtype=object)[frame.y_pred]
-    return pa.array(labels.tolist(), pa.string())
-
-
-def _drift(frame: EvalFrame, reference: Any, spec: ModelSpec) -> tuple[list[Any], float]:
-    """Per-feature drift results (features and output) and the share of drifted features."""
+def _drift(frame: EvalFrame, profile: ReferenceProfile, spec: ModelSpec,
+           sigma: float) -> list[Any]:
+    """Per-feature drift results (features and output) against the reference's bands; features
+    the spec gives a fixed threshold (or a p-value test) keep that instead."""
+    reference = profile.reference
     columns = [c for c in reference.features if c in frame.features or c == OUTPUT_FEATURE]
     table = frame.feature_table()
     if OUTPUT_FEATURE in reference.features:
-        table = table.append_column(OUTPUT_FEATURE, pa.array(_prediction_column(frame)))
+        table = table.append_column(OUTPUT_FEATURE, pa.array(output_column(frame)))
     table = table.select(columns)
+    tests = {f: t for f, t in profile.bands.tests.items() if f in columns}
+    tests.update({f: t for f, t in spec.drift.tests.items() if f in columns})
+    fixed = set(spec.drift.thresholds)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ModelmonWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
         result = reference.compare(
-            table, tests=spec.drift.tests or None, thresholds=spec.drift.thresholds or None,
+            table, tests=tests, thresholds=spec.drift.thresholds or None,
             correction=spec.drift.correction, drift_share=spec.drift.drift_share,
         )
-    feats = [r for r in result.features if r.feature != OUTPUT_FEATURE]
-    share = sum(r.drifted for r in feats) / len(feats) if feats else math.nan
-    return list(result.features), share
+    return list(profile.bands.apply(result, sigma=sigma, skip=fixed).features)
 
 
 def _feature_rows(
@@ -151,12 +148,18 @@ def evaluate_window(
     frame: EvalFrame,
     *,
     window_seconds: float,
-    reference: Any | None,
+    reference: ReferenceProfile | None,
+    drift_sigma: float = 3.0,
     max_segment_values: int = 20,
     business_events: pa.Table | None = None,
     prediction_ids: np.ndarray | None = None,
 ) -> WindowEvaluation:
-    """Compute every per-window result for ``frame`` (all rows of one window)."""
+    """Compute every per-window result for ``frame`` (all rows of one window).
+
+    ``drift_sigma``: standard deviations of the reference's noise beyond which a feature's
+    drift statistic is a finding (:func:`modelmon.drift.sigma_for` of the model's
+    ``drift_alpha`` and feature count).
+    """
     spec = frame.spec
     names = quality_metric_names(spec)
     ev = WindowEvaluation()
@@ -167,11 +170,14 @@ def evaluate_window(
         return values
 
     def drift_and_quality(f: EvalFrame, version: str) -> dict[str, tuple[float, int]]:
-        quality = feature_quality(f, reference)
+        quality = feature_quality(f, reference.reference if reference is not None else None)
         drift: list[Any] = []
         extra: dict[str, tuple[float, int]] = {}
         if reference is not None and f.n:
-            drift, share = _drift(f, reference, spec)
+            drift = _drift(f, reference, spec, drift_sigma)
+            share = drift_share([FeatureFacts(r.feature, r.feature_type, r.test, r.statistic,
+                                              r.threshold, r.drifted, r.n_current)
+                                 for r in drift])
             extra[Metric.DRIFT_SHARE] = (share, f.n)
             extra[Metric.DRIFTED_FEATURES] = (float(sum(r.drifted for r in drift
                                                    if r.feature != OUTPUT_FEATURE)), f.n)

@@ -55,11 +55,11 @@ import pyarrow.compute as pc
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from modelmon.config.durations import parse_duration
 from modelmon.service.system_metrics import HostMonitor, store_folder
 from modelmon.store.base import Store
 from modelmon.store.results import ALL, ResultStore
 from modelmon.vocabulary import OUTPUT_FEATURE, STATUSES, Status
+from modelmon.windows import window_order
 
 if TYPE_CHECKING:
     from modelmon.service.state import ServiceState
@@ -92,15 +92,13 @@ class ResultBackend(Store, ResultStore, Protocol):
 
 
 def window_seconds(size: str) -> float:
-    """Seconds in a stored window size, for ordering; an unparseable name sorts last.
+    """Typical seconds in a stored window size, for ordering; row windows and unparseable names
+    sort last.
 
     >>> window_seconds("1h"), window_seconds("not a window")
     (3600.0, inf)
     """
-    try:
-        return parse_duration(size).total_seconds()
-    except ValueError:
-        return math.inf  # an unparseable stored name sorts last instead of failing the scrape
+    return window_order(size)
 
 
 class _ErrorCount:

@@ -39,6 +39,8 @@ class ServiceState:
     pool: ValidationPool = field(default_factory=lambda: ValidationPool(0))
     #: The evaluation scheduler (set at start-up; ``run_now`` even when scheduling is disabled).
     scheduler: Any = None
+    #: Backfill jobs of the scheduler's evaluator (set with it).
+    backfills: Any = None
 
     def spec(self, model: str) -> ModelSpec:
         """The current spec of ``model`` (raises ``model_not_found``)."""

@@ -220,10 +220,26 @@ _M2 = _sql(
     )""",
 )
 
+_M3 = _sql(
+    """CREATE TABLE window_verdicts (
+        model_id INTEGER NOT NULL,
+        window_size VARCHAR NOT NULL,
+        window_start TIMESTAMP NOT NULL,
+        window_end TIMESTAMP NOT NULL,
+        complete BOOLEAN NOT NULL,
+        n BIGINT NOT NULL,
+        status VARCHAR NOT NULL,
+        reasons JSON NOT NULL,
+        judged_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (model_id, window_size, window_start)
+    )""",
+)
+
 
 MIGRATIONS: list[Migration] = [
     Migration(1, "models, versions, events, data tables", _M1),
     Migration(2, "evaluation results: metric points, feature results, detectors, reports", _M2),
+    Migration(3, "a verdict per window: status and reasons", _M3),
 ]
 
 

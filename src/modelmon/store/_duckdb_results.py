@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -18,6 +18,8 @@ from modelmon.store.results import (
     METRIC_POINT_COLUMNS,
     DetectorState,
     ModelStatus,
+    RowChunk,
+    StoredVerdict,
     WindowResults,
 )
 
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
     from modelmon.store.duckdb_store import _ModelEntry
 
 __all__ = ["DuckDBResultsMixin"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _conform(table: pa.Table, columns: dict[str, pa.DataType]) -> pa.Table:
@@ -53,6 +57,7 @@ class DuckDBResultsMixin:
 
         def _entry(self, name: str) -> _ModelEntry: ...
         def _cursor(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]: ...
+        def _parallel(self) -> AbstractContextManager[None]: ...
         def _transaction(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]: ...
 
     # --- what changed ----------------------------------------------------------------------------
@@ -66,13 +71,14 @@ class DuckDBResultsMixin:
         return entry.watermarks
 
     def changed_windows(
-        self, model: str, window_seconds: int, *,
+        self, model: str, sql_start: str, *,
         predictions_since: datetime | None, actuals_since: datetime | None,
+        min_start: datetime | None = None,
     ) -> list[datetime]:
         entry = self._entry(model)
-        width = int(window_seconds) * 1_000_000
-        bucket = f"(epoch_us(p.event_time) // {width}) * {width}"
-        parts, params = [], []
+        bucket = sql_start.replace("event_time", "p.event_time")
+        parts: list[str] = []
+        params: list[Any] = []
         cond = " WHERE p.received_at > ?" if predictions_since is not None else ""
         parts.append(f"SELECT DISTINCT {bucket} AS b FROM {entry.pred_table} p{cond}")
         if predictions_since is not None:
@@ -84,16 +90,96 @@ class DuckDBResultsMixin:
         )
         if actuals_since is not None:
             params.append(naive_utc(actuals_since))
-        sql = f"SELECT b FROM ({' UNION '.join(parts)}) ORDER BY b"
+        where = ""
+        if min_start is not None:
+            where = " WHERE b >= ?"
+            params.append(int(min_start.timestamp() * 1_000_000))
+        sql = f"SELECT b FROM ({' UNION '.join(parts)}){where} ORDER BY b"
         with self._cursor() as cur:
             rows = cur.execute(sql, params).fetchall()
-        from datetime import UTC
+        return [_EPOCH + timedelta(microseconds=int(r[0])) for r in rows]
 
-        return [datetime.fromtimestamp(r[0] / 1e6, UTC) for r in rows]
+    def event_time_range(self, model: str) -> tuple[datetime | None, datetime | None]:
+        entry = self._entry(model)
+        with self._cursor() as cur:
+            lo, hi = cur.execute(
+                f"SELECT min(event_time), max(event_time) FROM {entry.pred_table}").fetchall()[0]
+        return aware(lo), aware(hi)
+
+    def window_counts(self, model: str, sql_start: str, *, limit: int = 100) -> list[int]:
+        entry = self._entry(model)
+        sql = (f"SELECT count(*) FROM {entry.pred_table} GROUP BY {sql_start} "
+               f"ORDER BY {sql_start} LIMIT {int(limit)}")
+        with self._cursor() as cur:
+            return [int(r[0]) for r in cur.execute(sql).fetchall()]
+
+    def row_chunks(
+        self, model: str, rows: int, *,
+        predictions_since: datetime | None, actuals_since: datetime | None,
+    ) -> list[RowChunk]:
+        entry = self._entry(model)
+        width = int(rows)
+        params: list[Any] = []
+        pnew = "FALSE"
+        if predictions_since is not None:
+            pnew = "p.received_at > ?"
+            params.append(naive_utc(predictions_since))
+        anew = "FALSE"
+        if actuals_since is not None:
+            anew = "a.received_at IS NOT NULL"
+        inner = f"SELECT p.* FROM {entry.pred_table} p"
+        if entry.read_dedupe:
+            inner += " QUALIFY row_number() OVER (PARTITION BY p.prediction_id ORDER BY p.received_at) = 1"
+        actuals = ""
+        if actuals_since is not None:
+            actuals = (f" LEFT JOIN (SELECT prediction_id, max(received_at) AS received_at FROM "
+                       f"{entry.act_table} WHERE received_at > ? GROUP BY prediction_id) a "
+                       "ON a.prediction_id = p.prediction_id")
+            params.append(naive_utc(actuals_since))
+        sql = (
+            "SELECT k, min(event_time), arg_min(prediction_id, rn), max(event_time), "
+            "arg_max(prediction_id, rn), count(*), bool_or(changed) FROM ("
+            f"SELECT p.event_time, p.prediction_id, rn, (rn - 1) // {width} AS k, "
+            f"({pnew} OR {anew}) AS changed FROM ("
+            "SELECT *, row_number() OVER (ORDER BY event_time, prediction_id) AS rn "
+            f"FROM ({inner})) p{actuals}) GROUP BY k ORDER BY k"
+        )
+        with self._parallel(), self._cursor() as cur:
+            got = cur.execute(sql, params).fetchall()
+        return [RowChunk(int(k), aware(t0), str(i0), aware(t1), str(i1), int(n), bool(c))
+                for k, t0, i0, t1, i1, n, c in got]
+
+    def delete_window_results(self, model: str, window_size: str,
+                              starts: Sequence[datetime]) -> None:
+        if not starts:
+            return
+        entry = self._entry(model)
+        keys = pa.table({"window_start": pa.array([naive_utc(s) for s in starts],
+                                                  pa.timestamp("us"))})
+        with self._write_lock, self._transaction() as con:
+            con.register("_del_keys", keys)
+            try:
+                for table in ("metric_points", "feature_results", "window_aggregates",
+                              "window_verdicts"):
+                    con.execute(
+                        f"DELETE FROM {table} t USING _del_keys k WHERE t.model_id = ? "
+                        "AND t.window_size = ? AND t.window_start = k.window_start",
+                        [entry.model_id, window_size])
+            finally:
+                con.unregister("_del_keys")
+
+    def window_starts(self, model: str, window_size: str) -> list[tuple[datetime, datetime]]:
+        entry = self._entry(model)
+        with self._cursor() as cur:
+            rows = cur.execute(
+                "SELECT DISTINCT window_start, window_end FROM metric_points WHERE model_id = ? "
+                "AND window_size = ? AND version = '*' AND segment = '*' ORDER BY window_start",
+                [entry.model_id, window_size]).fetchall()
+        return [(aware(a), aware(b)) for a, b in rows]
 
     def evaluation_state(
         self, model: str
-    ) -> tuple[datetime | None, datetime | None, list[tuple[str, datetime, str]]]:
+    ) -> tuple[datetime | None, datetime | None, list[tuple[str, datetime, str]], str | None]:
         entry = self._entry(model)
         with self._cursor() as cur:
             rows = cur.execute(
@@ -101,18 +187,24 @@ class DuckDBResultsMixin:
                 "WHERE model_id = ?", [entry.model_id],
             ).fetchall()
         if not rows:
-            return None, None, []
-        seen_p, seen_a, pending = rows[0]
+            return None, None, [], None
+        seen_p, seen_a, raw = rows[0]
+        state = json.loads(raw)
+        if isinstance(state, list):  # written before the reference key was kept
+            state = {"pending": state, "reference": None}
         items = [(item[0], datetime.fromisoformat(item[1]), item[2] if len(item) > 2 else "evaluate")
-                 for item in json.loads(pending)]
-        return aware(seen_p), aware(seen_a), items
+                 for item in state["pending"]]
+        return aware(seen_p), aware(seen_a), items, state.get("reference")
 
     def set_evaluation_state(
         self, model: str, predictions_seen: datetime | None,
         actuals_seen: datetime | None, pending: Sequence[tuple[str, datetime, str]] = (),
+        reference: str | None = None,
     ) -> None:
         entry = self._entry(model)
-        pend = json.dumps([[size, start.isoformat(), kind] for size, start, kind in pending])
+        pend = json.dumps({"pending": [[size, start.isoformat(), kind]
+                                       for size, start, kind in pending],
+                           "reference": reference})
         with self._write_lock, self._transaction() as con:
             con.execute(
                 "INSERT OR REPLACE INTO evaluation_state VALUES (?, ?, ?, ?, ?)",
@@ -273,6 +365,47 @@ class DuckDBResultsMixin:
                 [entry.model_id, window_size, naive_utc(start), naive_utc(end)],
             ).fetchall()
         return [(v, s, aware(w), bytes(d)) for v, s, w, d in rows]
+
+    # --- verdicts --------------------------------------------------------------------------------
+    def replace_verdicts(self, model: str, verdicts: Sequence[StoredVerdict]) -> None:
+        if not verdicts:
+            return
+        entry = self._entry(model)
+        now = naive_utc(self.clock())
+        rows = [[entry.model_id, v.window_size, naive_utc(v.window_start), naive_utc(v.window_end),
+                 v.complete, v.n, v.status, json.dumps(v.reasons, default=str), now]
+                for v in verdicts]
+        with self._write_lock, self._transaction() as con:
+            con.executemany("INSERT OR REPLACE INTO window_verdicts VALUES "
+                            "(?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def verdicts(
+        self, model: str, *, window_size: str | None = None, start: datetime | None = None,
+        end: datetime | None = None, status: str | None = None, complete: bool | None = None,
+        limit: int = 1000, newest_first: bool = False,
+    ) -> list[StoredVerdict]:
+        entry = self._entry(model)
+        conds: list[str] = ["model_id = ?"]
+        params: list[Any] = [entry.model_id]
+        for column, value in (("window_size", window_size), ("status", status),
+                              ("complete", complete)):
+            if value is not None:
+                conds.append(f"{column} = ?")
+                params.append(value)
+        if start is not None:
+            conds.append("window_start >= ?")
+            params.append(naive_utc(start))
+        if end is not None:
+            conds.append("window_start < ?")
+            params.append(naive_utc(end))
+        order = "DESC" if newest_first else "ASC"
+        sql = ("SELECT window_size, window_start, window_end, complete, n, status, reasons, "
+               f"judged_at FROM window_verdicts WHERE {' AND '.join(conds)} "
+               f"ORDER BY window_start {order}, window_size LIMIT {int(limit)}")
+        with self._cursor() as cur:
+            rows = cur.execute(sql, params).fetchall()
+        return [StoredVerdict(size, aware(a), aware(b), bool(c), int(n), st, json.loads(r),
+                              aware(j)) for size, a, b, c, n, st, r, j in rows]
 
     # --- detectors -------------------------------------------------------------------------------
     def detector_states(self, model: str) -> list[DetectorState]:

@@ -263,10 +263,13 @@ class Store(Protocol):
         self, model: str, *, start: datetime | None = None, end: datetime | None = None,
         columns: Sequence[str] | None = None, version: str | None = None,
         with_actuals: bool = True, limit: int | None = None, ordered: bool = True,
+        first: tuple[datetime, str] | None = None, last: tuple[datetime, str] | None = None,
     ) -> pa.Table:
         """Predictions in ``[start, end)`` of event time, joined with their latest actual
         (columns ``actual_label``, ``actual_value``, ``actual_time``), logical column names;
-        in event-time order unless ``ordered`` is false (cheaper for large windows)."""
+        in event-time order unless ``ordered`` is false (cheaper for large windows).
+        ``first``/``last``: only rows from/to this ``(event time, prediction id)`` inclusive, in
+        event-time-then-id order (a row window)."""
 
     def read_table(
         self, model: str, kind: BatchKind, *, start: datetime | None = None,

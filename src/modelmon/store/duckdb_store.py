@@ -847,6 +847,7 @@ class DuckDBStore(DuckDBResultsMixin):
         self, model: str, *, start: datetime | None = None, end: datetime | None = None,
         columns: Sequence[str] | None = None, version: str | None = None,
         with_actuals: bool = True, limit: int | None = None, ordered: bool = True,
+        first: tuple[datetime, str] | None = None, last: tuple[datetime, str] | None = None,
     ) -> pa.Table:
         entry = self._entry(model)
         select = self._select_list(entry, columns)
@@ -854,6 +855,14 @@ class DuckDBStore(DuckDBResultsMixin):
         if version is not None:
             where += (" AND " if where else " WHERE ") + "p.version = ?"
             params.append(version)
+        # A row window: from (time, id) ``first`` to ``last`` inclusive, in event-time order.
+        for bound, op in ((first, ">"), (last, "<")):
+            if bound is None:
+                continue
+            t, pid = _naive_utc(bound[0]), bound[1]
+            where += (" AND " if where else " WHERE ") + (
+                f"p.event_time {op}= ? AND (p.event_time {op} ? OR p.prediction_id {op}= ?)")
+            params.extend([t, t, pid])
         inner = f"SELECT p.* FROM {entry.pred_table} p{where}"
         if entry.read_dedupe:
             inner += " QUALIFY row_number() OVER (PARTITION BY p.prediction_id ORDER BY p.received_at) = 1"

@@ -33,6 +33,8 @@ __all__ = [
     "DetectorState",
     "ModelStatus",
     "ResultStore",
+    "RowChunk",
+    "StoredVerdict",
     "WindowResults",
 ]
 
@@ -95,6 +97,39 @@ class WindowResults:
 
 
 @dataclass(frozen=True)
+class StoredVerdict:
+    """A window's stored verdict (reasons as dicts: see :class:`modelmon.judgement.Reason`)."""
+
+    window_size: str
+    window_start: datetime
+    window_end: datetime
+    complete: bool
+    n: int
+    status: str
+    reasons: list[dict[str, Any]]
+    judged_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"window": self.window_size, "start": self.window_start.isoformat(),
+                "end": self.window_end.isoformat(), "complete": self.complete, "n": self.n,
+                "status": self.status, "reasons": self.reasons,
+                "judged_at": self.judged_at.isoformat()}
+
+
+@dataclass(frozen=True)
+class RowChunk:
+    """One row window: its position, first and last prediction (event time, id) and size."""
+
+    index: int
+    first_time: datetime
+    first_id: str
+    last_time: datetime
+    last_id: str
+    n: int
+    changed: bool = False
+
+
+@dataclass(frozen=True)
 class DetectorState:
     """Where a streaming detector stopped: serialised state and its event-time cursor."""
 
@@ -130,24 +165,49 @@ class ResultStore(Protocol):
         """Latest ``received_at`` of the model's predictions and of its actuals (cheap)."""
 
     def changed_windows(
-        self, model: str, window_seconds: int, *, predictions_since: datetime | None,
-        actuals_since: datetime | None,
+        self, model: str, sql_start: str, *, predictions_since: datetime | None,
+        actuals_since: datetime | None, min_start: datetime | None = None,
     ) -> list[datetime]:
-        """Starts of windows (aligned to the epoch) holding predictions received after
-        ``predictions_since`` or predictions whose actual was received after ``actuals_since``."""
+        """Starts of the windows holding predictions received after ``predictions_since`` or
+        predictions whose actual was received after ``actuals_since``; ``sql_start`` is the
+        window scheme's SQL for a window's start in epoch microseconds, of the column
+        ``event_time`` (:meth:`modelmon.windows.WindowScheme.sql_start`). Windows starting
+        before ``min_start`` are left out."""
+
+    def window_counts(self, model: str, sql_start: str, *, limit: int = 100) -> list[int]:
+        """Predictions in each of the first ``limit`` windows of a time scheme, oldest first."""
+
+    def row_chunks(
+        self, model: str, rows: int, *, predictions_since: datetime | None,
+        actuals_since: datetime | None,
+    ) -> list[RowChunk]:
+        """Every row window of ``rows`` predictions in event-time order (ties by id), each
+        marked ``changed`` when it holds a prediction received after ``predictions_since`` or
+        one whose actual was received after ``actuals_since``."""
+
+    def delete_window_results(self, model: str, window_size: str,
+                              starts: Sequence[datetime]) -> None:
+        """Delete every result and verdict stored for these windows of one size."""
+
+    def window_starts(self, model: str, window_size: str) -> list[tuple[datetime, datetime]]:
+        """``(start, end)`` of every evaluated window of one size, oldest first."""
 
     def evaluation_state(
         self, model: str
-    ) -> tuple[datetime | None, datetime | None, list[tuple[str, datetime, str]]]:
-        """Watermarks up to which changes were picked up, and windows still to evaluate as
-        ``(size, start, kind)``; kind ``evaluate`` or ``final`` (an open window rolled up from
-        aggregates, due for a full evaluation once it closes). ``(None, None, [])`` at first."""
+    ) -> tuple[datetime | None, datetime | None, list[tuple[str, datetime, str]], str | None]:
+        """Watermarks up to which changes were picked up, windows still to evaluate as
+        ``(size, start, kind)`` (kind ``evaluate``, or ``final``: an open window rolled up from
+        aggregates, due for a full evaluation once it closes), and the key of the reference the
+        windows were evaluated against. ``(None, None, [], None)`` at first."""
 
     def set_evaluation_state(
         self, model: str, predictions_seen: datetime | None, actuals_seen: datetime | None,
-        pending: Sequence[tuple[str, datetime, str]] = (),
+        pending: Sequence[tuple[str, datetime, str]] = (), reference: str | None = None,
     ) -> None:
-        """Record evaluation progress: watermarks and the windows still pending."""
+        """Record evaluation progress: watermarks, windows still pending, reference key."""
+
+    def event_time_range(self, model: str) -> tuple[datetime | None, datetime | None]:
+        """Earliest and latest event time of the model's predictions."""
 
     def replace_metric_points(
         self, model: str, window_size: str, window_start: datetime, points: pa.Table
@@ -179,6 +239,17 @@ class ResultStore(Protocol):
         self, model: str, window_size: str, start: datetime, end: datetime,
     ) -> list[tuple[str, str, datetime, bytes]]:
         """Stored mergeable aggregates ``(version, segment, window_start, data)`` in a range."""
+
+    # --- verdicts --------------------------------------------------------------------------------
+    def replace_verdicts(self, model: str, verdicts: Sequence[StoredVerdict]) -> None:
+        """Store (replace) the verdicts of these windows."""
+
+    def verdicts(
+        self, model: str, *, window_size: str | None = None, start: datetime | None = None,
+        end: datetime | None = None, status: str | None = None, complete: bool | None = None,
+        limit: int = 1000, newest_first: bool = False,
+    ) -> list[StoredVerdict]:
+        """Stored verdicts ordered by window start (then size)."""
 
     # --- detectors -------------------------------------------------------------------------------
     def detector_states(self, model: str) -> list[DetectorState]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from modelmon.judgement.facts import WindowFacts
 from modelmon.judgement.reasons import Reason
-from modelmon.judgement.rules._bands import BandCheck, band_findings, history_of
+from modelmon.judgement.rules._bands import BandCheck, band_findings, history_of, judged_metrics
 from modelmon.vocabulary import ReasonKind, Severity
 
 __all__ = ["fairness_key", "fairness_rule"]
@@ -21,7 +21,7 @@ def fairness_rule(f: WindowFacts) -> list[Reason]:
     checks = []
     for (segment, metric), band in sorted(f.fairness_bands.items()):
         current = f.fairness.get(segment, {}).get(metric)
-        if current is None:
+        if current is None or not judged_metrics([metric], {metric: band}):
             continue
         checks.append(BandCheck(
             metric, band, current, history_of(f.history, fairness_key(segment, metric)),

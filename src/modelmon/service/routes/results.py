@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,8 +27,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from fastapi import APIRouter, Query, Request, Response
 
-from modelmon.config.durations import format_duration, parse_duration
+from modelmon.config.durations import format_duration
 from modelmon.config.models import ModelSpec
+from modelmon.evaluation import versions
 from modelmon.exceptions import NotFoundError, ValidationError
 from modelmon.service.collectors import ResultBackend, window_seconds
 from modelmon.service.logs import current_model
@@ -37,6 +37,7 @@ from modelmon.service.openapi import error_responses
 from modelmon.service.routes._body import json_response
 from modelmon.store.results import ALL
 from modelmon.vocabulary import OUTPUT_FEATURE, STATUSES, Metric, Status
+from modelmon.windows import FixedWindows, parse_window
 
 router = APIRouter(prefix="/v1", tags=["results"])
 
@@ -90,10 +91,10 @@ def _parse_window(text: str | None, name: str = "window") -> str | None:
     if text is None:
         return None
     try:
-        return format_duration(parse_duration(text))
+        return parse_window(text).name
     except (ValueError, OverflowError):  # OverflowError: a size beyond what timedelta holds
-        raise _bad(name, f"'{name}' must be a duration such as '5m', '1h' or '1d'; "
-                         f"got {text!r}") from None
+        raise _bad(name, f"'{name}' must be a window such as '5m', '1h', '1d', '1w', '1mo' "
+                         f"or '5000rows'; got {text!r}") from None
 
 
 def _parse_time(text: str | None, name: str) -> datetime | None:
@@ -116,12 +117,13 @@ def _time_range(start: str | None, end: str | None) -> tuple[datetime | None, da
 
 
 def _segment(spec: ModelSpec, text: str) -> str:
+    """``*``, ``name=value`` (one group's series) or ``name`` (fairness across the groups)."""
     if text == ALL:
         return text
-    name, sep, _ = text.partition("=")
-    if not sep or not name:
-        raise _bad("segment", f"'segment' must be '*' or 'name=value' (e.g. 'country=DE'); "
-                              f"got {text!r}")
+    name, sep, value = text.partition("=")
+    if not name or (sep and not value):
+        raise _bad("segment", f"'segment' must be '*', 'name=value' (e.g. 'country=DE') or a "
+                              f"segment column for fairness (e.g. 'country'); got {text!r}")
     if name not in spec.segments:
         known = ", ".join(spec.segments) or "none"
         raise _bad("segment", f"model {spec.name!r} has no segment {name!r} (segments: {known})",
@@ -415,6 +417,47 @@ def _status_body(store: ResultBackend, model: str) -> dict[str, Any]:
     return _status_dict(store, model)
 
 
+_MAX_VERDICTS = 10_000
+
+
+def _status_history_body(
+    store: ResultBackend, model: str, *, window: str | None, start: datetime | None,
+    end: datetime | None, status: str | None, complete: bool | None, limit: int,
+    link: Callable[..., str],
+) -> dict[str, Any]:
+    """The answer of ``GET /v1/models/{model}/status/history``: one verdict per window, oldest
+    first, paginated by window start."""
+    spec = _spec(store, model)
+    sizes = [w.name for w in spec.window_schemes]
+    if window is not None and window not in sizes:
+        raise _bad("window", f"model {model!r} has no window {window!r} (windows: "
+                             f"{', '.join(sizes)})", "unknown_window")
+    size = window or _status_window(store, model, sizes)
+    rows = store.verdicts(model, window_size=size, start=start, end=end, status=status,
+                          complete=complete, limit=limit + 1)
+    page, more = rows[:limit], len(rows) > limit
+    counts = {str(s): 0 for s in STATUSES}
+    for v in page:
+        counts[v.status] = counts.get(v.status, 0) + 1
+    return {"model": model, "window": size, "counts": counts,
+            "verdicts": [v.to_dict() for v in page],
+            "next": link(start=rows[limit].window_start) if more else None}
+
+
+def _status_window(store: ResultBackend, model: str, sizes: list[str]) -> str:
+    """The window size the model's status was last judged on (its report says), else the
+    smallest."""
+    status = store.get_status(model)
+    if status is not None and status.report_id:
+        try:
+            size = store.get_report(model, status.report_id).get("window", {}).get("size")
+        except NotFoundError:
+            size = None
+        if size in sizes:
+            return str(size)
+    return sizes[0]
+
+
 # --- drift and data quality ------------------------------------------------------------------------
 
 
@@ -622,60 +665,13 @@ def _latest_report_body(store: ResultBackend, model: str) -> dict[str, Any]:
 # --- version comparison ----------------------------------------------------------------------------
 
 
-def _verdict(metric: str, a: str, b: str, mean_a: float, mean_b: float, p: float,
-             better: str | None, alpha: float, windows: int) -> str:
-    from modelmon.degradation._format import fmt_p, fmt_percent, fmt_value
-
-    if windows < 2:
-        return (f"not enough shared windows ({windows}) to compare {b} with {a} on {metric}: "
-                f"{fmt_value(mean_b)} vs {fmt_value(mean_a)}")
-    if not math.isfinite(p):
-        return (f"{b} and {a} cannot be tested on {metric}: its values did not vary over the "
-                f"{windows} shared windows ({fmt_value(mean_b)} vs {fmt_value(mean_a)})")
-    if better is None:
-        winner, loser, w, lo = b, a, mean_b, mean_a
-    else:
-        winner, loser = better, a if better == b else b
-        w, lo = (mean_b, mean_a) if better == b else (mean_a, mean_b)
-    change = (w - lo) / abs(lo) * 100 if lo != 0 else math.nan
-    numbers = f"{fmt_value(w)} vs {fmt_value(lo)} ({fmt_percent(change)}), {fmt_p(p)}"
-    if p >= alpha:
-        return f"no significant difference between {winner} and {loser} on {metric}: {numbers}"
-    if better is None:
-        return (f"{metric} differs between {b} and {a} ({numbers}); its direction is unknown, "
-                "so neither is called better")
-    return f"{winner} outperforms {loser} on {metric}: {numbers}"
-
-
-def _better(metric: str, mean_a: float, mean_b: float, a: str, b: str) -> tuple[str, str | None]:
-    from modelmon.degradation import Direction, default_directions
-
-    d = default_directions.get(metric)
-    if mean_a == mean_b or not (math.isfinite(mean_a) and math.isfinite(mean_b)):
-        return d.direction.value, None
-    if d.direction is Direction.HIGHER:
-        return d.direction.value, b if mean_b > mean_a else a
-    if d.direction is Direction.LOWER:
-        return d.direction.value, b if mean_b < mean_a else a
-    if d.direction is Direction.TARGET and d.target is not None:
-        gap_a, gap_b = abs(mean_a - d.target), abs(mean_b - d.target)
-        return d.direction.value, None if gap_a == gap_b else (b if gap_b < gap_a else a)
-    return d.direction.value, None
-
-
 def _compare_body(
     store: ResultBackend, model: str, *, a: str, b: str, window: str | None,
     metrics: Sequence[str] | None, segment: str, start: datetime | None, end: datetime | None,
     alpha: float,
 ) -> dict[str, Any]:
-    """The answer of ``GET /v1/models/{model}/compare-versions``.
-
-    For each metric, over the windows where both versions have a finite value: both means, the
-    difference ``b - a`` and ``(b - a) / |a|``, Welch's t-test p-value over the per-window
-    values, and which version is better by the metric's direction.
-    """
-    from modelmon.degradation import welch_t_test
-
+    """The answer of ``GET /v1/models/{model}/compare-versions`` (see
+    :func:`modelmon.evaluation.versions.compare_versions`)."""
     spec = _spec(store, model)
     segment = _segment(spec, segment)
     a, b = _version(store, model, a, "a"), _version(store, model, b, "b")
@@ -684,45 +680,13 @@ def _compare_body(
     if a == b:
         raise _bad("b", f"'a' and 'b' are the same version ({a!r}): name two versions")
     if window is None:
-        window = format_duration(min(spec.window_durations))
-    tables = []
-    for name, version in (("a", a), ("b", b)):
-        t = store.metric_series(model, metrics=metrics or None, window_size=window,
-                                version=version, segment=segment, start=start, end=end,
-                                limit=MAX_POINTS + 1)
-        if t.num_rows > MAX_POINTS:
-            raise _bad("start", f"version {version!r} has more than {MAX_POINTS} points in the "
-                                "range: narrow it with start/end or name the metrics")
-        values = pc.cast(t["value"], pa.float64())
-        keep = pc.and_(pc.is_valid(values), pc.is_finite(values))
-        tables.append(t.filter(keep).select(["metric", "window_start", "value"])
-                      .rename_columns(["metric", "window_start", f"value_{name}"]))
-    joined = tables[0].join(tables[1], ["metric", "window_start"], join_type="inner",
-                            use_threads=False).sort_by([("metric", "ascending"),
-                                                        ("window_start", "ascending")])
-    results = []
-    names = joined["metric"].to_pylist()
-    va = joined["value_a"].to_numpy(zero_copy_only=False)
-    vb = joined["value_b"].to_numpy(zero_copy_only=False)
-    for i, j in _groups(_codes(joined["metric"])):
-        metric, xa, xb = names[i], va[i:j], vb[i:j]
-        mean_a, mean_b = float(xa.mean()), float(xb.mean())
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # too few windows: NaN p-value, said in the verdict
-            p = welch_t_test(xb, xa).p_value if xa.size >= 2 else math.nan
-        direction, better = _better(metric, mean_a, mean_b, a, b)
-        diff = mean_b - mean_a
-        results.append({
-            "metric": metric, "direction": direction, "windows": int(xa.size),
-            "a_mean": mean_a, "b_mean": mean_b, "difference": diff,
-            "relative_difference": diff / abs(mean_a) if mean_a != 0 else None,
-            "p_value": _finite(p), "significant": bool(math.isfinite(p) and p < alpha),
-            "better": better if math.isfinite(p) and p < alpha else None,
-            "verdict": _verdict(metric, a, b, mean_a, mean_b, p, better, alpha, int(xa.size)),
-        })
-    missing = sorted(set(metrics or ()) - {r["metric"] for r in results})
-    return {"model": model, "a": a, "b": b, "window": window, "segment": segment,
-            "alpha": alpha, "metrics": results, "without_shared_windows": missing}
+        window = spec.window_schemes[0].name
+    try:
+        return versions.compare_versions(store, model, a=a, b=b, window=window, metrics=metrics,
+                                segment=segment, start=start, end=end, alpha=alpha,
+                                max_points=MAX_POINTS)
+    except versions.TooManyPoints as exc:
+        raise _bad("start", str(exc)) from None
 
 
 # --- routes ----------------------------------------------------------------------------------------
@@ -752,6 +716,29 @@ async def model_status(request: Request, model: str) -> Response:
     return await _answer(model, _status_body, _store(request), model)
 
 
+@router.get("/models/{model}/status/history",
+            summary="The verdict of every window: status and reasons, oldest first",
+            responses=_ERRORS)
+async def status_history(
+    request: Request, model: str,
+    window: str | None = Query(None, description="Window size (default: the one the model's "
+                                                 "status is judged on)."),
+    start: str | None = _START, end: str | None = _END,
+    status: str | None = Query(None, description="Only verdicts with this status "
+                                                 "(healthy, warning, degraded, no_data)."),
+    complete: bool | None = Query(None, description="Only windows that have ended (true) or "
+                                                    "are still filling (false)."),
+    limit: int = Query(1000, ge=1, le=_MAX_VERDICTS),
+) -> Response:
+    if status is not None and status not in {str(s) for s in STATUSES}:
+        raise _bad("status", f"'status' must be one of {', '.join(str(s) for s in STATUSES)}; "
+                             f"got {status!r}")
+    s, e = _time_range(start, end)
+    return await _answer(model, _status_history_body, _store(request), model,
+                         window=_parse_window(window), start=s, end=e, status=status,
+                         complete=complete, limit=limit, link=lambda **p: _link(request, **p))
+
+
 @router.get("/models/{model}/metrics", summary="Metric time series (optionally downsampled)",
             responses=_ERRORS)
 async def metric_series(
@@ -767,10 +754,15 @@ async def metric_series(
     s, e = _time_range(start, end)
     step_td = None
     if step is not None:
-        step_td = parse_duration(_parse_window(step, "step") or "")
+        step_scheme = parse_window(_parse_window(step, "step") or "")
         if size is None:
             raise _bad("step", "'step' needs 'window': downsampling merges windows of one size")
-        if step_td % parse_duration(size):
+        base = parse_window(size)
+        if not isinstance(step_scheme, FixedWindows) or not isinstance(base, FixedWindows):
+            raise _bad("step", "'step' merges fixed time windows (such as 1h into 1d); "
+                               f"got step {step!r} for window {size!r}")
+        step_td = step_scheme.size
+        if step_td % base.size:
             raise _bad("step", f"'step' ({step}) must be a multiple of 'window' ({size})")
     return await _answer(model, _metric_series_body, _store(request), model, metrics=metric,
                          window=size, version=version, segment=segment, start=s, end=e,
