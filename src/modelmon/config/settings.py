@@ -27,6 +27,7 @@ from modelmon.exceptions import ConfigError
 
 __all__ = [
     "IngestSettings",
+    "RegistrySettings",
     "SchedulerSettings",
     "ServerSettings",
     "Settings",
@@ -159,13 +160,27 @@ class SchedulerSettings(_Section):
         return self
 
 
+class RegistrySettings(_Section):
+    """What a model registered over the API (``POST /v1/models``) may ask of the server.
+
+    ``reference_dirs``: the folders whose files such a model may name as its reference data set
+    (paths are resolved, ``..`` and symbolic links followed, and must stay inside one of them);
+    ``load_settings`` sets the configuration file's folder when none are given. Empty: models
+    registered over the API cannot name a reference file. Models in the configuration file may
+    name any file.
+    """
+
+    reference_dirs: list[str] = Field(default_factory=list)
+
+
 class Settings(_Section):
-    """The whole deployment: store, server, ingest limits, scheduler and models."""
+    """The whole deployment: store, server, ingest limits, scheduler, registry and models."""
 
     store: StoreSettings = Field(default_factory=StoreSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
     models: list[ModelSpec] = Field(default_factory=list)
     config_path: str | None = Field(None, exclude=True)
 
@@ -262,7 +277,8 @@ def load_settings(
     """Build :class:`Settings` from a YAML file (optional), the environment and overrides.
 
     ``overrides`` is a nested mapping applied on top of the file (the CLI's ``--port`` etc.).
-    Relative paths in the file (store path, reference data) are resolved against the file's folder.
+    Relative paths in the file (store path, reference data, ``registry.reference_dirs``) are
+    resolved against the file's folder, which is also the default of ``registry.reference_dirs``.
 
     >>> s = load_settings(env={}, overrides={"server": {"port": 9000}})
     >>> s.server.port, s.store.backend
@@ -316,3 +332,13 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
         if (isinstance(ref, dict) and isinstance(ref.get("path"), str)
                 and not Path(ref["path"]).is_absolute()):
             ref["path"] = str(base / ref["path"])
+    registry = data.get("registry")
+    if registry is None:
+        registry = data["registry"] = {}
+    if isinstance(registry, dict):
+        dirs = registry.get("reference_dirs")
+        if dirs is None:
+            registry["reference_dirs"] = [str(base)]
+        elif isinstance(dirs, list):
+            registry["reference_dirs"] = [str(base / d) if isinstance(d, str) else d
+                                          for d in dirs]

@@ -9,7 +9,9 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError as PydanticValidationError
 
+from modelmon.config.admission import admit_spec
 from modelmon.config.models import ModelSpec
+from modelmon.config.settings import RegistrySettings
 from modelmon.exceptions import NotFoundError, ValidationError
 from modelmon.service.logs import current_model
 from modelmon.service.openapi import body_doc, error_responses
@@ -22,8 +24,9 @@ router = APIRouter(prefix="/v1/models", tags=["models"])
 _ERRORS = error_responses(400, 401, 404, 415, 422)
 
 
-def parse_spec(data: Any, *, name: str | None = None) -> ModelSpec:
-    """A :class:`ModelSpec` from a JSON body, with errors as ``{"code", "message", "loc"}``."""
+def parse_spec(data: Any, settings: RegistrySettings, *, name: str | None = None) -> ModelSpec:
+    """A :class:`ModelSpec` from a JSON body, with errors as ``{"code", "message", "loc"}``, as
+    the server stores it (see :func:`~modelmon.config.admission.admit_spec`)."""
     body = require_object(data, "a model spec")
     if name is not None:
         if body.get("name", name) != name:
@@ -31,7 +34,7 @@ def parse_spec(data: Any, *, name: str | None = None) -> ModelSpec:
                                   code="invalid_value", loc=("name",))
         body = {**body, "name": name}
     try:
-        return ModelSpec.model_validate(body)
+        spec = ModelSpec.model_validate(body)
     except PydanticValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -43,6 +46,7 @@ def parse_spec(data: Any, *, name: str | None = None) -> ModelSpec:
         error = ValidationError(first.message, code=first.code, loc=first.loc)
         error.errors = tuple(problems)
         raise error from None
+    return admit_spec(spec, settings)
 
 
 def _spec_doc() -> dict[str, Any]:
@@ -59,7 +63,7 @@ async def list_models(request: Request) -> Response:
              openapi_extra=_spec_doc(), status_code=201, responses=_ERRORS)
 async def register_model(request: Request) -> Response:
     state = service_state(request)
-    spec = parse_spec(await read_json(request))
+    spec = parse_spec(await read_json(request), state.settings.registry)
     current_model.set(spec.name)
     existed = spec.name in {m.name for m in state.store.list_models()}
     info = state.store.save_model(spec, source="api")
@@ -77,7 +81,7 @@ async def update_model(request: Request, model: str) -> Response:
     state = service_state(request)
     current_model.set(model)
     state.store.get_model(model)
-    spec = parse_spec(await read_json(request), name=model)
+    spec = parse_spec(await read_json(request), state.settings.registry, name=model)
     return json_response(state.store.save_model(spec, source="api").to_dict())
 
 

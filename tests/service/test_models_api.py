@@ -1,0 +1,100 @@
+"""The models API on a real server: what a spec registered over the API may ask of the server
+(reference files inside ``registry.reference_dirs`` only)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from modelmon.config import load_settings
+from tests.service.test_ingest_api import error
+from tests.support.live_server import LiveServer, live_server
+
+PASSWD_LINE = "root:x:0:0:root:/root:/bin/bash"
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("registry")
+    (root / "refs").mkdir()
+    (root / "secret").mkdir()
+    pq.write_table(pa.table({"x": [1.0, 2.0], "y": ["a", "b"]}), root / "refs" / "good.parquet")
+    # The parser's message quotes the bad row: "Expected 2 columns, got 7: root,x,0,...".
+    (root / "refs" / "notes.csv").write_text("a,b\n1,2\n" + PASSWD_LINE.replace(":", ",") + "\n")
+    (root / "secret" / "passwd.csv").write_text(PASSWD_LINE + "\nuser:x:1000:1000::/home:/bin/sh\n")
+    os.symlink(root / "secret" / "passwd.csv", root / "refs" / "escape.csv")
+    (root / "mm.yaml").write_text(
+        "store: {path: mm.duckdb}\nscheduler: {enabled: false}\nserver: {api_key: k}\n"
+        "registry: {reference_dirs: [refs]}\n")
+    return {"root": root, "refs": root / "refs"}
+
+
+@pytest.fixture(scope="module")
+def server(folders: dict[str, Path]) -> Iterator[LiveServer]:
+    with live_server(load_settings(folders["root"] / "mm.yaml", env={})) as s:
+        yield s
+
+
+@pytest.fixture
+def client(server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30, headers={"X-API-Key": "k"}) as c:
+        yield c
+
+
+def spec(name: str, path: str | None = None, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"name": name, "task": "regression",
+                            "features": [{"name": "x", "type": "numeric"}], **extra}
+    if path is not None:
+        body["reference"] = {"path": path, "format": "csv" if path.endswith(".csv") else "auto"}
+    return body
+
+
+def test_settings_default_to_the_config_folder(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("store: {path: a.duckdb}\n")
+    assert load_settings(tmp_path / "a.yaml", env={}).registry.reference_dirs == [str(tmp_path)]
+    assert load_settings(env={}).registry.reference_dirs == []  # no file: no reference files
+
+
+@pytest.mark.parametrize("path", [
+    "/etc/passwd", "../secret/passwd.csv", "escape.csv", "refs/../../secret/passwd.csv",
+    "/etc/../etc/passwd", "bad\x00name.csv",
+])
+def test_reference_outside_the_folders_is_refused(client: httpx.Client, server: LiveServer,
+                                                  folders: dict[str, Path], path: str) -> None:
+    body = error(client.post("/v1/models", json=spec("leak", path)), 422, "invalid_value",
+                 ["reference", "path"])
+    assert "root:" not in body["message"] and str(folders["root"]) not in body["message"]
+    assert "reference_dirs" in body["message"]
+    health = httpx.get(f"{server.url}/health").text
+    assert "root:" not in health and str(folders["root"]) not in health
+    assert client.get("/v1/models/leak").status_code == 404
+
+
+def test_reference_inside_the_folders_is_stored_resolved(client: httpx.Client,
+                                                         folders: dict[str, Path]) -> None:
+    r = client.post("/v1/models", json=spec("inside", "good.parquet"))
+    assert r.status_code == 201, r.text
+    stored = r.json()["spec"]["reference"]["path"]
+    assert stored == str((folders["refs"] / "good.parquet").resolve())
+
+
+@pytest.mark.parametrize(("path", "says"), [
+    ("missing.parquet", "reference data set 'missing.parquet' does not exist"),
+    ("notes.csv", "reference data set 'notes.csv' cannot be read as csv"),
+    (".", "reference data set '.' does not exist"),
+])
+def test_unreadable_reference_errors_name_the_file_only(client: httpx.Client, path: str,
+                                                        says: str,
+                                                        folders: dict[str, Path]) -> None:
+    body = error(client.post("/v1/models", json=spec("unreadable", path)), 422, "invalid_value",
+                 ["reference", "path"])
+    assert says in body["message"]
+    assert "root" not in body["message"] and "columns" not in body["message"]
+    assert str(folders["root"]) not in body["message"]
