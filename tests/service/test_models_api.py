@@ -1,9 +1,11 @@
 """The models API on a real server: what a spec registered over the API may ask of the server
-(reference files inside ``registry.reference_dirs`` only)."""
+(reference files inside ``registry.reference_dirs`` only, bounded feature counts)."""
 
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,7 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     os.symlink(root / "secret" / "passwd.csv", root / "refs" / "escape.csv")
     (root / "mm.yaml").write_text(
         "store: {path: mm.duckdb}\nscheduler: {enabled: false}\nserver: {api_key: k}\n"
-        "registry: {reference_dirs: [refs]}\n")
+        "registry: {reference_dirs: [refs], max_features: 50}\n")
     return {"root": root, "refs": root / "refs"}
 
 
@@ -98,3 +100,35 @@ def test_unreadable_reference_errors_name_the_file_only(client: httpx.Client, pa
     assert says in body["message"]
     assert "root" not in body["message"] and "columns" not in body["message"]
     assert str(folders["root"]) not in body["message"]
+
+
+def test_features_per_model_are_bounded(client: httpx.Client, server: LiveServer) -> None:
+    many = [{"name": f"f{i}", "type": "numeric"} for i in range(51)]
+    error(client.post("/v1/models", json={**spec("wide"), "features": many}), 422,
+          "invalid_value", ["features"])
+    error(client.post("/v1/models", json={**spec("wide"), "segments": [f"s{i}" for i in range(51)]}),
+          422, "invalid_value", ["segments"])
+    assert client.post("/v1/models", json={**spec("wide"), "features": many[:50]}).status_code == 201
+
+
+def test_registering_a_wide_model_does_not_block_other_requests(tmp_path: Path) -> None:
+    settings = load_settings(env={}, overrides={
+        "store": {"path": str(tmp_path / "w.duckdb")}, "scheduler": {"enabled": False}})
+    many = [{"name": f"f{i}", "type": "numeric"} for i in range(1000)]  # the default limit
+    with live_server(settings) as s, httpx.Client(base_url=s.url, timeout=60) as c:
+        done: list[int] = []
+        worker = threading.Thread(target=lambda: done.append(
+            c.post("/v1/models", json={**spec("wide"), "features": many}).status_code))
+        latencies = []
+        with httpx.Client(base_url=s.url, timeout=60) as other:
+            worker.start()
+            while worker.is_alive() or not latencies:
+                t = time.monotonic()
+                assert other.get("/health/live").status_code == 200
+                latencies.append(time.monotonic() - t)
+        worker.join()
+        assert done == [201]
+        assert max(latencies) < 0.5, latencies
+        assert len(c.get("/v1/models/wide").json()["spec"]["features"]) == 1000
+        error(c.post("/v1/models", json={**spec("wider"), "features": [*many, {"name": "g",
+              "type": "numeric"}]}), 422, "invalid_value", ["features"])

@@ -6,19 +6,35 @@ CSV, once put a line of the file into an error message). So a reference path sen
 must lie inside one of ``registry.reference_dirs`` once resolved (``..`` and symbolic links
 followed), and must name a readable Parquet or CSV file; the spec is stored with the resolved
 path. Errors name the path as the client wrote it, never the server's folders.
+
+A spec also costs the server one column per feature and segment (a model of 3,000 features took
+seconds to register), so their number is bounded by ``registry.max_features``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from modelmon.config.inference import check_reference
 from modelmon.config.models import ModelSpec
 from modelmon.config.settings import RegistrySettings
 from modelmon.exceptions import ConfigError, ValidationError
 
-__all__ = ["admit_spec", "confine_path"]
+__all__ = ["admit_spec", "check_size", "confine_path"]
+
+
+def check_size(body: Mapping[str, Any], settings: RegistrySettings) -> None:
+    """Refuse a spec body with more than ``registry.max_features`` features or segments, before
+    anything parses them (a 64 MiB body holds a million features)."""
+    limit = settings.max_features
+    for key in ("features", "segments"):
+        items = body.get(key)
+        if isinstance(items, list) and len(items) > limit:
+            raise ValidationError(
+                f"a model registered over the API has at most {limit} {key} "
+                f"(registry.max_features); got {len(items)}", code="invalid_value", loc=(key,))
 
 
 def confine_path(path: str, dirs: Sequence[str]) -> Path | None:
@@ -49,6 +65,7 @@ def admit_spec(spec: ModelSpec, settings: RegistrySettings) -> ModelSpec:
     """``spec`` as the server stores it when an API client registers it: a reference path
     resolved inside ``registry.reference_dirs`` and readable; a 422 ``invalid_value`` naming
     ``reference.path`` otherwise."""
+    check_size({"features": spec.features, "segments": spec.segments}, settings)
     if spec.reference is None:
         return spec
     given = spec.reference.path

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -171,6 +172,7 @@ class RegistrySettings(_Section):
     """
 
     reference_dirs: list[str] = Field(default_factory=list)
+    max_features: int = Field(1000, ge=1)
 
 
 class Settings(_Section):
@@ -187,7 +189,7 @@ class Settings(_Section):
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         names = [m.name for m in self.models]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = sorted(n for n, k in Counter(names).items() if k > 1)
         if dupes:
             raise ValueError(f"model names must be unique; repeated: {dupes}")
         if self.store.backend == "duckdb" and self.server.workers != 1:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError as PydanticValidationError
 
-from modelmon.config.admission import admit_spec
+from modelmon.config.admission import admit_spec, check_size
 from modelmon.config.models import ModelSpec
 from modelmon.config.settings import RegistrySettings
 from modelmon.exceptions import NotFoundError, ValidationError
@@ -17,7 +18,8 @@ from modelmon.service.logs import current_model
 from modelmon.service.openapi import body_doc, error_responses
 from modelmon.service.routes._body import json_response, read_json, require_object, service_state
 from modelmon.service.schemas import VersionBody
-from modelmon.store.base import BatchKind
+from modelmon.service.state import ServiceState
+from modelmon.store.base import BatchKind, ModelInfo
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
@@ -28,6 +30,7 @@ def parse_spec(data: Any, settings: RegistrySettings, *, name: str | None = None
     """A :class:`ModelSpec` from a JSON body, with errors as ``{"code", "message", "loc"}``, as
     the server stores it (see :func:`~modelmon.config.admission.admit_spec`)."""
     body = require_object(data, "a model spec")
+    check_size(body, settings)
     if name is not None:
         if body.get("name", name) != name:
             raise ValidationError(f"the body names model {body['name']!r} but the URL names {name!r}",
@@ -55,39 +58,48 @@ def _spec_doc() -> dict[str, Any]:
 
 @router.get("", summary="List models")
 async def list_models(request: Request) -> Response:
-    infos = service_state(request).store.list_models()
+    infos = await asyncio.to_thread(service_state(request).store.list_models)
     return json_response({"models": [i.to_dict() for i in infos]})
+
+
+def _register(state: ServiceState, data: Any, name: str | None = None) -> tuple[ModelInfo, bool]:
+    """Parse, admit and save a spec sent over the API; whether the model existed before."""
+    if name is not None:
+        state.store.get_model(name)
+    spec = parse_spec(data, state.settings.registry, name=name)
+    existed = spec.name in {m.name for m in state.store.list_models()}
+    return state.store.save_model(spec, source="api"), existed
 
 
 @router.post("", summary="Register a model (or update it if the name exists)",
              openapi_extra=_spec_doc(), status_code=201, responses=_ERRORS)
 async def register_model(request: Request) -> Response:
-    state = service_state(request)
-    spec = parse_spec(await read_json(request), state.settings.registry)
-    current_model.set(spec.name)
-    existed = spec.name in {m.name for m in state.store.list_models()}
-    info = state.store.save_model(spec, source="api")
+    data = await read_json(request)
+    if isinstance(data, dict) and isinstance(data.get("name"), str):
+        current_model.set(data["name"])
+    # Off the event loop: a spec of many features takes a while to parse and to store.
+    info, existed = await asyncio.to_thread(_register, service_state(request), data)
     return json_response(info.to_dict(), 200 if existed else 201)
 
 
 @router.get("/{model}", summary="One model with its current spec", responses=_ERRORS)
 async def get_model(request: Request, model: str) -> Response:
-    return json_response(service_state(request).store.get_model(model).to_dict())
+    info = await asyncio.to_thread(service_state(request).store.get_model, model)
+    return json_response(info.to_dict())
 
 
 @router.put("/{model}", summary="Replace a model's spec (a new revision)",
             openapi_extra=_spec_doc(), responses=_ERRORS)
 async def update_model(request: Request, model: str) -> Response:
-    state = service_state(request)
     current_model.set(model)
-    state.store.get_model(model)
-    spec = parse_spec(await read_json(request), state.settings.registry, name=model)
-    return json_response(state.store.save_model(spec, source="api").to_dict())
+    data = await read_json(request)
+    info, _ = await asyncio.to_thread(_register, service_state(request), data, model)
+    return json_response(info.to_dict())
 
 
 @router.get("/{model}/versions", summary="Versions of a model", responses=_ERRORS)
 async def list_versions(request: Request, model: str) -> Response:
-    versions = service_state(request).store.list_versions(model)
+    versions = await asyncio.to_thread(service_state(request).store.list_versions, model)
     return json_response({"versions": [v.to_dict() for v in versions]})
 
 
@@ -103,7 +115,8 @@ async def register_version(request: Request, model: str) -> Response:
         err = exc.errors()[0]
         raise ValidationError(err["msg"], code="missing_field" if err["type"] == "missing"
                               else "invalid_value", loc=tuple(err["loc"])) from None
-    info = state.store.register_version(model, v.version, metadata=v.metadata, stage=v.stage)
+    info = await asyncio.to_thread(state.store.register_version, model, v.version,
+                                   metadata=v.metadata, stage=v.stage)
     return json_response(info.to_dict(), 201)
 
 
@@ -114,7 +127,8 @@ async def list_events(
     limit: int = Query(100, ge=1, le=1000),
     before: int | None = Query(None, ge=1, description="Return events with a smaller id"),
 ) -> Response:
-    events = service_state(request).store.list_events(model, kind=kind, limit=limit, before_id=before)
+    events = await asyncio.to_thread(service_state(request).store.list_events, model, kind=kind,
+                                     limit=limit, before_id=before)
     next_before = events[-1].id if len(events) == limit else None
     return json_response({"events": [e.to_dict() for e in events], "next_before": next_before})
 
@@ -122,7 +136,8 @@ async def list_events(
 @router.get("/{model}/predictions/{prediction_id}", summary="One stored prediction and its actual",
             responses=_ERRORS)
 async def get_prediction(request: Request, model: str, prediction_id: str) -> Response:
-    row = service_state(request).store.get_prediction(model, prediction_id)
+    row = await asyncio.to_thread(service_state(request).store.get_prediction, model,
+                                  prediction_id)
     if row is None:
         raise NotFoundError(f"model {model!r} has no prediction {prediction_id!r}",
                             loc=("prediction_id",))
@@ -143,7 +158,8 @@ async def counts(request: Request, model: str, start: datetime | None = None,
             responses=_ERRORS)
 async def feature_importance(request: Request, model: str,
                              limit: int = Query(1000, ge=1, le=100_000)) -> Response:
-    table = service_state(request).store.read_table(model, BatchKind.FEATURE_IMPORTANCE, limit=limit)
+    table = await asyncio.to_thread(service_state(request).store.read_table, model,
+                                    BatchKind.FEATURE_IMPORTANCE, limit=limit)
     return json_response({"rows": table.to_pylist()})
 
 
@@ -151,7 +167,8 @@ async def feature_importance(request: Request, model: str,
             "with a summary", responses=_ERRORS)
 async def training_runs(request: Request, model: str,
                         limit: int = Query(1000, ge=1, le=100_000)) -> Response:
-    table = service_state(request).store.read_table(model, BatchKind.TRAINING_RUNS, limit=limit)
+    table = await asyncio.to_thread(service_state(request).store.read_table, model,
+                                    BatchKind.TRAINING_RUNS, limit=limit)
     rows = table.to_pylist()
     for r in rows:
         if r.get("details"):
