@@ -448,6 +448,23 @@ def test_api_key(tmp_path: Path) -> None:
         assert c.get("/v1/models", headers={"Authorization": "Bearer s3cret"}).status_code == 200
         assert c.get("/v1/models", headers={"X-API-Key": "s3cret"}).status_code == 200
         assert c.get("/health").status_code == 200 and c.get("/metrics").status_code == 200
+        for empty in ({"X-API-Key": ""}, {"X-API-Key": "", "Authorization": "Bearer"},
+                      {"Authorization": "Bearer"}):
+            error(c.get("/v1/models", headers=empty), 401, "unauthorized")
+            error(c.post("/v1/predictions", headers=empty, json={"model": "fraud", **rec()}),
+                  401, "unauthorized")
+
+
+@pytest.mark.parametrize("key", ["", "  ", "${MODELMON_API_KEY:-}"])
+def test_an_empty_api_key_means_no_authentication(tmp_path: Path, key: str,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "mm.yaml").write_text(f"server: {{api_key: '{key}'}}\nstore: {{path: mm.duckdb}}\n"
+                                      "scheduler: {enabled: false}\n")
+    settings = load_settings(tmp_path / "mm.yaml", env={"MODELMON_API_KEY": ""})
+    assert settings.server.api_key is None and settings.summary()["server"]["auth"] is False
+    with caplog.at_level("WARNING", logger="modelmon.service"), live_server(settings) as s:
+        assert httpx.get(f"{s.url}/v1/models").status_code == 200
+    assert any("no API key configured" in r.getMessage() for r in caplog.records)
 
 
 def test_restart_keeps_data(tmp_path: Path) -> None:

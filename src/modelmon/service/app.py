@@ -105,6 +105,12 @@ def create_app(
                 stoppers.append(stop)
         log.info("modelmon %s serving %d models", modelmon.__version__,
                  len(the_store.list_models()))
+        if settings.server.api_key is None:
+            log.warning("no API key configured (server.api_key, MODELMON_API_KEY): the /v1 API "
+                        "is open to every client that reaches %s:%d", settings.server.host,
+                        settings.server.port)
+        else:
+            log.info("the /v1 API requires the API key (server.api_key)")
         try:
             yield
         finally:
