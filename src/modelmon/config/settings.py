@@ -137,6 +137,10 @@ class IngestSettings(_Section):
     # writer). Unset: one per core, at most four (none on one core); 0: validate in threads of
     # the server process.
     validation_workers: int | None = Field(None, ge=0, le=64)
+    # Event times accepted: from max_event_age ago to max_future_skew ahead of the server's
+    # clock (timestamp_out_of_range outside: year 1 or epoch 0 is a client's bug).
+    max_event_age: str = "3650d"
+    max_future_skew: str = "1d"
 
     @property
     def max_body(self) -> int:
@@ -144,7 +148,11 @@ class IngestSettings(_Section):
 
     @model_validator(mode="after")
     def _sizes(self) -> IngestSettings:
+        from modelmon.config.durations import parse_duration
+
         parse_size(self.max_body_bytes)
+        parse_duration(self.max_event_age)
+        parse_duration(self.max_future_skew)
         return self
 
 

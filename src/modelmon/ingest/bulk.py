@@ -9,7 +9,6 @@ read and validated in a thread.
 from __future__ import annotations
 
 import io
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -17,6 +16,7 @@ import pyarrow as pa
 
 from modelmon.config.models import ModelSpec
 from modelmon.exceptions import ValidationError
+from modelmon.ingest._values import Now
 from modelmon.ingest.actuals import actuals_from_records, actuals_from_table
 from modelmon.ingest.predictions import predictions_from_records, predictions_from_table
 
@@ -78,7 +78,7 @@ def _read_upload(kind: str, body: bytes | memoryview, max_rows: int) -> list[Any
 
 
 def predictions_from_upload(
-    spec: ModelSpec, body: bytes | memoryview, *, kind: str, now: datetime, version: str | None,
+    spec: ModelSpec, body: bytes | memoryview, *, kind: str, now: Now, version: str | None,
     max_rows: int,
 ) -> pa.Table:
     """Validate an upload of predictions: NDJSON, one record per line (see
@@ -91,7 +91,7 @@ def predictions_from_upload(
 
 
 def actuals_from_upload(
-    spec: ModelSpec, body: bytes | memoryview, *, kind: str, now: datetime, max_rows: int,
+    spec: ModelSpec, body: bytes | memoryview, *, kind: str, now: Now, max_rows: int,
 ) -> pa.Table:
     """Validate an upload of actuals (NDJSON, Arrow or Parquet)."""
     data = _read_upload(kind, body, max_rows)

@@ -15,13 +15,12 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 
 from modelmon.config.models import ModelSpec
-from modelmon.ingest._values import Problems, numeric_column, text_column, timestamp_column
+from modelmon.ingest._values import Now, Problems, numeric_column, text_column, timestamp_column
 from modelmon.ingest.predictions import new_prediction_id
 from modelmon.store.base import (
     FEATURE_IMPORTANCE_COLUMNS,
@@ -55,7 +54,7 @@ def _check_fields(rec: Any, allowed: frozenset[str], where: tuple[str | int, ...
 
 
 def metric_events_from_records(
-    spec: ModelSpec, records: Sequence[Any], *, now: datetime,
+    spec: ModelSpec, records: Sequence[Any], *, now: Now,
     prefix: tuple[str | int, ...] = ("records",), single: bool = False,
 ) -> pa.Table:
     """Validate metric events; return the store's logical Arrow table."""
@@ -91,7 +90,7 @@ def metric_events_from_records(
     return table.cast(pa.schema(METRIC_EVENT_COLUMNS))
 
 
-def feature_importance_from_record(spec: ModelSpec, rec: Any, *, now: datetime) -> pa.Table:
+def feature_importance_from_record(spec: ModelSpec, rec: Any, *, now: Now) -> pa.Table:
     """Validate one importance snapshot; one output row per feature."""
     problems = Problems()
     imps: dict[str, Any] = {}
@@ -126,7 +125,7 @@ def feature_importance_from_record(spec: ModelSpec, rec: Any, *, now: datetime) 
     return table
 
 
-def training_run_from_record(spec: ModelSpec, rec: Any, *, now: datetime) -> pa.Table:
+def training_run_from_record(spec: ModelSpec, rec: Any, *, now: Now) -> pa.Table:
     """Validate one training run / online-learning update record."""
     problems = Problems()
     if not _check_fields(rec, _RUN_FIELDS, (), spec, problems, "a training run"):

@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
@@ -35,6 +34,7 @@ import pyarrow.compute as pc
 from modelmon.config.models import FeatureType, ModelSpec, Task
 from modelmon.ingest._values import (
     LocFn,
+    Now,
     Problems,
     bool_column,
     label_text,
@@ -105,7 +105,7 @@ def predictions_from_records(
     spec: ModelSpec,
     records: Sequence[Any],
     *,
-    now: datetime,
+    now: Now,
     version: str | None = None,
     prefix: tuple[str | int, ...] = ("records",),
     single: bool = False,
@@ -186,7 +186,7 @@ def predictions_from_table(
     spec: ModelSpec,
     table: pa.Table,
     *,
-    now: datetime,
+    now: Now,
     version: str | None = None,
     max_errors: int = 50,
 ) -> pa.Table:
@@ -229,7 +229,7 @@ def _convert(
     cols: _Columns,
     problems: Problems,
     *,
-    now: datetime,
+    now: Now,
     version: str | None,
     from_json: bool,
 ) -> pa.Table:

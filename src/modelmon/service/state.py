@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from modelmon.config.durations import parse_duration
 from modelmon.config.models import ModelSpec
 from modelmon.config.settings import Settings
+from modelmon.ingest._values import EventTimeBounds
 from modelmon.ingest.coalesce import RecordCoalescer
 from modelmon.ingest.pool import ValidationPool
 from modelmon.ingest.writer import GroupCommitWriter
@@ -39,6 +41,13 @@ class ServiceState:
     pool: ValidationPool = field(default_factory=lambda: ValidationPool(0))
     #: The evaluation scheduler (set at start-up; ``run_now`` even when scheduling is disabled).
     scheduler: Any = None
+
+    def ingest_now(self) -> EventTimeBounds:
+        """The server's time and the event times ingest accepts now (``ingest.max_event_age``,
+        ``ingest.max_future_skew``)."""
+        ingest = self.settings.ingest
+        return EventTimeBounds(self.clock(), parse_duration(ingest.max_event_age),
+                               parse_duration(ingest.max_future_skew))
 
     def spec(self, model: str) -> ModelSpec:
         """The current spec of ``model`` (raises ``model_not_found``)."""

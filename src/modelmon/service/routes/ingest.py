@@ -126,7 +126,7 @@ async def log_prediction(request: Request) -> Response:
     spec = state.spec(_model_name(record))
     # In the validation workers when there are any: the event loop keeps to HTTP.
     offload = state.pool.validate_records if state.pool.workers > 0 else None
-    table = await state.coalescer.validate(predictions_from_records, spec, record, state.clock(),
+    table = await state.coalescer.validate(predictions_from_records, spec, record, state.ingest_now(),
                                            offload=offload)
     [result] = await _store(state, [WriteBatch(BatchKind.PREDICTIONS, spec.name, table)])
     return json_response(_prediction_response(table, result))
@@ -164,7 +164,7 @@ async def _one_pass_batch(state: ServiceState, body: bytes,
     try:
         with state.writer.incoming():
             table = await state.pool.predictions_from_batch_json(
-                spec, body, model=model, now=state.clock(), max_records=max_records)
+                spec, body, model=model, now=state.ingest_now(), max_records=max_records)
     except NotFastPath:
         return None
     return model, table
@@ -180,7 +180,7 @@ async def _two_step_batch(state: ServiceState, body: bytes,
         spec = state.spec(model)
         with state.writer.incoming():
             table = await state.pool.predictions_from_json(
-                spec, envelope.records, now=state.clock(), version=envelope.version,
+                spec, envelope.records, now=state.ingest_now(), version=envelope.version,
                 max_records=max_records)
         return model, table
     data = parse_json(body)
@@ -190,7 +190,7 @@ async def _two_step_batch(state: ServiceState, body: bytes,
     if version is not None and type(version) is not str:
         raise ValidationError("'version' must be a string", code="invalid_type",
                               loc=("version",))
-    return model, await _validate(predictions_from_records, spec, records, now=state.clock(),
+    return model, await _validate(predictions_from_records, spec, records, now=state.ingest_now(),
                                   version=version)
 
 
@@ -206,7 +206,7 @@ async def _bulk_table(request: Request, spec: ModelSpec, kind: BatchKind, versio
     state = service_state(request)
     media, body = await read_bulk(request)
     limit = state.settings.ingest.max_bulk_records
-    now = state.clock()
+    now = state.ingest_now()
     with state.writer.incoming():
         if kind is BatchKind.PREDICTIONS:
             # Read and validated in a validation worker (the bytes travel as they came).
@@ -244,7 +244,7 @@ async def log_actual(request: Request) -> Response:
     state = service_state(request)
     record = require_object(await read_json(request), "an actual record")
     spec = state.spec(_model_name(record))
-    table = await state.coalescer.validate(actuals_from_records, spec, record, state.clock())
+    table = await state.coalescer.validate(actuals_from_records, spec, record, state.ingest_now())
     [result] = await _store(state, [WriteBatch(BatchKind.ACTUALS, spec.name, table)])
     return json_response({"accepted": result.inserted, "replayed": result.replayed,
                   "ids": table.column("prediction_id").to_pylist()})
@@ -259,7 +259,7 @@ async def log_actuals(
     model, records = _envelope(await read_json(request), state.settings.ingest.max_batch_records,
                                {"model", "records"})
     spec = state.spec(model)
-    table = await _validate(actuals_from_records, spec, records, now=state.clock())
+    table = await _validate(actuals_from_records, spec, records, now=state.ingest_now())
     batch = WriteBatch(BatchKind.ACTUALS, model, table, _key(model, BatchKind.ACTUALS, idempotency_key))
     [result] = await _store(state, [batch])
     return json_response({"accepted": result.inserted, "replayed": result.replayed,
@@ -293,10 +293,10 @@ async def log_events(
     if "records" in data:
         model, records = _envelope(data, state.settings.ingest.max_batch_records, {"model", "records"})
         spec = state.spec(model)
-        table = metric_events_from_records(spec, records, now=state.clock())
+        table = metric_events_from_records(spec, records, now=state.ingest_now())
     else:
         spec = state.spec(_model_name(data))
-        table = metric_events_from_records(spec, [data], now=state.clock(), prefix=(), single=True)
+        table = metric_events_from_records(spec, [data], now=state.ingest_now(), prefix=(), single=True)
     key = _key(spec.name, BatchKind.METRIC_EVENTS, idempotency_key)
     [result] = await _store(state, [WriteBatch(BatchKind.METRIC_EVENTS, spec.name, table, key)])
     return json_response({"accepted": result.inserted, "replayed": result.replayed})
@@ -312,7 +312,7 @@ async def log_feature_importance(
     current_model.set(model)
     spec = state.spec(model)
     data = require_object(await read_json(request), "a feature-importance snapshot")
-    table = feature_importance_from_record(spec, data, now=state.clock())
+    table = feature_importance_from_record(spec, data, now=state.ingest_now())
     key = _key(model, BatchKind.FEATURE_IMPORTANCE, idempotency_key)
     [result] = await _store(state, [WriteBatch(BatchKind.FEATURE_IMPORTANCE, model, table, key)])
     return json_response({"accepted": result.inserted, "replayed": result.replayed})
@@ -329,7 +329,7 @@ async def log_training_run(
     current_model.set(model)
     spec = state.spec(model)
     data = require_object(await read_json(request), "a training run")
-    table = training_run_from_record(spec, data, now=state.clock())
+    table = training_run_from_record(spec, data, now=state.ingest_now())
     key = _key(model, BatchKind.TRAINING_RUNS, idempotency_key)
     [result] = await _store(state, [WriteBatch(BatchKind.TRAINING_RUNS, model, table, key)])
     return json_response({"accepted": result.inserted, "replayed": result.replayed,
