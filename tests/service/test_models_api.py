@@ -132,3 +132,23 @@ def test_registering_a_wide_model_does_not_block_other_requests(tmp_path: Path) 
         assert len(c.get("/v1/models/wide").json()["spec"]["features"]) == 1000
         error(c.post("/v1/models", json={**spec("wider"), "features": [*many, {"name": "g",
               "type": "numeric"}]}), 422, "invalid_value", ["features"])
+
+
+@pytest.mark.parametrize(("query", "code", "loc"), [
+    ({"start": "2026-02-01T00:00:00Z", "end": "2026-01-01T00:00:00Z"}, "invalid_value", "end"),
+    ({"start": "2026-01-01T00:00:00Z", "end": "2026-01-01T00:00:00Z"}, "invalid_value", "end"),
+    ({"start": "0001-01-01T00:00:00+01:00"}, "timestamp_out_of_range", "start"),
+    ({"end": "9999-12-31T23:59:59-01:00"}, "timestamp_out_of_range", "end"),
+    ({"start": "yesterday"}, "invalid_timestamp", "start"),
+])
+def test_counts_time_range_errors(client: httpx.Client, query: dict[str, str], code: str,
+                                  loc: str) -> None:
+    client.post("/v1/models", json=spec("counted"))
+    error(client.get("/v1/models/counted/counts", params=query), 422, code, ["query", loc])
+
+
+def test_counts_extreme_but_valid_times(client: httpx.Client) -> None:
+    client.post("/v1/models", json=spec("counted"))
+    r = client.get("/v1/models/counted/counts", params={"start": "0001-01-01T00:00:00Z",
+                                                        "end": "9999-12-31T23:59:59Z"})
+    assert r.status_code == 200 and r.json()["predictions"] == 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -16,6 +15,7 @@ from modelmon.config.settings import RegistrySettings
 from modelmon.exceptions import NotFoundError, ValidationError
 from modelmon.service.logs import current_model
 from modelmon.service.openapi import body_doc, error_responses
+from modelmon.service.params import time_range
 from modelmon.service.routes._body import json_response, read_json, require_object, service_state
 from modelmon.service.schemas import VersionBody
 from modelmon.service.state import ServiceState
@@ -146,12 +146,19 @@ async def get_prediction(request: Request, model: str, prediction_id: str) -> Re
 
 @router.get("/{model}/counts", summary="Stored predictions, actuals and events",
             responses=_ERRORS)
-async def counts(request: Request, model: str, start: datetime | None = None,
-                 end: datetime | None = None) -> Response:
+async def counts(request: Request, model: str,
+                 start: str | None = Query(None, description="ISO 8601 time (inclusive)"),
+                 end: str | None = Query(None, description="ISO 8601 time (exclusive)"),
+                 ) -> Response:
+    s, e = time_range(start, end)
     store = service_state(request).store
-    store.get_model(model)
-    out = {kind.value: store.count(model, kind, start=start, end=end) for kind in BatchKind}
-    return json_response({"model": model, "start": start, "end": end, **out})
+
+    def count_all() -> dict[str, int]:
+        store.get_model(model)
+        return {kind.value: store.count(model, kind, start=s, end=e) for kind in BatchKind}
+
+    out = await asyncio.to_thread(count_all)
+    return json_response({"model": model, "start": s, "end": e, **out})
 
 
 @router.get("/{model}/feature-importance", summary="Feature-importance snapshots",
