@@ -152,3 +152,77 @@ def test_counts_extreme_but_valid_times(client: httpx.Client) -> None:
     r = client.get("/v1/models/counted/counts", params={"start": "0001-01-01T00:00:00Z",
                                                         "end": "9999-12-31T23:59:59Z"})
     assert r.status_code == 200 and r.json()["predictions"] == 0
+
+
+# --- deleting data ---------------------------------------------------------------------------------
+
+
+def _fraud_like(name: str) -> dict[str, Any]:
+    return {"name": name, "task": "binary_classification",
+            "features": [{"name": "x", "type": "numeric"}], "prediction": {"classes": [0, 1]}}
+
+
+def _log(client: httpx.Client, model: str, ids: list[str], ts: str, version: str = "v1") -> None:
+    records = [{"prediction_id": i, "features": {"x": 1.0}, "prediction": 1, "timestamp": ts}
+               for i in ids]
+    r = client.post("/v1/predictions/batch", json={"model": model, "version": version,
+                                                   "records": records})
+    assert r.status_code == 200, r.text
+
+
+def test_delete_data_by_time_version_and_ids(client: httpx.Client) -> None:
+    assert client.post("/v1/models", json=_fraud_like("purge")).status_code == 201
+    _log(client, "purge", ["a", "b"], "2026-11-01T10:00:00Z")
+    _log(client, "purge", ["c"], "2026-11-01T12:00:00Z", version="v2")
+    _log(client, "purge", ["d"], "2026-11-02T12:00:00Z")
+    for pid in ("a", "c", "never-predicted"):
+        assert client.post("/v1/actuals", json={"model": "purge", "prediction_id": pid,
+                                                "actual": 1}).status_code == 200
+    r = client.post("/v1/models/purge/delete-data", json={
+        "start": "2026-11-01T00:00:00Z", "end": "2026-11-01T11:00:00Z"},
+        headers={"X-Request-ID": "purge-1"})
+    assert r.status_code == 200, r.text
+    assert r.json() | {"event_id": 0} == {"model": "purge", "predictions_deleted": 2,
+                                          "actuals_deleted": 1, "event_id": 0}
+    [event] = client.get("/v1/models/purge/events", params={"kind": "data_deleted"}).json()["events"]
+    assert event["id"] == r.json()["event_id"]
+    assert event["details"]["request_id"] == "purge-1" and event["details"]["source"] == "api"
+    assert event["details"]["start"] == "2026-11-01T00:00:00+00:00"
+    r = client.post("/v1/models/purge/delete-data", json={"version": "v2"})
+    assert r.json()["predictions_deleted"] == 1 and r.json()["actuals_deleted"] == 1
+    r = client.post("/v1/models/purge/delete-data", json={"prediction_ids": ["never-predicted"]})
+    assert r.json()["predictions_deleted"] == 0 and r.json()["actuals_deleted"] == 1
+    counts = client.get("/v1/models/purge/counts").json()
+    assert (counts["predictions"], counts["actuals"]) == (1, 0)
+    assert client.get("/v1/models/purge/predictions/a").status_code == 404
+    # A deleted id can be sent again.
+    _log(client, "purge", ["a"], "2026-11-03T10:00:00Z")
+    assert client.get("/v1/models/purge/predictions/a").status_code == 200
+    r = client.post("/v1/models/purge/delete-data", json={"all": True})
+    assert r.json()["predictions_deleted"] == 2
+    assert client.get("/v1/models/purge/counts").json()["predictions"] == 0
+
+
+@pytest.mark.parametrize(("body", "status", "code", "loc"), [
+    ({}, 422, "missing_field", ["all"]),
+    ({"all": True, "version": "v1"}, 422, "invalid_value", ["all"]),
+    ({"start": "2026-11-02T00:00:00Z", "end": "2026-11-01T00:00:00Z"}, 422, "invalid_value",
+     ["end"]),
+    ({"start": "0001-01-01T00:00:00+01:00"}, 422, "timestamp_out_of_range", ["start"]),
+    ({"prediction_ids": []}, 422, "invalid_value", ["prediction_ids"]),
+    ({"prediction_ids": [""]}, 422, "invalid_value", ["prediction_ids", 0]),
+    ({"prediction_ids": "a"}, 422, "invalid_value", ["prediction_ids"]),
+    ({"colour": "red"}, 422, "unknown_field", ["colour"]),
+    ([1], 422, "invalid_type", ["body"]),
+])
+def test_delete_data_errors(client: httpx.Client, body: Any, status: int, code: str,
+                            loc: list[Any]) -> None:
+    client.post("/v1/models", json=_fraud_like("purge2"))
+    error(client.post("/v1/models/purge2/delete-data", json=body), status, code, loc)
+
+
+def test_delete_data_needs_the_api_key(server: LiveServer) -> None:
+    r = httpx.post(f"{server.url}/v1/models/purge/delete-data", json={"all": True})
+    error(r, 401, "unauthorized")
+    error(httpx.post(f"{server.url}/v1/models/nope/delete-data", json={"all": True},
+                     headers={"X-API-Key": "k"}), 404, "model_not_found")

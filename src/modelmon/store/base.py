@@ -16,7 +16,9 @@ Contract (checked for every backend by ``tests/store/test_contract.py``):
 - a model spec change creates a new revision; a changed feature schema records a
   ``schema_change`` event;
 - the store, not the caller, sets ``received_at`` on predictions, actuals and metric events:
-  its commit time, strictly increasing (evaluation finds new data by it).
+  its commit time, strictly increasing (evaluation finds new data by it);
+- deleting predictions deletes their actuals too and records a ``data_deleted`` model event in
+  the same transaction; a deleted prediction id may be written again.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ __all__ = [
     "PREDICTION_COLUMNS",
     "SEGMENT_PREFIX",
     "BatchKind",
+    "Deletion",
     "ModelEvent",
     "ModelInfo",
     "Store",
@@ -145,6 +148,20 @@ class WriteResult:
 
 
 @dataclass(frozen=True)
+class Deletion:
+    """What :meth:`Store.delete_predictions` removed, and the model event recording it."""
+
+    model: str
+    predictions: int
+    actuals: int
+    event_id: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "predictions_deleted": self.predictions,
+                "actuals_deleted": self.actuals, "event_id": self.event_id}
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     """A registered model: its current spec and bookkeeping."""
 
@@ -249,6 +266,17 @@ class Store(Protocol):
     # --- data ----------------------------------------------------------------------------------
     def write(self, batches: Sequence[WriteBatch]) -> list[WriteResult]:
         """Apply ``batches`` in one transaction, durable on return; all or nothing."""
+
+    def delete_predictions(
+        self, model: str, *, start: datetime | None = None, end: datetime | None = None,
+        version: str | None = None, prediction_ids: Sequence[str] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> Deletion:
+        """Delete the predictions of ``model`` that match every filter given (event time in
+        ``[start, end)``, ``version``, ``prediction_ids``; none: all of them) with their actuals
+        (and the actuals of ``prediction_ids`` whose prediction never arrived), in one
+        transaction that also records a ``data_deleted`` event with the filters, the counts and
+        ``details``. Durable on return."""
 
     def count(
         self, model: str, kind: BatchKind = BatchKind.PREDICTIONS, *,

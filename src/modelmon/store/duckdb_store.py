@@ -58,6 +58,7 @@ from modelmon.store.base import (
     FEATURE_PREFIX,
     SEGMENT_PREFIX,
     BatchKind,
+    Deletion,
     ModelEvent,
     ModelInfo,
     VersionInfo,
@@ -452,11 +453,13 @@ class DuckDBStore(DuckDBResultsMixin):
     def _event(
         self, con: duckdb.DuckDBPyConnection, model_id: int, kind: str, at: datetime | None,
         details: dict[str, Any],
-    ) -> None:
-        con.execute(
-            "INSERT INTO model_events (model_id, kind, occurred_at, details) VALUES (?, ?, ?, ?)",
+    ) -> int:
+        rows = con.execute(
+            "INSERT INTO model_events (model_id, kind, occurred_at, details) VALUES (?, ?, ?, ?) "
+            "RETURNING event_id",
             [model_id, kind, at, json.dumps(details, default=str)],
-        )
+        ).fetchall()
+        return int(rows[0][0])
 
     @contextmanager
     def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -800,6 +803,44 @@ class DuckDBStore(DuckDBResultsMixin):
             "model_id", pa.array(np.full(table.num_rows, entry.model_id, dtype=np.int32))
         )
         self._insert(con, _SIMPLE_TABLES[kind], table, [(c, c) for c in table.column_names])
+
+    def delete_predictions(
+        self, model: str, *, start: datetime | None = None, end: datetime | None = None,
+        version: str | None = None, prediction_ids: Sequence[str] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> Deletion:
+        entry = self._entry(model)
+        where, params = self._time_filter("event_time", start, end)
+        conds = [where.removeprefix(" WHERE ")] if where else []
+        if version is not None:
+            conds.append("version = ?")
+            params.append(version)
+        # DuckDB reads this frame's local variable by name (a replacement scan).
+        _deleted_ids = pa.table({"prediction_id": pa.array(prediction_ids or [], pa.string())})
+        if prediction_ids is not None:
+            conds.append("prediction_id IN (SELECT prediction_id FROM _deleted_ids)")
+        where = " WHERE " + " AND ".join(conds) if conds else ""
+        matched = f"SELECT prediction_id FROM {entry.pred_table}{where}"
+        now = _naive_utc(self.clock())
+        with self._write_lock, self._transaction() as con:
+            predictions = int(con.execute(f"SELECT count(DISTINCT prediction_id) FROM ({matched})",
+                                          params).fetchall()[0][0])
+            actuals = int(con.execute(
+                f"SELECT count(DISTINCT prediction_id) FROM {entry.act_table} WHERE prediction_id "
+                f"IN ({matched}) OR prediction_id IN (SELECT prediction_id FROM _deleted_ids)",
+                params).fetchall()[0][0])
+            con.execute(f"DELETE FROM {entry.act_table} WHERE prediction_id IN ({matched}) "
+                        "OR prediction_id IN (SELECT prediction_id FROM _deleted_ids)", params)
+            con.execute(f"DELETE FROM {entry.pred_table}{where}", params)
+            filters = {"start": start.isoformat() if start else None,
+                       "end": end.isoformat() if end else None, "version": version,
+                       "prediction_ids": (list(prediction_ids[:100])
+                                          if prediction_ids is not None else None),
+                       "prediction_id_count": (len(prediction_ids)
+                                               if prediction_ids is not None else None)}
+            event_id = self._event(con, entry.model_id, "data_deleted", now, {
+                **filters, "predictions": predictions, "actuals": actuals, **(details or {})})
+        return Deletion(model, predictions, actuals, event_id)
 
     # --- reads -----------------------------------------------------------------------------------
     def count(

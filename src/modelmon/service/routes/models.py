@@ -4,24 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import ValidationError as PydanticValidationError
 
 from modelmon.config.admission import admit_spec, check_size
 from modelmon.config.models import ModelSpec
 from modelmon.config.settings import RegistrySettings
 from modelmon.exceptions import NotFoundError, ValidationError
-from modelmon.service.logs import current_model
+from modelmon.service.logs import current_model, current_request_id
 from modelmon.service.openapi import body_doc, error_responses
 from modelmon.service.params import time_range
-from modelmon.service.routes._body import json_response, read_json, require_object, service_state
-from modelmon.service.schemas import VersionBody
+from modelmon.service.routes._body import (
+    json_response,
+    read_json,
+    require_object,
+    service_state,
+    validated,
+)
+from modelmon.service.schemas import DeleteDataBody, VersionBody
 from modelmon.service.state import ServiceState
 from modelmon.store.base import BatchKind, ModelInfo
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
+log = logging.getLogger("modelmon.service")
 
 _ERRORS = error_responses(400, 401, 404, 415, 422)
 
@@ -36,19 +43,7 @@ def parse_spec(data: Any, settings: RegistrySettings, *, name: str | None = None
             raise ValidationError(f"the body names model {body['name']!r} but the URL names {name!r}",
                                   code="invalid_value", loc=("name",))
         body = {**body, "name": name}
-    try:
-        spec = ModelSpec.model_validate(body)
-    except PydanticValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            code = "missing_field" if err["type"] == "missing" else (
-                "unknown_field" if err["type"] == "extra_forbidden" else "invalid_value")
-            problems.append(ValidationError(err["msg"].removeprefix("Value error, "), code=code,
-                                            loc=tuple(err["loc"])))
-        first = problems[0]
-        error = ValidationError(first.message, code=first.code, loc=first.loc)
-        error.errors = tuple(problems)
-        raise error from None
+    spec = validated(ModelSpec, body)
     return admit_spec(spec, settings)
 
 
@@ -108,13 +103,7 @@ async def list_versions(request: Request, model: str) -> Response:
 async def register_version(request: Request, model: str) -> Response:
     state = service_state(request)
     current_model.set(model)
-    body = require_object(await read_json(request), "a version")
-    try:
-        v = VersionBody.model_validate(body)
-    except PydanticValidationError as exc:
-        err = exc.errors()[0]
-        raise ValidationError(err["msg"], code="missing_field" if err["type"] == "missing"
-                              else "invalid_value", loc=tuple(err["loc"])) from None
+    v = validated(VersionBody, require_object(await read_json(request), "a version"))
     info = await asyncio.to_thread(state.store.register_version, model, v.version,
                                    metadata=v.metadata, stage=v.stage)
     return json_response(info.to_dict(), 201)
@@ -159,6 +148,29 @@ async def counts(request: Request, model: str,
 
     out = await asyncio.to_thread(count_all)
     return json_response({"model": model, "start": s, "end": e, **out})
+
+
+@router.post("/{model}/delete-data",
+             summary="Delete stored predictions and their actuals (by time range, version or ids)",
+             openapi_extra=body_doc(DeleteDataBody), responses=_ERRORS)
+async def delete_data(request: Request, model: str) -> Response:
+    current_model.set(model)
+    what = validated(DeleteDataBody, require_object(await read_json(request), "a deletion"))
+    start, end = time_range(what.start, what.end, where=())
+    filtered = what.start or what.end or what.version or what.prediction_ids is not None
+    if what.all == bool(filtered):
+        raise ValidationError(
+            "name what to delete: 'start' and/or 'end', 'version', 'prediction_ids', or "
+            "'all': true for every prediction of the model (not both)",
+            code="missing_field" if not filtered else "invalid_value", loc=("all",))
+    state = service_state(request)
+    gone = await asyncio.to_thread(
+        state.store.delete_predictions, model, start=start, end=end, version=what.version,
+        prediction_ids=what.prediction_ids,
+        details={"all": what.all, "source": "api", "request_id": current_request_id.get()})
+    log.info("deleted %d predictions and %d actuals of model %s (event %d)",
+                gone.predictions, gone.actuals, model, gone.event_id)
+    return json_response(gone.to_dict())
 
 
 @router.get("/{model}/feature-importance", summary="Feature-importance snapshots",
