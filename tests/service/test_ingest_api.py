@@ -116,6 +116,33 @@ def test_idempotency_key_replay(client: httpx.Client) -> None:
     assert count(client)["predictions"] == before + 2
 
 
+def test_idempotency_key_with_another_body_is_a_conflict(client: httpx.Client) -> None:
+    h = {"Idempotency-Key": "reused-7"}
+    first = {"model": "fraud", "records": [rec("k1"), rec("k2")]}
+    assert client.post("/v1/predictions/batch", json=first, headers=h).json()["accepted"] == 2
+    before = count(client)["predictions"]
+    other = {"model": "fraud", "records": [rec("k3")]}
+    error(client.post("/v1/predictions/batch", json=other, headers=h), 409, "conflict",
+          ["header", "idempotency-key"])
+    assert client.get("/v1/models/fraud/predictions/k3").status_code == 404
+    assert client.post("/v1/predictions/batch", json=first, headers=h).json()["replayed"]
+    # Bulk uploads: the body and ?version= make the request.
+    lines = b"\n".join(orjson.dumps(rec(f"kb{i}")) for i in range(3))
+    bulk = "/v1/models/fraud/predictions/bulk"
+    nd = {"content-type": "application/x-ndjson", "Idempotency-Key": "bulk-7"}
+    assert client.post(bulk, content=lines, headers=nd).json()["accepted"] == 3
+    assert client.post(bulk, content=lines, headers=nd).json()["replayed"]
+    error(client.post(bulk + "?version=v9", content=lines, headers=nd), 409, "conflict")
+    error(client.post(bulk, content=lines + b"\n" + orjson.dumps(rec("kb9")), headers=nd), 409,
+          "conflict")
+    # The same key may name a batch of another kind (keys are per model and kind).
+    actual = {"model": "fraud", "records": [{"prediction_id": "k1", "actual": 1}]}
+    assert client.post("/v1/actuals/batch", json=actual, headers=h).json()["accepted"] == 1
+    error(client.post("/v1/actuals/batch", json={**actual, "records": [
+        {"prediction_id": "k2", "actual": 1}]}, headers=h), 409, "conflict")
+    assert count(client)["predictions"] == before + 3
+
+
 def test_out_of_order_and_late_actuals(client: httpx.Client) -> None:
     # Ground truth for o1 arrives before the prediction; o2's arrives weeks later (event time).
     client.post("/v1/actuals/batch", json={"model": "fraud", "records": [

@@ -109,6 +109,24 @@ def test_idempotency_key_replays_a_whole_batch(store: Store) -> None:
     assert store.count("fraud") == 2
 
 
+def test_idempotency_key_with_another_request_is_a_conflict(store: Store) -> None:
+    first = preds(["c1", "c2"])
+    keyed = WriteBatch(first.kind, first.model, first.table, "batch-2", fingerprint="aaa")
+    other = preds(["c3"])
+    reused = WriteBatch(other.kind, other.model, other.table, "batch-2", fingerprint="bbb")
+    [stored] = store.write([keyed])
+    [again] = store.write([keyed])
+    [conflict] = store.write([reused])
+    assert stored.inserted == 2 and again.replayed and not again.conflict
+    assert conflict.conflict and not conflict.replayed and conflict.inserted == 0
+    assert store.count("fraud") == 2
+    # Within one group commit too.
+    a = WriteBatch(other.kind, other.model, other.table, "batch-3", fingerprint="aaa")
+    b = WriteBatch(first.kind, first.model, preds(["c4"]).table, "batch-3", fingerprint="ccc")
+    ra, rb = store.write([a, b])
+    assert ra.inserted == 1 and rb.conflict and store.count("fraud") == 3
+
+
 def test_group_is_all_or_nothing(store: Store) -> None:
     good = preds(["g1", "g2"])
     # A batch whose table does not fit the model's columns fails inside the transaction.

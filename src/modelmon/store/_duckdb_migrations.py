@@ -221,9 +221,15 @@ _M2 = _sql(
 )
 
 
+# An idempotency key remembers a hash of the request that first carried it: the same key with
+# another body is a conflict, not a replay that silently drops the new data.
+_M3 = _sql("ALTER TABLE ingest_batches ADD COLUMN body_hash VARCHAR")
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "models, versions, events, data tables", _M1),
     Migration(2, "evaluation results: metric points, feature results, detectors, reports", _M2),
+    Migration(3, "idempotency keys remember the hash of their request", _M3),
 ]
 
 

@@ -11,6 +11,8 @@ Contract (checked for every backend by ``tests/store/test_contract.py``):
 - a write is all-or-nothing and durable on return (survives a restart);
 - predictions are idempotent by ``(model, prediction_id)``: writing an id again stores nothing
   (first write wins) and is reported in :attr:`WriteResult.duplicates`;
+- a batch whose idempotency key was stored before stores nothing: a replay when its fingerprint
+  matches (or either has none), a conflict otherwise;
 - actuals may arrive before their prediction and are joined when it arrives; a later actual for
   the same id replaces the earlier one (ground truth can be corrected);
 - a model spec change creates a new revision; a changed feature schema records a
@@ -122,13 +124,15 @@ class WriteBatch:
     """Validated rows of one kind for one model, ready to store.
 
     ``idempotency_key`` (optional) makes a whole batch idempotent: a batch whose key was already
-    stored is skipped and reported as a replay.
+    stored is skipped and reported as a replay, or as a conflict when its ``fingerprint`` (a hash
+    of the request that carried the key) differs from the one stored with the key.
     """
 
     kind: BatchKind
     model: str
     table: pa.Table
     idempotency_key: str | None = None
+    fingerprint: str | None = None
 
     @property
     def num_rows(self) -> int:
@@ -137,7 +141,8 @@ class WriteBatch:
 
 @dataclass(frozen=True)
 class WriteResult:
-    """What a write stored: rows inserted, duplicates skipped, whether it replayed a known key."""
+    """What a write stored: rows inserted, duplicates skipped, whether it replayed a known key,
+    or stored nothing because the key came with another request (``conflict``)."""
 
     kind: BatchKind
     model: str
@@ -145,6 +150,7 @@ class WriteResult:
     duplicates: int = 0
     replayed: bool = False
     duplicate_ids: tuple[str, ...] = ()
+    conflict: bool = False
 
 
 @dataclass(frozen=True)

@@ -582,9 +582,10 @@ class DuckDBStore(DuckDBResultsMixin):
                 # written as one table: per-statement overhead, not rows, dominates small writes.
                 groups: dict[tuple[BatchKind, str], list[int]] = {}
                 for i, (batch, entry) in enumerate(zip(batches, entries, strict=True)):
-                    if batch.idempotency_key is not None and self._seen_key(con, batch, entry):
-                        results[i] = WriteResult(batch.kind, batch.model, 0, replayed=True)
-                        continue
+                    if batch.idempotency_key is not None:
+                        results[i] = self._seen_key(con, batch, entry)
+                        if results[i] is not None:
+                            continue
                     groups.setdefault((batch.kind, batch.model), []).append(i)
                 for (kind, model), idxs in groups.items():
                     entry = self._models[model]
@@ -663,18 +664,26 @@ class DuckDBStore(DuckDBResultsMixin):
             return table.append_column("received_at", stamp), now_us
         return table.set_column(idx, "received_at", stamp), now_us
 
-    def _seen_key(self, con: duckdb.DuckDBPyConnection, batch: WriteBatch, entry: _ModelEntry) -> bool:
+    def _seen_key(self, con: duckdb.DuckDBPyConnection, batch: WriteBatch,
+                  entry: _ModelEntry) -> WriteResult | None:
+        """The result of a batch whose key was seen (a replay, or a conflict when the request
+        differs); None for a new key, which is recorded."""
         seen = con.execute(
-            "SELECT 1 FROM ingest_batches WHERE idempotency_key = ?", [batch.idempotency_key]
+            "SELECT body_hash FROM ingest_batches WHERE idempotency_key = ?", [batch.idempotency_key]
         ).fetchall()
         if seen:
-            return True
+            stored = seen[0][0]
+            conflict = (stored is not None and batch.fingerprint is not None
+                        and stored != batch.fingerprint)
+            return WriteResult(batch.kind, batch.model, 0, replayed=not conflict,
+                               conflict=conflict)
         con.execute(
-            "INSERT INTO ingest_batches VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO ingest_batches (idempotency_key, model_id, kind, records, received_at, "
+            "body_hash) VALUES (?, ?, ?, ?, ?, ?)",
             [batch.idempotency_key, entry.model_id, batch.kind.value, batch.num_rows,
-             _naive_utc(self.clock())],
+             _naive_utc(self.clock()), batch.fingerprint],
         )
-        return False
+        return None
 
     def _ensure_id_index(self, entry: _ModelEntry) -> None:
         if entry.ids is not None:

@@ -7,6 +7,7 @@ acknowledged only once durable (group commit, see :mod:`modelmon.ingest.writer`)
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,7 +15,7 @@ import pyarrow as pa
 from fastapi import APIRouter, Header, Request, Response
 
 from modelmon.config.models import ModelSpec
-from modelmon.exceptions import NotFoundError, ValidationError
+from modelmon.exceptions import ConflictError, NotFoundError, ValidationError
 from modelmon.ingest.actuals import actuals_from_records
 from modelmon.ingest.bulk import actuals_from_upload
 from modelmon.ingest.events import (
@@ -89,6 +90,11 @@ def _envelope(data: Any, max_records: int, allowed: set[str] = _BATCH_FIELDS) ->
 async def _store(state: ServiceState, batches: Sequence[WriteBatch]) -> list[WriteResult]:
     results = await state.writer.write(batches)
     for r in results:
+        if r.conflict:
+            raise ConflictError(
+                "this Idempotency-Key was already used for a request with a different body; "
+                "nothing was stored (send new data with a new key)",
+                loc=("header", "idempotency-key"))
         if r.inserted:
             state.metrics.ingested.labels(r.model, r.kind.value).inc(r.inserted)
         if r.duplicates:
@@ -96,13 +102,19 @@ async def _store(state: ServiceState, batches: Sequence[WriteBatch]) -> list[Wri
     return results
 
 
-def _key(model: str, kind: BatchKind, key: str | None) -> str | None:
+async def _batch(request: Request, kind: BatchKind, model: str, table: pa.Table,
+                 key: str | None, *parameters: str | None) -> WriteBatch:
+    """The batch to write; with an ``Idempotency-Key``, it carries a hash of the request (body
+    and ``parameters``): the key replays the same request, and refuses another (409)."""
     if key is None:
-        return None
+        return WriteBatch(kind, model, table)
     if not 1 <= len(key) <= 200:
         raise ValidationError("Idempotency-Key must be 1-200 characters", code="invalid_value",
                               loc=("header", "idempotency-key"))
-    return f"{model}:{kind.value}:{key}"
+    digest = hashlib.sha256(await request.body())
+    for p in parameters:
+        digest.update(b"\0" + (b"-" if p is None else b"=" + p.encode()))
+    return WriteBatch(kind, model, table, f"{model}:{kind.value}:{key}", digest.hexdigest())
 
 
 async def _validate(func: Any, spec: ModelSpec, records: list[Any], **kwargs: Any) -> pa.Table:
@@ -143,8 +155,7 @@ async def log_predictions(
     max_records = state.settings.ingest.max_batch_records
     found = await _one_pass_batch(state, body, max_records) if len(body) > _FAST_JSON_BYTES else None
     model, table = found if found is not None else await _two_step_batch(state, body, max_records)
-    batch = WriteBatch(BatchKind.PREDICTIONS, model, table,
-                       _key(model, BatchKind.PREDICTIONS, idempotency_key))
+    batch = await _batch(request, BatchKind.PREDICTIONS, model, table, idempotency_key)
     [result] = await _store(state, [batch])
     return json_response(_prediction_response(table, result))
 
@@ -230,8 +241,7 @@ async def upload_predictions(
     current_model.set(model)
     spec = state.spec(model)
     table = await _bulk_table(request, spec, BatchKind.PREDICTIONS, version)
-    batch = WriteBatch(BatchKind.PREDICTIONS, model, table,
-                       _key(model, BatchKind.PREDICTIONS, idempotency_key))
+    batch = await _batch(request, BatchKind.PREDICTIONS, model, table, idempotency_key, version)
     [result] = await _store(state, [batch])
     body = {"accepted": result.inserted, "duplicates": result.duplicates,
             "replayed": result.replayed}
@@ -260,7 +270,7 @@ async def log_actuals(
                                {"model", "records"})
     spec = state.spec(model)
     table = await _validate(actuals_from_records, spec, records, now=state.ingest_now())
-    batch = WriteBatch(BatchKind.ACTUALS, model, table, _key(model, BatchKind.ACTUALS, idempotency_key))
+    batch = await _batch(request, BatchKind.ACTUALS, model, table, idempotency_key)
     [result] = await _store(state, [batch])
     return json_response({"accepted": result.inserted, "replayed": result.replayed,
                   "ids": table.column("prediction_id").to_pylist()})
@@ -277,7 +287,7 @@ async def upload_actuals(
     current_model.set(model)
     spec = state.spec(model)
     table = await _bulk_table(request, spec, BatchKind.ACTUALS, None)
-    batch = WriteBatch(BatchKind.ACTUALS, model, table, _key(model, BatchKind.ACTUALS, idempotency_key))
+    batch = await _batch(request, BatchKind.ACTUALS, model, table, idempotency_key)
     [result] = await _store(state, [batch])
     return json_response({"accepted": result.inserted, "replayed": result.replayed})
 
@@ -297,8 +307,8 @@ async def log_events(
     else:
         spec = state.spec(_model_name(data))
         table = metric_events_from_records(spec, [data], now=state.ingest_now(), prefix=(), single=True)
-    key = _key(spec.name, BatchKind.METRIC_EVENTS, idempotency_key)
-    [result] = await _store(state, [WriteBatch(BatchKind.METRIC_EVENTS, spec.name, table, key)])
+    batch = await _batch(request, BatchKind.METRIC_EVENTS, spec.name, table, idempotency_key)
+    [result] = await _store(state, [batch])
     return json_response({"accepted": result.inserted, "replayed": result.replayed})
 
 
@@ -313,8 +323,8 @@ async def log_feature_importance(
     spec = state.spec(model)
     data = require_object(await read_json(request), "a feature-importance snapshot")
     table = feature_importance_from_record(spec, data, now=state.ingest_now())
-    key = _key(model, BatchKind.FEATURE_IMPORTANCE, idempotency_key)
-    [result] = await _store(state, [WriteBatch(BatchKind.FEATURE_IMPORTANCE, model, table, key)])
+    batch = await _batch(request, BatchKind.FEATURE_IMPORTANCE, model, table, idempotency_key)
+    [result] = await _store(state, [batch])
     return json_response({"accepted": result.inserted, "replayed": result.replayed})
 
 
@@ -330,7 +340,7 @@ async def log_training_run(
     spec = state.spec(model)
     data = require_object(await read_json(request), "a training run")
     table = training_run_from_record(spec, data, now=state.ingest_now())
-    key = _key(model, BatchKind.TRAINING_RUNS, idempotency_key)
-    [result] = await _store(state, [WriteBatch(BatchKind.TRAINING_RUNS, model, table, key)])
+    batch = await _batch(request, BatchKind.TRAINING_RUNS, model, table, idempotency_key)
+    [result] = await _store(state, [batch])
     return json_response({"accepted": result.inserted, "replayed": result.replayed,
                   "run_id": table.column("run_id")[0].as_py()})
