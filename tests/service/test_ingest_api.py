@@ -575,3 +575,21 @@ def test_models_api(client: httpx.Client) -> None:
     assert r.status_code == 201
     assert [v["version"] for v in client.get("/v1/models/churn/versions").json()["versions"]] == ["v2"]
     assert "churn" in [m["name"] for m in client.get("/v1/models").json()["models"]]
+
+
+@pytest.mark.parametrize(("path", "body", "loc"), [
+    ("training-runs", {"status": {}}, ["status"]),
+    ("training-runs", {"kind": ["training"]}, ["kind"]),
+    ("training-runs", {"version": True}, ["version"]),
+    ("training-runs", {"version": 3}, ["version"]),
+    ("training-runs", {"run_id": ""}, ["run_id"]),
+    ("training-runs", {"started_at": {}}, ["started_at"]),
+    ("feature-importance", {"importances": {"amount": 1.0}, "version": True}, ["version"]),
+    ("feature-importance", {"importances": {"amount": 1.0}, "method": {"a": 1}}, ["method"]),
+    ("feature-importance", {"importances": {"amount": True}}, ["importances", "amount"]),
+])
+def test_training_run_and_importance_types(client: httpx.Client, path: str, body: Any,
+                                           loc: list[Any]) -> None:
+    r = client.post(f"/v1/models/fraud/{path}", json=body)
+    assert r.status_code == 422, r.text
+    assert loc in [r.json()["loc"], *(e["loc"] for e in r.json().get("errors", []))]
