@@ -76,6 +76,7 @@ def serve(
 
     from modelmon.service.app import create_app, start_validation_workers
     from modelmon.service.logs import configure_logging
+    from modelmon.service.protocol import http_protocol
 
     configure_logging(settings.server.log_level, settings.server.log_format)
     url = f"http://{settings.server.host}:{settings.server.port}"
@@ -87,7 +88,7 @@ def serve(
         log_config=None,
         access_log=False,
         loop="uvloop",
-        http="httptools",
+        http=http_protocol(settings.server.header_timeout_seconds),
     )
 
 

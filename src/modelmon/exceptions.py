@@ -70,6 +70,7 @@ ERROR_CODES: dict[str, str] = {
     "malformed_body": "The request body is not valid JSON / NDJSON / Arrow / Parquet.",
     "batch_too_large": "A batch holds more records than the configured limit.",
     "payload_too_large": "A request body exceeds the configured size limit.",
+    "request_timeout": "The request body did not arrive within the configured time.",
     "unsupported_media_type": "The request's content type is not accepted by this endpoint.",
     # lookup and state
     "model_not_found": "No model with that name is registered.",

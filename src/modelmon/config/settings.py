@@ -110,6 +110,11 @@ class ServerSettings(_Section):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
     access_log: bool = False
+    # A request's headers must arrive within header_timeout_seconds of its first byte, and its
+    # body within body_timeout_seconds of its headers (408); a connection that trickles bytes
+    # would otherwise be held forever.
+    header_timeout_seconds: float = Field(10.0, gt=0)
+    body_timeout_seconds: float = Field(60.0, gt=0)
 
     @field_validator("api_key", mode="before")
     @classmethod

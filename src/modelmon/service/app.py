@@ -107,8 +107,8 @@ def create_app(
                  len(the_store.list_models()))
         if settings.server.api_key is None:
             log.warning("no API key configured (server.api_key, MODELMON_API_KEY): the /v1 API "
-                        "is open to every client that reaches %s:%d", settings.server.host,
-                        settings.server.port)
+                        "is open to every client that can reach this server (server.host %s)",
+                        settings.server.host)
         else:
             log.info("the /v1 API requires the API key (server.api_key)")
         try:
@@ -141,8 +141,10 @@ def create_app(
     app.include_router(system.router, dependencies=auth)
     app.include_router(evaluation.router, dependencies=auth)
     install_openapi(app)
-    max_body, access_log = settings.ingest.max_body, settings.server.access_log
-    app.add_middleware(RequestMiddleware, metrics=metrics, max_body=max_body, access_log=access_log)
-    app.add_fast_lane(ingest.FAST_LANE, ingest.router, lambda lane: RequestMiddleware(
-        lane, metrics=metrics, max_body=max_body, access_log=access_log))
+    limits: dict[str, Any] = {"metrics": metrics, "max_body": settings.ingest.max_body,
+                              "access_log": settings.server.access_log,
+                              "body_timeout": settings.server.body_timeout_seconds}
+    app.add_middleware(RequestMiddleware, **limits)
+    app.add_fast_lane(ingest.FAST_LANE, ingest.router,
+                      lambda lane: RequestMiddleware(lane, **limits))
     return app

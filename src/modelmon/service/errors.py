@@ -34,6 +34,7 @@ _STATUS_BY_CODE = {
     "malformed_body": 400,
     "unauthorized": 401,
     "payload_too_large": 413,
+    "request_timeout": 408,
     "batch_too_large": 413,
     "unsupported_media_type": 415,
     "method_not_allowed": 405,
