@@ -593,3 +593,15 @@ def test_training_run_and_importance_types(client: httpx.Client, path: str, body
     r = client.post(f"/v1/models/fraud/{path}", json=body)
     assert r.status_code == 422, r.text
     assert loc in [r.json()["loc"], *(e["loc"] for e in r.json().get("errors", []))]
+
+
+def test_bulk_row_limit_is_checked_before_decoding(client: httpx.Client) -> None:
+    sink = io.BytesIO()
+    table = pa.table({"amount": pa.array([1.0] * 600_000)})
+    with pq.ParquetWriter(sink, table.schema) as writer:
+        for _ in range(2):
+            writer.write_table(table)
+    r = client.post("/v1/models/fraud/predictions/bulk", content=sink.getvalue(),
+                    headers={"content-type": "application/vnd.apache.parquet"})
+    body = error(r, 413, "batch_too_large", ["body"])
+    assert "1200000" in body["message"]
