@@ -1,11 +1,12 @@
 """A full disk, for real: the store on a small tmpfs filled up. Health says so (it stayed healthy
 while every commit failed) and recovers once commits succeed again; no answer names the store's
-files.
+files; shutdown logs one line instead of a traceback.
 
 Mounting needs root (as on the project's machines and CI); elsewhere these tests are skipped."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 from collections.abc import Iterator
@@ -67,3 +68,18 @@ def test_health_reports_failing_commits_and_recovers(disk: Path) -> None:
         assert c.post("/v1/predictions/batch", json=batch(500, "b")).status_code == 200
         assert c.get("/health").json()["status"] == "healthy"
         assert c.get("/health/ready").json() == {"status": "ready"}
+
+
+def test_shutdown_on_a_full_disk_logs_one_line(disk: Path,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    settings = settings_for(disk, scheduler={"enabled": False})
+    with caplog.at_level(logging.INFO), live_server(settings) as s, \
+            httpx.Client(base_url=s.url, timeout=30) as c:
+        for i in range(3):  # data in the write-ahead log for the closing checkpoint to fold in
+            assert c.post("/v1/predictions/batch", json=batch(500, f"c{i}")).status_code == 200
+        fill(disk)
+    lines = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(lines) == 1, [r.getMessage() for r in lines]
+    assert lines[0].getMessage().startswith("shutdown: could not fold the write-ahead log")
+    assert all(r.exc_info is None for r in caplog.records)
+    assert "replayed when the store opens again" in lines[0].getMessage()

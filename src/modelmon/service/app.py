@@ -21,6 +21,7 @@ from fastapi import Depends, FastAPI
 import modelmon
 from modelmon.config.inference import complete_spec
 from modelmon.config.settings import Settings
+from modelmon.exceptions import StoreError
 from modelmon.ingest.pool import ValidationPool, default_workers
 from modelmon.ingest.warmup import warm_up
 from modelmon.ingest.writer import GroupCommitWriter
@@ -120,7 +121,10 @@ def create_app(
                     await result
             await asyncio.to_thread(state.pool.stop)
             await asyncio.to_thread(writer.stop)
-            await asyncio.to_thread(the_store.close)
+            try:
+                await asyncio.to_thread(the_store.close)
+            except StoreError as exc:  # one clear line, not a traceback (a full disk)
+                log.error("shutdown: %s", exc.message)
 
     app = ModelmonAPI(
         title="modelmon",

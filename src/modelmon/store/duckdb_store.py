@@ -219,13 +219,21 @@ class DuckDBStore(DuckDBResultsMixin):
         con, self._con = self._con, None
         if con is None:
             return
+        failure: duckdb.Error | None = None
         with self._write_lock:
             try:
                 if self.path != ":memory:":
                     con.execute("CHECKPOINT")
+            except duckdb.Error as exc:  # a full disk: the log keeps every committed write
+                failure = exc
             finally:
-                con.close()
+                with suppress(duckdb.Error):
+                    con.close()
         self._models.clear()
+        if failure is not None:
+            raise StoreError(f"could not fold the write-ahead log into {self.path} at close "
+                             f"({failure}); every committed write is in the log and is replayed "
+                             "when the store opens again")
 
     def ping(self) -> None:
         try:
