@@ -51,6 +51,22 @@ def _settings(config: Path | None, overrides: dict[str, Any] | None = None) -> A
         _fail(exc.message)
 
 
+def _check_references(settings: Any) -> None:
+    """Every model's reference data set exists and reads (its header only: cheap)."""
+    from modelmon.config.inference import check_reference
+
+    problems = []
+    for model in settings.models:
+        if model.reference is not None:
+            try:
+                check_reference(model.reference.path, model.reference.format,
+                                shown=model.reference.path)
+            except ModelmonError as exc:
+                problems.append(f"  models: {model.name}: {exc.message}")
+    if problems:
+        _fail("invalid configuration:\n" + "\n".join(problems))
+
+
 @app.command()
 def serve(
     config: ConfigOption = None,
@@ -69,6 +85,7 @@ def serve(
         server["workers"] = workers
     settings = _settings(config, {"server": server} if server else None)
     if check:
+        _check_references(settings)
         console.print(f"[green]configuration OK[/]: {len(settings.models)} models, store "
                       f"{settings.store.backend} at {settings.store.path}")
         return
