@@ -276,6 +276,8 @@ RECORD_ERRORS = pytest.mark.parametrize(
          ["records", 1, "timestamp"]),
         (rec(timestamp=1e20), "timestamp_out_of_range", ["records", 1, "timestamp"]),
         (rec(latency_ms=-3), "invalid_value", ["records", 1, "latency_ms"]),
+        (rec(""), "invalid_value", ["records", 1, "prediction_id"]),
+        (rec("a\x00b"), "invalid_value", ["records", 1, "prediction_id"]),
         (rec(status="maybe"), "invalid_value", ["records", 1, "status"]),
         ({**rec(), "features": "x"}, "invalid_type", ["records", 1, "features"]),
         ("not a record", "invalid_type", ["records", 1]),
@@ -436,6 +438,22 @@ def test_nan_and_inf_in_bulk_uploads(client: httpx.Client) -> None:
     # NaN in a nullable numeric feature is a missing value, accepted.
     assert client.post("/v1/models/fraud/predictions/bulk", content=arrow(), headers=h).status_code == 200
     assert client.get("/v1/models/fraud/predictions/b2").json()["feature.amount"] is None
+
+
+@pytest.mark.parametrize("pid", ["", "\x00", "id\x00"])
+def test_empty_and_nul_ids_everywhere(client: httpx.Client, pid: str) -> None:
+    error(client.post("/v1/predictions", json={"model": "fraud", **rec(pid)}), 422,
+          "invalid_value", ["prediction_id"])
+    lines = orjson.dumps(rec("fine-1")) + b"\n" + orjson.dumps(rec(pid))
+    error(client.post("/v1/models/fraud/predictions/bulk", content=lines,
+                      headers={"content-type": "application/x-ndjson"}), 422, "invalid_value",
+          ["lines", 1, "prediction_id"])
+    error(client.post("/v1/actuals", json={"model": "fraud", "prediction_id": pid, "actual": 1}),
+          422, "invalid_value", ["prediction_id"])
+    error(client.post("/v1/events", json={"model": "fraud", "name": "revenue", "value": 1.0,
+                                          "prediction_id": pid}), 422, "invalid_value",
+          ["prediction_id"])
+    assert client.get("/v1/models/fraud/predictions/fine-1").status_code == 404
 
 
 def test_actual_errors(client: httpx.Client) -> None:

@@ -26,6 +26,7 @@ __all__ = [
     "Now",
     "Problems",
     "bool_column",
+    "check_ids",
     "label_text",
     "numeric_column",
     "text_column",
@@ -285,6 +286,17 @@ def text_column(
     if not nullable and arr.null_count:
         _report_nulls(arr, loc, problems, what, null_code)
     return arr
+
+
+def check_ids(arr: pa.Array, loc: LocFn, problems: Problems, *, what: str) -> None:
+    """Ids must not be empty or hold NUL characters (both were stored, and neither can be asked
+    for again)."""
+    if not len(arr) or arr.null_count == len(arr):
+        return
+    bad = pc.or_(pc.equal(pc.utf8_length(arr), 0), pc.match_substring(arr, "\x00"))
+    for i in np.flatnonzero(bad.fill_null(False).to_numpy(zero_copy_only=False))[: problems.limit]:
+        problems.add("invalid_value", f"{what} must not be empty or hold NUL characters",
+                     loc(int(i)))
 
 
 def _as_text(values: Sequence[Any]) -> pa.Array:

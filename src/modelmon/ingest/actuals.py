@@ -14,7 +14,14 @@ import numpy as np
 import pyarrow as pa
 
 from modelmon.config.models import ModelSpec, Task
-from modelmon.ingest._values import Now, Problems, numeric_column, text_column, timestamp_column
+from modelmon.ingest._values import (
+    Now,
+    Problems,
+    check_ids,
+    numeric_column,
+    text_column,
+    timestamp_column,
+)
 
 __all__ = ["ACTUAL_FIELDS", "actuals_from_records", "actuals_from_table"]
 
@@ -74,6 +81,7 @@ def actuals_from_table(spec: ModelSpec, table: pa.Table, *, now: Now, max_errors
 def _convert(spec: ModelSpec, columns: dict[str, Any], n: int, problems: Problems, now: Now, loc: Any) -> pa.Table:
     ids = text_column(columns["prediction_id"], loc("prediction_id"), problems, what="prediction_id",
                       code="invalid_type", nullable=False, max_length=256, null_code="missing_field")
+    check_ids(ids, loc("prediction_id"), problems, what="prediction_id")
     if spec.task is Task.REGRESSION:
         value = numeric_column(columns["actual"], loc("actual"), problems, what="actual",
                                code="invalid_type", nullable=False, nan_is_null=False,

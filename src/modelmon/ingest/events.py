@@ -20,7 +20,14 @@ from typing import Any
 import pyarrow as pa
 
 from modelmon.config.models import ModelSpec
-from modelmon.ingest._values import Now, Problems, numeric_column, text_column, timestamp_column
+from modelmon.ingest._values import (
+    Now,
+    Problems,
+    check_ids,
+    numeric_column,
+    text_column,
+    timestamp_column,
+)
 from modelmon.ingest.predictions import new_prediction_id
 from modelmon.store.base import (
     FEATURE_IMPORTANCE_COLUMNS,
@@ -103,13 +110,15 @@ def metric_events_from_records(
     for i, k in enumerate(kinds.to_pylist()):
         if k not in _EVENT_KINDS:
             problems.add("invalid_value", f"kind must be 'custom' or 'business'; got {k!r}", loc("kind")(i))
+    ids = text_column(col["prediction_id"], loc("prediction_id"), problems,
+                      what="prediction_id", code="invalid_type", max_length=256)
+    check_ids(ids, loc("prediction_id"), problems, what="prediction_id")
     table = pa.table({
         "name": names,
         "value": values,
         "kind": kinds,
         "version": text_column(col["version"], loc("version"), problems, what="version", code="invalid_type"),
-        "prediction_id": text_column(col["prediction_id"], loc("prediction_id"), problems,
-                                     what="prediction_id", code="invalid_type", max_length=256),
+        "prediction_id": ids,
         "segment": text_column(col["segment"], loc("segment"), problems, what="segment", code="invalid_type"),
         "event_time": timestamp_column(col["timestamp"], loc("timestamp"), problems, what="timestamp", now=now),
     })

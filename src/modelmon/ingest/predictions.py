@@ -37,6 +37,7 @@ from modelmon.ingest._values import (
     Now,
     Problems,
     bool_column,
+    check_ids,
     label_text,
     numeric_column,
     text_column,
@@ -239,6 +240,7 @@ def _convert(
 
     ids = text_column(v["prediction_id"], cols.loc("prediction_id"), problems,
                       what="prediction_id", code="invalid_type", max_length=256)
+    check_ids(ids, cols.loc("prediction_id"), problems, what="prediction_id")
     if ids.null_count:
         ids = pa.array(
             [x if x is not None else new_prediction_id() for x in ids.to_pylist()], pa.string()
