@@ -456,6 +456,19 @@ def test_empty_and_nul_ids_everywhere(client: httpx.Client, pid: str) -> None:
     assert client.get("/v1/models/fraud/predictions/fine-1").status_code == 404
 
 
+@pytest.mark.parametrize("version", ["v" * 10_000, "v" * 129, "", "has space", "-v1", "a/b"])
+def test_batch_versions_follow_the_name_rules(client: httpx.Client, big_client: httpx.Client,
+                                              version: str) -> None:
+    lines = orjson.dumps(rec("vn-1"))
+    error(client.post("/v1/models/fraud/predictions/bulk", params={"version": version},
+                      content=lines, headers={"content-type": "application/x-ndjson"}), 422,
+          "invalid_value", ["query", "version"])
+    for c, records in ((client, [rec("vn-2")]), (big_client, [rec(), *BIG])):
+        body = {"model": "fraud", "version": version, "records": records}
+        error(c.post("/v1/predictions/batch", json=body), 422, "invalid_value", ["version"])
+    assert client.get("/v1/models/fraud/predictions/vn-1").status_code == 404
+
+
 def test_actual_errors(client: httpx.Client) -> None:
     error(client.post("/v1/actuals", json={"model": "fraud", "actual": 1}), 422, "missing_field",
           ["prediction_id"])

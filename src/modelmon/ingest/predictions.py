@@ -22,6 +22,7 @@ one column per feature and per segment named after it.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from operator import itemgetter
@@ -31,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from modelmon.config.models import FeatureType, ModelSpec, Task
+from modelmon.config.models import NAME_PATTERN, FeatureType, ModelSpec, Task
 from modelmon.ingest._values import (
     LocFn,
     Now,
@@ -76,6 +77,7 @@ def _transpose(rows: list[dict[str, Any]], names: list[str], n: int) -> dict[str
     columns = zip(*picked) if n else [()] * len(names)
     return {name: list(col) for name, col in zip(names, columns)}
 _PROB_TOLERANCE = 0.01
+_VERSION_NAME = re.compile(NAME_PATTERN)
 
 
 def new_prediction_id() -> str:
@@ -248,6 +250,10 @@ def _convert(
     out["prediction_id"] = ids
     versions = text_column(v["version"], cols.loc("version"), problems, what="version",
                            code="invalid_type", max_length=128)
+    if version is not None and not _VERSION_NAME.match(version):
+        problems.add("invalid_value", "the batch's version must be a name: letters, digits, "
+                     "'_', '.', '-' (1-128 characters, not starting with '.' or '-'); got "
+                     f"{version!r:.60}", ("version",))
     default = version or DEFAULT_VERSION
     out["version"] = versions.fill_null(default) if versions.null_count else versions
     out["event_time"] = timestamp_column(v["timestamp"], cols.loc("timestamp"), problems,

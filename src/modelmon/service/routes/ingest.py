@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
-from modelmon.config.models import ModelSpec
+from modelmon.config.models import NAME_PATTERN, ModelSpec
 from modelmon.exceptions import ConflictError, NotFoundError, ValidationError
 from modelmon.ingest.actuals import actuals_from_records
 from modelmon.ingest.bulk import actuals_from_upload
@@ -234,7 +234,10 @@ _BULK_DOC = body_doc(content_types=tuple(BULK_TYPES), binary=True)
              summary="Upload many predictions as NDJSON, Arrow IPC or Parquet (all or nothing)",
              openapi_extra=_BULK_DOC, responses={200: {"model": IngestResponse}, **_ERRORS})
 async def upload_predictions(
-    request: Request, model: str, version: str | None = None,
+    request: Request, model: str,
+    version: str | None = Query(None, pattern=NAME_PATTERN,
+                                description="Version of rows without one (a name: letters, "
+                                "digits, '_ . -', 1-128 characters)."),
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ) -> Response:
     state = service_state(request)
