@@ -27,6 +27,7 @@ from modelmon.ingest.warmup import warm_up
 from modelmon.ingest.writer import GroupCommitWriter
 from modelmon.service.auth import require_api_key
 from modelmon.service.collectors import register_collectors
+from modelmon.service.docs import install_docs
 from modelmon.service.errors import install_error_handlers
 from modelmon.service.evaluation_hook import start_scheduler
 from modelmon.service.fast_lane import ModelmonAPI
@@ -133,6 +134,8 @@ def create_app(
         "ground truth, evaluate quality and drift per window, judge each model. Errors are "
         '`{"code", "message", "loc"}` with stable codes (see docs/errors.md).',
         lifespan=lifespan,
+        docs_url=None,  # served with local assets (install_docs)
+        redoc_url=None,
     )
     app.state.mm = state
     install_error_handlers(app)
@@ -145,6 +148,7 @@ def create_app(
     app.include_router(system.router, dependencies=auth)
     app.include_router(evaluation.router, dependencies=auth)
     install_openapi(app)
+    install_docs(app)
     limits: dict[str, Any] = {"metrics": metrics, "max_body": settings.ingest.max_body,
                               "access_log": settings.server.access_log,
                               "body_timeout": settings.server.body_timeout_seconds}
