@@ -39,6 +39,23 @@ def test_init_check_and_models_list(tmp_path: Path) -> None:
     assert [m["name"] for m in json.loads(listed.stdout)] == ["fraud", "house_price"]
 
 
+def test_check_fails_on_a_missing_or_unreadable_reference(tmp_path: Path) -> None:
+    (tmp_path / "refs").mkdir()
+    (tmp_path / "refs" / "bad.parquet").write_text("not parquet")
+    (tmp_path / "mm.yaml").write_text(
+        "models:\n"
+        "  - {name: a, task: regression, features: [{name: x, type: numeric}],\n"
+        "     reference: {path: refs/missing.parquet}}\n"
+        "  - {name: b, task: regression, features: [{name: x, type: numeric}],\n"
+        "     reference: {path: refs/bad.parquet}}\n")
+    done = run("serve", "--config", "mm.yaml", "--check", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout
+    err = "".join(done.stderr.split())  # rich wraps long paths anywhere
+    assert "a:referencedataset" in err and "missing.parquet'doesnotexist" in err
+    assert "b:referencedataset" in err and "bad.parquet'cannotbereadasparquet" in err
+    assert "Traceback" not in done.stderr and "configuration OK" not in done.stdout
+
+
 def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("models:\n  - {name: x, task: clustering}\n")
     done = run("serve", "--config", "bad.yaml", "--check", cwd=tmp_path)

@@ -51,6 +51,22 @@ def _settings(config: Path | None, overrides: dict[str, Any] | None = None) -> A
         _fail(exc.message)
 
 
+def _check_references(settings: Any) -> None:
+    """Every model's reference data set exists and reads (its header only: cheap)."""
+    from modelmon.config.inference import check_reference
+
+    problems = []
+    for model in settings.models:
+        if model.reference is not None:
+            try:
+                check_reference(model.reference.path, model.reference.format,
+                                shown=model.reference.path)
+            except ModelmonError as exc:
+                problems.append(f"  models: {model.name}: {exc.message}")
+    if problems:
+        _fail("invalid configuration:\n" + "\n".join(problems))
+
+
 @app.command()
 def serve(
     config: ConfigOption = None,
@@ -69,6 +85,7 @@ def serve(
         server["workers"] = workers
     settings = _settings(config, {"server": server} if server else None)
     if check:
+        _check_references(settings)
         console.print(f"[green]configuration OK[/]: {len(settings.models)} models, store "
                       f"{settings.store.backend} at {settings.store.path}")
         return
@@ -76,6 +93,7 @@ def serve(
 
     from modelmon.service.app import create_app, start_validation_workers
     from modelmon.service.logs import configure_logging
+    from modelmon.service.protocol import http_protocol
 
     configure_logging(settings.server.log_level, settings.server.log_format)
     url = f"http://{settings.server.host}:{settings.server.port}"
@@ -87,7 +105,7 @@ def serve(
         log_config=None,
         access_log=False,
         loop="uvloop",
-        http="httptools",
+        http=http_protocol(settings.server.header_timeout_seconds),
     )
 
 

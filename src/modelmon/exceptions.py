@@ -64,10 +64,14 @@ ERROR_CODES: dict[str, str] = {
     "unknown_window": "A window size that the model does not evaluate.",
     "unknown_field": "A field that this kind of record does not have.",
     "missing_field": "A required field (e.g. model, prediction_id, features) is absent.",
-    "invalid_timestamp": "A timestamp is not ISO 8601 / epoch seconds, or is too far in the future.",
+    "invalid_timestamp": "A timestamp is not ISO 8601 / epoch seconds.",
+    "timestamp_out_of_range": "An event time is outside the accepted range (ingest.max_event_age "
+                              "back, ingest.max_future_skew ahead) or a time query parameter is "
+                              "beyond what the store holds.",
     "malformed_body": "The request body is not valid JSON / NDJSON / Arrow / Parquet.",
     "batch_too_large": "A batch holds more records than the configured limit.",
     "payload_too_large": "A request body exceeds the configured size limit.",
+    "request_timeout": "The request body did not arrive within the configured time.",
     "unsupported_media_type": "The request's content type is not accepted by this endpoint.",
     # lookup and state
     "model_not_found": "No model with that name is registered.",

@@ -105,3 +105,18 @@ def test_features_inferred_from_reference(tmp_path: Path) -> None:
     missing = spec.model_copy(update={"reference": spec.reference.model_copy(update={"path": "nope.parquet"})})  # type: ignore[union-attr]
     with pytest.raises(ConfigError, match="does not exist"):
         complete_spec(missing)
+
+
+def test_reference_errors_carry_no_path_and_no_file_contents(tmp_path: Path) -> None:
+    from modelmon.config.inference import check_reference, read_reference
+
+    secret = tmp_path / "secret.csv"
+    secret.write_text("a\nroot:x:0:0:root:/root:/bin/bash,more\n")
+    for read in (read_reference, check_reference):
+        with pytest.raises(ConfigError) as info:
+            read(str(secret), "csv")
+        assert info.value.message == "reference data set 'secret.csv' cannot be read as csv"
+        with pytest.raises(ConfigError) as info:
+            read(str(tmp_path / "gone.parquet"))
+        assert info.value.message == "reference data set 'gone.parquet' does not exist"
+        assert info.value.loc == ("reference", "path")

@@ -126,3 +126,29 @@ def test_a_failed_group_is_retried_request_by_request(store: FakeStore,
         bad.result(5)
     assert store.commits == [["a"], ["b"]]
     assert writer.stats.failed_commits == 2  # the group, then the poisoned request alone
+
+
+def test_failing_commits_are_reported_until_one_succeeds(store: FakeStore) -> None:
+    with make_writer(store) as writer:
+        assert not writer.failing()
+        for _ in range(2):
+            with pytest.raises(StoreError):
+                writer.write_sync(batch("p", model="poison"), timeout=LONG)
+        assert writer.failing() and writer.stats.failures_in_a_row == 2
+        assert not writer.failing(within=0.0)  # no recent evidence: not failing
+        writer.write_sync(batch("ok"), timeout=LONG)
+        assert not writer.failing() and writer.stats.failures_in_a_row == 0
+        assert writer.stats.failed_commits == 2
+
+
+def test_a_request_the_store_refuses_is_not_a_failing_store(store: FakeStore) -> None:
+    from modelmon.exceptions import SchemaError
+
+    def refuse(batches: Sequence[WriteBatch]) -> list[WriteResult]:
+        raise SchemaError("the spec changed while the request was in flight")
+
+    store.write = refuse  # type: ignore[method-assign]
+    with make_writer(store) as writer:
+        with pytest.raises(SchemaError):
+            writer.write_sync(batch("x"), timeout=LONG)
+        assert not writer.failing()

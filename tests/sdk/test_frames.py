@@ -125,7 +125,7 @@ def test_bad_frame_is_rejected_and_counted(server: ThreadServer, monitors: MakeM
     m = monitors(server.url, on_error=failures.append)
     df = _frame(30, 4).assign(colour="red")
     m.log_batch(df)
-    assert m.flush(10)
+    assert not m.flush(10)
     assert (m.stats.rejected, m.stats.sent) == (30, 0)
     assert [(f.code, f.loc, f.records) for f in failures] == [
         ("unknown_feature", ("columns", "colour"), 30)]

@@ -84,7 +84,7 @@ def test_bad_record_is_rejected_once_and_the_rest_stored(
     good = [m.log_prediction(fraud_features(i), "1", score=0.8) for i in range(5)]
     bad = m.log_prediction({**fraud_features(9), "colour": "red"}, "1", score=0.8)
     good.append(m.log_prediction(fraud_features(6), "0", score=0.1))
-    assert m.flush(10)
+    assert not m.flush(10)
     s = m.stats
     assert (s.sent, s.rejected, s.retried, s.dropped) == (6, 1, 0, 0)
     assert server.counts("fraud")["predictions"] - before == 6
@@ -108,7 +108,7 @@ def test_unknown_model_rejects_the_whole_batch_without_retry(
     m = monitors(server.url, model="no-such-model", on_error=failures.append)
     for i in range(20):
         m.log_prediction(fraud_features(i), "1")
-    assert m.flush(10)
+    assert not m.flush(10)
     assert (m.stats.rejected, m.stats.sent, m.stats.retried) == (20, 0, 0)
     assert [(f.code, f.records, f.status) for f in failures] == [("model_not_found", 20, 404)]
     assert server.metric("modelmon_ingest_rejected_total", code="model_not_found") - before == 1
@@ -196,7 +196,7 @@ def test_api_key(make_server: Callable[..., ThreadServer], monitors: MakeMonitor
     bad = monitors(srv.url, api_key="wrong", on_error=failures.append)
     bad.log_prediction(fraud_features(2), "1")
     assert good.flush(10)
-    assert bad.flush(10)
+    assert not bad.flush(10)
     assert srv.counts("fraud")["predictions"] == 1
     assert (good.stats.sent, bad.stats.rejected) == (1, 1)
     assert [(f.code, f.status) for f in failures] == [("unauthorized", 401)]
@@ -231,3 +231,17 @@ def test_invalid_parameters(kwargs: dict[str, Any], name: str) -> None:
 def test_invalid_url() -> None:
     with pytest.raises(ParameterError, match="'url' parameter of Monitor"):
         Monitor("127.0.0.1:8000")
+
+
+def test_flush_reports_what_the_server_refused(make_server: Callable[..., ThreadServer],
+                                               monitors: MakeMonitor) -> None:
+    srv = make_server(api_key="s3cret")
+    for key in (None, "", "wrong"):
+        refused = monitors(srv.url, api_key=key)
+        refused.log_prediction(fraud_features(3), "1")
+        assert not refused.flush(10), key
+        assert refused.stats.rejected == 1
+    ok = monitors(srv.url, api_key="s3cret")
+    ok.log_prediction(fraud_features(4), "1")
+    assert ok.flush(10)
+    assert srv.counts("fraud")["predictions"] == 1

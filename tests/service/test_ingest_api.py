@@ -116,6 +116,33 @@ def test_idempotency_key_replay(client: httpx.Client) -> None:
     assert count(client)["predictions"] == before + 2
 
 
+def test_idempotency_key_with_another_body_is_a_conflict(client: httpx.Client) -> None:
+    h = {"Idempotency-Key": "reused-7"}
+    first = {"model": "fraud", "records": [rec("k1"), rec("k2")]}
+    assert client.post("/v1/predictions/batch", json=first, headers=h).json()["accepted"] == 2
+    before = count(client)["predictions"]
+    other = {"model": "fraud", "records": [rec("k3")]}
+    error(client.post("/v1/predictions/batch", json=other, headers=h), 409, "conflict",
+          ["header", "idempotency-key"])
+    assert client.get("/v1/models/fraud/predictions/k3").status_code == 404
+    assert client.post("/v1/predictions/batch", json=first, headers=h).json()["replayed"]
+    # Bulk uploads: the body and ?version= make the request.
+    lines = b"\n".join(orjson.dumps(rec(f"kb{i}")) for i in range(3))
+    bulk = "/v1/models/fraud/predictions/bulk"
+    nd = {"content-type": "application/x-ndjson", "Idempotency-Key": "bulk-7"}
+    assert client.post(bulk, content=lines, headers=nd).json()["accepted"] == 3
+    assert client.post(bulk, content=lines, headers=nd).json()["replayed"]
+    error(client.post(bulk + "?version=v9", content=lines, headers=nd), 409, "conflict")
+    error(client.post(bulk, content=lines + b"\n" + orjson.dumps(rec("kb9")), headers=nd), 409,
+          "conflict")
+    # The same key may name a batch of another kind (keys are per model and kind).
+    actual = {"model": "fraud", "records": [{"prediction_id": "k1", "actual": 1}]}
+    assert client.post("/v1/actuals/batch", json=actual, headers=h).json()["accepted"] == 1
+    error(client.post("/v1/actuals/batch", json={**actual, "records": [
+        {"prediction_id": "k2", "actual": 1}]}, headers=h), 409, "conflict")
+    assert count(client)["predictions"] == before + 3
+
+
 def test_out_of_order_and_late_actuals(client: httpx.Client) -> None:
     # Ground truth for o1 arrives before the prediction; o2's arrives weeks later (event time).
     client.post("/v1/actuals/batch", json={"model": "fraud", "records": [
@@ -241,8 +268,16 @@ RECORD_ERRORS = pytest.mark.parametrize(
         (rec(segments={"region": "eu"}), "unknown_segment", ["records", 1, "segments", "region"]),
         (rec(colour="red"), "unknown_field", ["records", 1, "colour"]),
         (rec(timestamp="yesterday"), "invalid_timestamp", ["records", 1, "timestamp"]),
-        (rec(timestamp=1.9e12), "invalid_timestamp", ["records", 1, "timestamp"]),
+        (rec(timestamp=1.9e12), "timestamp_out_of_range", ["records", 1, "timestamp"]),
+        (rec(timestamp=0), "timestamp_out_of_range", ["records", 1, "timestamp"]),
+        (rec(timestamp="0001-01-01T00:00:00+01:00"), "timestamp_out_of_range",
+         ["records", 1, "timestamp"]),
+        (rec(timestamp="9999-12-31T23:59:59-01:00"), "timestamp_out_of_range",
+         ["records", 1, "timestamp"]),
+        (rec(timestamp=1e20), "timestamp_out_of_range", ["records", 1, "timestamp"]),
         (rec(latency_ms=-3), "invalid_value", ["records", 1, "latency_ms"]),
+        (rec(""), "invalid_value", ["records", 1, "prediction_id"]),
+        (rec("a\x00b"), "invalid_value", ["records", 1, "prediction_id"]),
         (rec(status="maybe"), "invalid_value", ["records", 1, "status"]),
         ({**rec(), "features": "x"}, "invalid_type", ["records", 1, "features"]),
         ("not a record", "invalid_type", ["records", 1]),
@@ -405,6 +440,35 @@ def test_nan_and_inf_in_bulk_uploads(client: httpx.Client) -> None:
     assert client.get("/v1/models/fraud/predictions/b2").json()["feature.amount"] is None
 
 
+@pytest.mark.parametrize("pid", ["", "\x00", "id\x00"])
+def test_empty_and_nul_ids_everywhere(client: httpx.Client, pid: str) -> None:
+    error(client.post("/v1/predictions", json={"model": "fraud", **rec(pid)}), 422,
+          "invalid_value", ["prediction_id"])
+    lines = orjson.dumps(rec("fine-1")) + b"\n" + orjson.dumps(rec(pid))
+    error(client.post("/v1/models/fraud/predictions/bulk", content=lines,
+                      headers={"content-type": "application/x-ndjson"}), 422, "invalid_value",
+          ["lines", 1, "prediction_id"])
+    error(client.post("/v1/actuals", json={"model": "fraud", "prediction_id": pid, "actual": 1}),
+          422, "invalid_value", ["prediction_id"])
+    error(client.post("/v1/events", json={"model": "fraud", "name": "revenue", "value": 1.0,
+                                          "prediction_id": pid}), 422, "invalid_value",
+          ["prediction_id"])
+    assert client.get("/v1/models/fraud/predictions/fine-1").status_code == 404
+
+
+@pytest.mark.parametrize("version", ["v" * 10_000, "v" * 129, "", "has space", "-v1", "a/b"])
+def test_batch_versions_follow_the_name_rules(client: httpx.Client, big_client: httpx.Client,
+                                              version: str) -> None:
+    lines = orjson.dumps(rec("vn-1"))
+    error(client.post("/v1/models/fraud/predictions/bulk", params={"version": version},
+                      content=lines, headers={"content-type": "application/x-ndjson"}), 422,
+          "invalid_value", ["query", "version"])
+    for c, records in ((client, [rec("vn-2")]), (big_client, [rec(), *BIG])):
+        body = {"model": "fraud", "version": version, "records": records}
+        error(c.post("/v1/predictions/batch", json=body), 422, "invalid_value", ["version"])
+    assert client.get("/v1/models/fraud/predictions/vn-1").status_code == 404
+
+
 def test_actual_errors(client: httpx.Client) -> None:
     error(client.post("/v1/actuals", json={"model": "fraud", "actual": 1}), 422, "missing_field",
           ["prediction_id"])
@@ -448,6 +512,23 @@ def test_api_key(tmp_path: Path) -> None:
         assert c.get("/v1/models", headers={"Authorization": "Bearer s3cret"}).status_code == 200
         assert c.get("/v1/models", headers={"X-API-Key": "s3cret"}).status_code == 200
         assert c.get("/health").status_code == 200 and c.get("/metrics").status_code == 200
+        for empty in ({"X-API-Key": ""}, {"X-API-Key": "", "Authorization": "Bearer"},
+                      {"Authorization": "Bearer"}):
+            error(c.get("/v1/models", headers=empty), 401, "unauthorized")
+            error(c.post("/v1/predictions", headers=empty, json={"model": "fraud", **rec()}),
+                  401, "unauthorized")
+
+
+@pytest.mark.parametrize("key", ["", "  ", "${MODELMON_API_KEY:-}"])
+def test_an_empty_api_key_means_no_authentication(tmp_path: Path, key: str,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "mm.yaml").write_text(f"server: {{api_key: '{key}'}}\nstore: {{path: mm.duckdb}}\n"
+                                      "scheduler: {enabled: false}\n")
+    settings = load_settings(tmp_path / "mm.yaml", env={"MODELMON_API_KEY": ""})
+    assert settings.server.api_key is None and settings.summary()["server"]["auth"] is False
+    with caplog.at_level("WARNING", logger="modelmon.service"), live_server(settings) as s:
+        assert httpx.get(f"{s.url}/v1/models").status_code == 200
+    assert any("no API key configured" in r.getMessage() for r in caplog.records)
 
 
 def test_restart_keeps_data(tmp_path: Path) -> None:
@@ -525,3 +606,33 @@ def test_models_api(client: httpx.Client) -> None:
     assert r.status_code == 201
     assert [v["version"] for v in client.get("/v1/models/churn/versions").json()["versions"]] == ["v2"]
     assert "churn" in [m["name"] for m in client.get("/v1/models").json()["models"]]
+
+
+@pytest.mark.parametrize(("path", "body", "loc"), [
+    ("training-runs", {"status": {}}, ["status"]),
+    ("training-runs", {"kind": ["training"]}, ["kind"]),
+    ("training-runs", {"version": True}, ["version"]),
+    ("training-runs", {"version": 3}, ["version"]),
+    ("training-runs", {"run_id": ""}, ["run_id"]),
+    ("training-runs", {"started_at": {}}, ["started_at"]),
+    ("feature-importance", {"importances": {"amount": 1.0}, "version": True}, ["version"]),
+    ("feature-importance", {"importances": {"amount": 1.0}, "method": {"a": 1}}, ["method"]),
+    ("feature-importance", {"importances": {"amount": True}}, ["importances", "amount"]),
+])
+def test_training_run_and_importance_types(client: httpx.Client, path: str, body: Any,
+                                           loc: list[Any]) -> None:
+    r = client.post(f"/v1/models/fraud/{path}", json=body)
+    assert r.status_code == 422, r.text
+    assert loc in [r.json()["loc"], *(e["loc"] for e in r.json().get("errors", []))]
+
+
+def test_bulk_row_limit_is_checked_before_decoding(client: httpx.Client) -> None:
+    sink = io.BytesIO()
+    table = pa.table({"amount": pa.array([1.0] * 600_000)})
+    with pq.ParquetWriter(sink, table.schema) as writer:
+        for _ in range(2):
+            writer.write_table(table)
+    r = client.post("/v1/models/fraud/predictions/bulk", content=sink.getvalue(),
+                    headers={"content-type": "application/vnd.apache.parquet"})
+    body = error(r, 413, "batch_too_large", ["body"])
+    assert "1200000" in body["message"]

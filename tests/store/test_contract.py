@@ -109,6 +109,24 @@ def test_idempotency_key_replays_a_whole_batch(store: Store) -> None:
     assert store.count("fraud") == 2
 
 
+def test_idempotency_key_with_another_request_is_a_conflict(store: Store) -> None:
+    first = preds(["c1", "c2"])
+    keyed = WriteBatch(first.kind, first.model, first.table, "batch-2", fingerprint="aaa")
+    other = preds(["c3"])
+    reused = WriteBatch(other.kind, other.model, other.table, "batch-2", fingerprint="bbb")
+    [stored] = store.write([keyed])
+    [again] = store.write([keyed])
+    [conflict] = store.write([reused])
+    assert stored.inserted == 2 and again.replayed and not again.conflict
+    assert conflict.conflict and not conflict.replayed and conflict.inserted == 0
+    assert store.count("fraud") == 2
+    # Within one group commit too.
+    a = WriteBatch(other.kind, other.model, other.table, "batch-3", fingerprint="aaa")
+    b = WriteBatch(first.kind, first.model, preds(["c4"]).table, "batch-3", fingerprint="ccc")
+    ra, rb = store.write([a, b])
+    assert ra.inserted == 1 and rb.conflict and store.count("fraud") == 3
+
+
 def test_group_is_all_or_nothing(store: Store) -> None:
     good = preds(["g1", "g2"])
     # A batch whose table does not fit the model's columns fails inside the transaction.
@@ -250,3 +268,32 @@ def test_other_kinds_round_trip(store: Store) -> None:
     assert store.count("fraud", BatchKind.FEATURE_IMPORTANCE) == 2
     runs = store.read_table("fraud", BatchKind.TRAINING_RUNS).to_pylist()
     assert runs[0]["kind"] == "online_update" and runs[0]["duration_seconds"] == 3.0
+
+
+def test_delete_predictions_with_their_actuals(store: Store) -> None:
+    store.write([preds(["a", "b"], t=T0), preds(["c"], t=T0 + timedelta(hours=2), version="v2"),
+                 acts([("a", 1), ("c", 0), ("orphan", 1)])])
+    gone = store.delete_predictions("fraud", start=T0, end=T0 + timedelta(hours=1),
+                                    details={"source": "test"})
+    assert (gone.predictions, gone.actuals) == (2, 1)
+    assert store.read_predictions("fraud").column("prediction_id").to_pylist() == ["c"]
+    assert store.count("fraud", BatchKind.ACTUALS) == 2  # c's and the orphan's
+    [event] = store.list_events("fraud", kind="data_deleted")
+    assert event.id == gone.event_id
+    assert event.details["predictions"] == 2 and event.details["source"] == "test"
+    assert event.details["start"].startswith("2026-03-01")
+    # By version, by ids (an actual whose prediction never came goes too), then everything.
+    assert store.delete_predictions("fraud", version="v1").predictions == 0
+    by_id = store.delete_predictions("fraud", prediction_ids=["orphan", "nope"])
+    assert (by_id.predictions, by_id.actuals) == (0, 1)
+    assert store.delete_predictions("fraud", version="v2").predictions == 1
+    assert store.count("fraud") == store.count("fraud", BatchKind.ACTUALS) == 0
+
+
+def test_a_deleted_prediction_id_may_be_written_again(store: Store) -> None:
+    store.write([preds(["a", "b"])])
+    store.delete_predictions("fraud", prediction_ids=["a"])
+    [r] = store.write([preds(["a", "b"], amount=5.0)])
+    assert (r.inserted, r.duplicates) == (1, 1)
+    row = store.get_prediction("fraud", "a")
+    assert row is not None and row["feature.amount"] == 5.0

@@ -16,6 +16,7 @@ from modelmon.config.models import (
 )
 from modelmon.config.settings import (
     IngestSettings,
+    RegistrySettings,
     SchedulerSettings,
     ServerSettings,
     Settings,
@@ -36,6 +37,7 @@ __all__ = [
     "PredictionSpec",
     "Preset",
     "ReferenceSpec",
+    "RegistrySettings",
     "SchedulerSettings",
     "ServerSettings",
     "Settings",

@@ -9,6 +9,9 @@ fields (``prediction``, ``score``, ``actual`` ...), the model's segments and the
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -16,14 +19,19 @@ import pyarrow as pa
 from modelmon.config.models import RESERVED_NAMES, Feature, FeatureType, ModelSpec
 from modelmon.exceptions import ConfigError
 
-__all__ = ["complete_spec", "infer_feature_type", "read_reference"]
+__all__ = ["check_reference", "complete_spec", "infer_feature_type", "read_reference"]
+
+log = logging.getLogger("modelmon.config")
 
 
 def read_reference(path: str, fmt: str = "auto") -> pa.Table:
-    """Read a reference data set (Parquet or CSV) as an Arrow table."""
-    p = Path(path)
-    kind = fmt if fmt != "auto" else ("csv" if p.suffix.lower() in (".csv", ".txt") else "parquet")
-    try:
+    """Read a reference data set (Parquet or CSV) as an Arrow table.
+
+    Errors name the file by its name only, never its folder or what the parser found in it:
+    their text reaches API clients and ``/health``. The parser's message goes to the log.
+    """
+    p, kind = Path(path), _format(path, fmt)
+    with _reading(p, kind):
         if kind == "csv":
             import pyarrow.csv as pcsv
 
@@ -31,10 +39,42 @@ def read_reference(path: str, fmt: str = "auto") -> pa.Table:
         import pyarrow.parquet as pq
 
         return pq.read_table(p)
+
+
+def check_reference(path: str, fmt: str = "auto", *, shown: str | None = None) -> pa.Schema:
+    """The columns of a reference data set, read from its header only (Parquet footer, first
+    CSV block): a cheap check that :func:`read_reference` can read it, with the same errors
+    (naming the file ``shown``, by default its file name)."""
+    p, kind = Path(path), _format(path, fmt)
+    with _reading(p, kind, shown):
+        if not p.is_file():  # Parquet would read a folder as a data set of its files
+            raise FileNotFoundError(path)
+        if kind == "csv":
+            import pyarrow.csv as pcsv
+
+            with pcsv.open_csv(p) as reader:
+                return reader.schema
+        import pyarrow.parquet as pq
+
+        return pq.read_schema(p)
+
+
+def _format(path: str, fmt: str) -> str:
+    return fmt if fmt != "auto" else ("csv" if Path(path).suffix.lower() in (".csv", ".txt")
+                                      else "parquet")
+
+
+@contextlib.contextmanager
+def _reading(p: Path, kind: str, shown: str | None = None) -> Iterator[None]:
+    name = p.name if shown is None else shown
+    try:
+        yield
     except FileNotFoundError:
-        raise ConfigError(f"reference data set {p} does not exist", loc=("reference", "path")) from None
+        raise ConfigError(f"reference data set {name!r:.300} does not exist",
+                          loc=("reference", "path")) from None
     except (pa.ArrowException, OSError) as exc:
-        raise ConfigError(f"cannot read reference data set {p} as {kind}: {exc}",
+        log.warning("cannot read reference data set %s as %s: %s", p, kind, exc)
+        raise ConfigError(f"reference data set {name!r:.300} cannot be read as {kind}",
                           loc=("reference", "path")) from None
 
 

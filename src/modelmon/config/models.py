@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections import Counter
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -384,7 +385,7 @@ class ModelSpec(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> ModelSpec:
         names = [f.name for f in self.features]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = sorted(n for n, k in Counter(names).items() if k > 1)
         if dupes:
             raise ValueError(f"feature names must be unique; repeated: {dupes}")
         reserved = sorted(set(names) & RESERVED_NAMES)

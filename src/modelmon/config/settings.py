@@ -14,12 +14,13 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from modelmon.config.models import ModelSpec
@@ -27,6 +28,7 @@ from modelmon.exceptions import ConfigError
 
 __all__ = [
     "IngestSettings",
+    "RegistrySettings",
     "SchedulerSettings",
     "ServerSettings",
     "Settings",
@@ -108,6 +110,18 @@ class ServerSettings(_Section):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
     access_log: bool = False
+    # A request's headers must arrive within header_timeout_seconds of its first byte, and its
+    # body within body_timeout_seconds of its headers (408); a connection that trickles bytes
+    # would otherwise be held forever.
+    header_timeout_seconds: float = Field(10.0, gt=0)
+    body_timeout_seconds: float = Field(60.0, gt=0)
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _empty_key_is_none(cls, value: Any) -> Any:
+        # ``api_key: ${MODELMON_API_KEY:-}`` with the variable unset: no key, not the empty key.
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return None if isinstance(text, str) and not text.strip() else value
 
 
 class IngestSettings(_Section):
@@ -128,6 +142,10 @@ class IngestSettings(_Section):
     # writer). Unset: one per core, at most four (none on one core); 0: validate in threads of
     # the server process.
     validation_workers: int | None = Field(None, ge=0, le=64)
+    # Event times accepted: from max_event_age ago to max_future_skew ahead of the server's
+    # clock (timestamp_out_of_range outside: year 1 or epoch 0 is a client's bug).
+    max_event_age: str = "3650d"
+    max_future_skew: str = "1d"
 
     @property
     def max_body(self) -> int:
@@ -135,7 +153,11 @@ class IngestSettings(_Section):
 
     @model_validator(mode="after")
     def _sizes(self) -> IngestSettings:
+        from modelmon.config.durations import parse_duration
+
         parse_size(self.max_body_bytes)
+        parse_duration(self.max_event_age)
+        parse_duration(self.max_future_skew)
         return self
 
 
@@ -159,20 +181,35 @@ class SchedulerSettings(_Section):
         return self
 
 
+class RegistrySettings(_Section):
+    """What a model registered over the API (``POST /v1/models``) may ask of the server.
+
+    ``reference_dirs``: the folders whose files such a model may name as its reference data set
+    (paths are resolved, ``..`` and symbolic links followed, and must stay inside one of them);
+    ``load_settings`` sets the configuration file's folder when none are given. Empty: models
+    registered over the API cannot name a reference file. Models in the configuration file may
+    name any file.
+    """
+
+    reference_dirs: list[str] = Field(default_factory=list)
+    max_features: int = Field(1000, ge=1)
+
+
 class Settings(_Section):
-    """The whole deployment: store, server, ingest limits, scheduler and models."""
+    """The whole deployment: store, server, ingest limits, scheduler, registry and models."""
 
     store: StoreSettings = Field(default_factory=StoreSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
     models: list[ModelSpec] = Field(default_factory=list)
     config_path: str | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         names = [m.name for m in self.models]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = sorted(n for n, k in Counter(names).items() if k > 1)
         if dupes:
             raise ValueError(f"model names must be unique; repeated: {dupes}")
         if self.store.backend == "duckdb" and self.server.workers != 1:
@@ -262,7 +299,8 @@ def load_settings(
     """Build :class:`Settings` from a YAML file (optional), the environment and overrides.
 
     ``overrides`` is a nested mapping applied on top of the file (the CLI's ``--port`` etc.).
-    Relative paths in the file (store path, reference data) are resolved against the file's folder.
+    Relative paths in the file (store path, reference data, ``registry.reference_dirs``) are
+    resolved against the file's folder, which is also the default of ``registry.reference_dirs``.
 
     >>> s = load_settings(env={}, overrides={"server": {"port": 9000}})
     >>> s.server.port, s.store.backend
@@ -316,3 +354,13 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
         if (isinstance(ref, dict) and isinstance(ref.get("path"), str)
                 and not Path(ref["path"]).is_absolute()):
             ref["path"] = str(base / ref["path"])
+    registry = data.get("registry")
+    if registry is None:
+        registry = data["registry"] = {}
+    if isinstance(registry, dict):
+        dirs = registry.get("reference_dirs")
+        if dirs is None:
+            registry["reference_dirs"] = [str(base)]
+        elif isinstance(dirs, list):
+            registry["reference_dirs"] = [str(base / d) if isinstance(d, str) else d
+                                          for d in dirs]

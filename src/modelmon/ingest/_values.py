@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,12 +17,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from modelmon.config.durations import format_duration
 from modelmon.exceptions import ModelmonError, SchemaError, ValidationError
 
 __all__ = [
+    "EventTimeBounds",
     "LocFn",
+    "Now",
     "Problems",
     "bool_column",
+    "check_ids",
     "label_text",
     "numeric_column",
     "text_column",
@@ -283,6 +288,17 @@ def text_column(
     return arr
 
 
+def check_ids(arr: pa.Array, loc: LocFn, problems: Problems, *, what: str) -> None:
+    """Ids must not be empty or hold NUL characters (both were stored, and neither can be asked
+    for again)."""
+    if not len(arr) or arr.null_count == len(arr):
+        return
+    bad = pc.or_(pc.equal(pc.utf8_length(arr), 0), pc.match_substring(arr, "\x00"))
+    for i in np.flatnonzero(bad.fill_null(False).to_numpy(zero_copy_only=False))[: problems.limit]:
+        problems.add("invalid_value", f"{what} must not be empty or hold NUL characters",
+                     loc(int(i)))
+
+
 def _as_text(values: Sequence[Any]) -> pa.Array:
     return pa.array([None if v is None else label_text(v) for v in values], pa.string())
 
@@ -341,11 +357,60 @@ def bool_column(
     return arr
 
 
+@dataclass(frozen=True)
+class EventTimeBounds:
+    """The server's time and the event times ingest accepts around it: from ``max_age`` before
+    ``now`` to ``max_future`` after it (``ingest.max_event_age``, ``ingest.max_future_skew``).
+
+    Ingest functions take either this or a bare ``now`` (then the default bounds apply). A time
+    outside is a ``timestamp_out_of_range`` error: year 1 or epoch 0 is a client's bug, and stored
+    it breaks evaluation (windows before year 1) or becomes a 1970 baseline.
+
+    >>> b = EventTimeBounds(datetime(2026, 1, 1, tzinfo=UTC))
+    >>> b.earliest.year, b.latest.isoformat()
+    (2016, '2026-01-02T00:00:00+00:00')
+    """
+
+    now: datetime
+    max_age: timedelta = timedelta(days=3650)
+    max_future: timedelta = timedelta(days=1)
+
+    @classmethod
+    def of(cls, now: datetime | EventTimeBounds) -> EventTimeBounds:
+        return now if isinstance(now, EventTimeBounds) else cls(now)
+
+    @property
+    def earliest(self) -> datetime:
+        return self.now - self.max_age
+
+    @property
+    def latest(self) -> datetime:
+        return self.now + self.max_future
+
+    def micros(self) -> tuple[int, int, int]:
+        """Now, earliest and latest, in microseconds since the epoch."""
+        return _micros(self.now), _micros(self.earliest), _micros(self.latest)
+
+    def describe(self) -> str:
+        return (f"[{self.earliest.isoformat()}, {self.latest.isoformat()}] (ingest.max_event_age "
+                f"{format_duration(self.max_age)}, ingest.max_future_skew "
+                f"{format_duration(self.max_future)})")
+
+
+#: What ingest functions take as ``now``.
+Now = datetime | EventTimeBounds
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+_UNIT_MICROS = {"s": 1_000_000, "ms": 1_000, "us": 1}
+
+
+def _micros(value: datetime) -> int:
+    """Exact microseconds since the epoch (naive means UTC), for any year 1-9999."""
+    return ((value if value.tzinfo else value.replace(tzinfo=UTC)) - _EPOCH) // _MICRO
+
+
 def _parse_timestamp(value: Any) -> datetime:
-    if type(value) is int or type(value) is float:
-        if not math.isfinite(value):
-            raise ValueError("not finite")
-        return datetime.fromtimestamp(value, UTC)
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, str):
@@ -363,44 +428,67 @@ def timestamp_column(
     problems: Problems,
     *,
     what: str,
-    now: datetime,
-    max_future: timedelta = timedelta(days=1),
+    now: Now,
 ) -> pa.Array:
     """UTC timestamps from ISO 8601 text (``Z`` or offset; naive means UTC) or epoch seconds.
 
-    Nulls are filled with ``now`` (server time). Times more than ``max_future`` ahead of ``now``
-    are rejected: they are almost always clock or unit mistakes (milliseconds sent as seconds).
+    Nulls are filled with the server's time. Times outside the accepted range (see
+    :class:`EventTimeBounds`: by default ten years back to one day ahead) are
+    ``timestamp_out_of_range`` errors: almost always clock or unit mistakes (milliseconds sent as
+    seconds, 0, year 1).
     """
-    now_us = int(now.timestamp() * 1_000_000)
+    bounds = EventTimeBounds.of(now)
+    now_us, low_us, high_us = bounds.micros()
+    n = len(values)
+    micros = np.full(n, now_us, dtype=np.int64)
+    outside = np.zeros(n, dtype=bool)
     if isinstance(values, pa.ChunkedArray | pa.Array):
         arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) or pa.types.is_null(arr.type):
+            return timestamp_column(arr.to_pylist(), loc, problems, what=what, now=bounds)
+        valid = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
         if pa.types.is_timestamp(arr.type):
-            if arr.type.tz is None:
-                arr = arr.cast(pa.timestamp("us")).cast(pa.int64()).cast(_TS)
+            # Whole units, compared with the bounds before scaling: no overflow, no rounding.
+            raw = arr.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+            if arr.type.unit == "ns":
+                scaled = raw // 1000
+                inside = valid & (scaled >= low_us) & (scaled <= high_us)
             else:
-                arr = arr.cast(_TS)
+                unit = _UNIT_MICROS[arr.type.unit]
+                inside = valid & (raw >= low_us // unit) & (raw <= high_us // unit)
+                scaled = np.where(inside, raw, 0) * unit
         elif pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type):
-            secs = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
-            micros = np.where(np.isfinite(secs), secs * 1e6, np.nan)
-            arr = pa.array([None if math.isnan(m) else int(m) for m in micros], pa.int64()).cast(_TS)
-        elif pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) or pa.types.is_null(arr.type):
-            return timestamp_column(arr.to_pylist(), loc, problems, what=what, now=now,
-                                    max_future=max_future)
+            secs = arr.cast(pa.float64(), safe=False).fill_null(np.nan).to_numpy(
+                zero_copy_only=False)
+            with np.errstate(invalid="ignore", over="ignore"):
+                scaled_f = secs * 1e6
+                inside = valid & (scaled_f >= low_us) & (scaled_f <= high_us)
+            valid &= ~np.isnan(secs)  # NaN: no time sent, like null
+            scaled = np.where(inside, scaled_f, 0).astype(np.int64)
         else:
             problems.add("invalid_timestamp", f"{what} must be a timestamp; got a column of type "
                          f"{arr.type}", _col_loc(loc))
-            return pa.array(np.full(len(arr), now_us, dtype=np.int64)).cast(_TS)
-    elif values.count(None) == len(values):  # no event times sent: all server time
-        arr = pa.array(np.full(len(values), now_us, dtype=np.int64)).cast(_TS)
+            return pa.array(micros).cast(_TS)
+        micros = np.where(inside, scaled, micros)
+        outside = valid & ~inside
+        raw_values: Any = raw if pa.types.is_timestamp(arr.type) else secs
+    elif values.count(None) == n:  # no event times sent: all server time
+        return pa.array(micros).cast(_TS)
     else:
-        micros_list: list[int] = []
+        raw_values = values
         for i, v in enumerate(values):
             if v is None:
-                micros_list.append(now_us)
                 continue
             try:
-                ts = _parse_timestamp(v)
-                micros_list.append(int(ts.timestamp() * 1_000_000))
+                if type(v) is int or type(v) is float:
+                    if not math.isfinite(v):
+                        raise ValueError("not finite")
+                    if not low_us <= v * 1e6 <= high_us:
+                        outside[i] = True
+                        continue
+                    us = _micros(datetime.fromtimestamp(v, UTC))
+                else:
+                    us = _micros(_parse_timestamp(v))
             except (ValueError, TypeError, OverflowError, OSError):
                 problems.add(
                     "invalid_timestamp",
@@ -408,17 +496,18 @@ def timestamp_column(
                     f"got {v!r:.40}",
                     loc(i),
                 )
-                micros_list.append(now_us)
-        arr = pa.array(np.asarray(micros_list, dtype=np.int64)).cast(_TS)
-    if arr.null_count:
-        arr = pc.if_else(arr.is_null(), pa.scalar(now_us, pa.int64()).cast(_TS), arr)
-    limit_us = now_us + int(max_future.total_seconds() * 1_000_000)
-    micros = arr.cast(pa.int64()).to_numpy(zero_copy_only=False)
-    for i in np.flatnonzero(micros > limit_us)[: problems.limit]:
+                continue
+            if low_us <= us <= high_us:
+                micros[i] = us
+            else:
+                outside[i] = True
+    for i in np.flatnonzero(outside)[: problems.limit]:
+        got = raw_values[i]
+        got = got.item() if isinstance(got, np.generic) else got
         problems.add(
-            "invalid_timestamp",
-            f"{what} is more than {max_future} in the future ({arr[int(i)].as_py().isoformat()}); "
-            "check the clock and the unit (epoch seconds, not milliseconds)",
+            "timestamp_out_of_range",
+            f"{what} {got!r:.40} is outside the accepted range {bounds.describe()}; check the clock "
+            "and the unit (epoch seconds, not milliseconds)",
             loc(int(i)),
         )
-    return arr
+    return pa.array(micros).cast(_TS)

@@ -8,14 +8,20 @@ actual for the same id replaces the earlier one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from modelmon.config.models import ModelSpec, Task
-from modelmon.ingest._values import Problems, numeric_column, text_column, timestamp_column
+from modelmon.ingest._values import (
+    Now,
+    Problems,
+    check_ids,
+    numeric_column,
+    text_column,
+    timestamp_column,
+)
 
 __all__ = ["ACTUAL_FIELDS", "actuals_from_records", "actuals_from_table"]
 
@@ -26,7 +32,7 @@ def actuals_from_records(
     spec: ModelSpec,
     records: Sequence[Any],
     *,
-    now: datetime,
+    now: Now,
     prefix: tuple[str | int, ...] = ("records",),
     single: bool = False,
     max_errors: int = 50,
@@ -55,7 +61,7 @@ def actuals_from_records(
     return _convert(spec, columns, len(records), problems, now, loc)
 
 
-def actuals_from_table(spec: ModelSpec, table: pa.Table, *, now: datetime, max_errors: int = 50) -> pa.Table:
+def actuals_from_table(spec: ModelSpec, table: pa.Table, *, now: Now, max_errors: int = 50) -> pa.Table:
     """Validate a bulk table of actuals (columns ``prediction_id``, ``actual``, ``timestamp``)."""
     problems = Problems(max_errors)
     names = set(table.column_names)
@@ -72,9 +78,10 @@ def actuals_from_table(spec: ModelSpec, table: pa.Table, *, now: datetime, max_e
     return _convert(spec, columns, table.num_rows, problems, now, loc)
 
 
-def _convert(spec: ModelSpec, columns: dict[str, Any], n: int, problems: Problems, now: datetime, loc: Any) -> pa.Table:
+def _convert(spec: ModelSpec, columns: dict[str, Any], n: int, problems: Problems, now: Now, loc: Any) -> pa.Table:
     ids = text_column(columns["prediction_id"], loc("prediction_id"), problems, what="prediction_id",
                       code="invalid_type", nullable=False, max_length=256, null_code="missing_field")
+    check_ids(ids, loc("prediction_id"), problems, what="prediction_id")
     if spec.task is Task.REGRESSION:
         value = numeric_column(columns["actual"], loc("actual"), problems, what="actual",
                                code="invalid_type", nullable=False, nan_is_null=False,

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -26,6 +25,7 @@ import pyarrow as pa
 
 from modelmon.config.models import ModelSpec
 from modelmon.exceptions import ModelmonError
+from modelmon.ingest._values import Now
 
 __all__ = ["Offload", "RecordCoalescer"]
 
@@ -34,7 +34,7 @@ log = logging.getLogger("modelmon.ingest")
 Validator = Callable[..., pa.Table]
 #: ``(spec, records as a JSON array, now) -> table``: validates elsewhere with the same result as
 #: the validator (raises a ModelmonError when any record is invalid).
-Offload = Callable[[ModelSpec, bytes, datetime], Awaitable[pa.Table]]
+Offload = Callable[[ModelSpec, bytes, Now], Awaitable[pa.Table]]
 
 _Key = tuple[int, int]
 _Items = list[tuple[Any, "asyncio.Future[pa.Table]"]]
@@ -47,13 +47,13 @@ class RecordCoalescer:
         self.max_wait = max_wait
         self.max_records = max_records
         self._pending: dict[_Key, _Items] = {}
-        self._context: dict[_Key, tuple[Validator, ModelSpec, datetime, Offload | None]] = {}
+        self._context: dict[_Key, tuple[Validator, ModelSpec, Now, Offload | None]] = {}
         self._out: set[_Key] = set()  # keys with a group being validated elsewhere
         self._tasks: set[asyncio.Future[None]] = set()
         self.batches = 0
         self.records = 0
 
-    async def validate(self, func: Validator, spec: ModelSpec, record: Any, now: datetime, *,
+    async def validate(self, func: Validator, spec: ModelSpec, record: Any, now: Now, *,
                        offload: Offload | None = None) -> pa.Table:
         """The validated one-row table for ``record`` (raises its own validation error).
 
@@ -91,7 +91,7 @@ class RecordCoalescer:
             table = None
         _resolve(func, spec, now, items, table)
 
-    async def _offloaded(self, key: _Key, func: Validator, spec: ModelSpec, now: datetime,
+    async def _offloaded(self, key: _Key, func: Validator, spec: ModelSpec, now: Now,
                          offload: Offload, items: _Items) -> None:
         table: pa.Table | None
         try:
@@ -108,7 +108,7 @@ class RecordCoalescer:
         _resolve(func, spec, now, items, table)
 
 
-def _resolve(func: Validator, spec: ModelSpec, now: datetime, items: _Items,
+def _resolve(func: Validator, spec: ModelSpec, now: Now, items: _Items,
              table: pa.Table | None) -> None:
     for i, (record, fut) in enumerate(items):
         if fut.done():

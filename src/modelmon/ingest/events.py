@@ -15,13 +15,19 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 
 from modelmon.config.models import ModelSpec
-from modelmon.ingest._values import Problems, numeric_column, text_column, timestamp_column
+from modelmon.ingest._values import (
+    Now,
+    Problems,
+    check_ids,
+    numeric_column,
+    text_column,
+    timestamp_column,
+)
 from modelmon.ingest.predictions import new_prediction_id
 from modelmon.store.base import (
     FEATURE_IMPORTANCE_COLUMNS,
@@ -54,8 +60,35 @@ def _check_fields(rec: Any, allowed: frozenset[str], where: tuple[str | int, ...
     return True
 
 
+def _text(rec: dict[str, Any], name: str, problems: Problems, *,
+          max_length: int = 128) -> str | None:
+    """An optional text field of a single record (None when absent or invalid)."""
+    value = rec.get(name)
+    if value is None:
+        return None
+    if type(value) is not str:
+        problems.add("invalid_type", f"{name} must be a string; got {type(value).__name__}",
+                     (name,))
+        return None
+    if not value or len(value) > max_length or "\x00" in value:
+        problems.add("invalid_value", f"{name} must be 1-{max_length} characters, without NUL",
+                     (name,))
+        return None
+    return value
+
+
+def _choice(rec: dict[str, Any], name: str, allowed: frozenset[str], default: str,
+            problems: Problems) -> str:
+    value = rec.get(name, default)
+    if type(value) is not str or value not in allowed:
+        problems.add("invalid_value", f"{name} must be one of {sorted(allowed)}; got {value!r:.40}",
+                     (name,))
+        return default
+    return value
+
+
 def metric_events_from_records(
-    spec: ModelSpec, records: Sequence[Any], *, now: datetime,
+    spec: ModelSpec, records: Sequence[Any], *, now: Now,
     prefix: tuple[str | int, ...] = ("records",), single: bool = False,
 ) -> pa.Table:
     """Validate metric events; return the store's logical Arrow table."""
@@ -77,13 +110,15 @@ def metric_events_from_records(
     for i, k in enumerate(kinds.to_pylist()):
         if k not in _EVENT_KINDS:
             problems.add("invalid_value", f"kind must be 'custom' or 'business'; got {k!r}", loc("kind")(i))
+    ids = text_column(col["prediction_id"], loc("prediction_id"), problems,
+                      what="prediction_id", code="invalid_type", max_length=256)
+    check_ids(ids, loc("prediction_id"), problems, what="prediction_id")
     table = pa.table({
         "name": names,
         "value": values,
         "kind": kinds,
         "version": text_column(col["version"], loc("version"), problems, what="version", code="invalid_type"),
-        "prediction_id": text_column(col["prediction_id"], loc("prediction_id"), problems,
-                                     what="prediction_id", code="invalid_type", max_length=256),
+        "prediction_id": ids,
         "segment": text_column(col["segment"], loc("segment"), problems, what="segment", code="invalid_type"),
         "event_time": timestamp_column(col["timestamp"], loc("timestamp"), problems, what="timestamp", now=now),
     })
@@ -91,10 +126,11 @@ def metric_events_from_records(
     return table.cast(pa.schema(METRIC_EVENT_COLUMNS))
 
 
-def feature_importance_from_record(spec: ModelSpec, rec: Any, *, now: datetime) -> pa.Table:
+def feature_importance_from_record(spec: ModelSpec, rec: Any, *, now: Now) -> pa.Table:
     """Validate one importance snapshot; one output row per feature."""
     problems = Problems()
     imps: dict[str, Any] = {}
+    version = method = None
     allowed = frozenset({"model", "version", "importances", "method", "timestamp"})
     if _check_fields(rec, allowed, (), spec, problems, "a feature-importance snapshot"):
         raw = rec.get("importances")
@@ -103,6 +139,8 @@ def feature_importance_from_record(spec: ModelSpec, rec: Any, *, now: datetime) 
                          ("importances",))
         else:
             imps = raw
+        version = _text(rec, "version", problems)
+        method = _text(rec, "method", problems)
         known = {f.name for f in spec.features}
         for name, value in imps.items():
             if name not in known:
@@ -117,27 +155,23 @@ def feature_importance_from_record(spec: ModelSpec, rec: Any, *, now: datetime) 
                             what="timestamp", now=now)
     problems.raise_if_any()
     table = pa.table({
-        "version": pa.array([rec.get("version")] * n, pa.string()),
+        "version": pa.array([version] * n, pa.string()),
         "feature": pa.array(list(imps), pa.string()),
         "importance": pa.array([float(v) for v in imps.values()], pa.float64()),
-        "method": pa.array([rec.get("method")] * n, pa.string()),
+        "method": pa.array([method] * n, pa.string()),
         "snapshot_time": pa.array([snap[0].as_py()] * n, FEATURE_IMPORTANCE_COLUMNS["snapshot_time"]),
     })
     return table
 
 
-def training_run_from_record(spec: ModelSpec, rec: Any, *, now: datetime) -> pa.Table:
+def training_run_from_record(spec: ModelSpec, rec: Any, *, now: Now) -> pa.Table:
     """Validate one training run / online-learning update record."""
     problems = Problems()
     if not _check_fields(rec, _RUN_FIELDS, (), spec, problems, "a training run"):
         problems.raise_if_any()
-    kind = rec.get("kind", "training")
-    status = rec.get("status", "success")
-    if kind not in _RUN_KINDS:
-        problems.add("invalid_value", f"kind must be one of {sorted(_RUN_KINDS)}; got {kind!r}", ("kind",))
-    if status not in _RUN_STATUSES:
-        problems.add("invalid_value", f"status must be one of {sorted(_RUN_STATUSES)}; got {status!r}",
-                     ("status",))
+    kind = _choice(rec, "kind", _RUN_KINDS, "training", problems)
+    status = _choice(rec, "status", _RUN_STATUSES, "success", problems)
+    version = _text(rec, "version", problems)
     one = lambda name: (lambda i: (name,))  # noqa: E731
     started = timestamp_column([rec.get("started_at")], one("started_at"), problems,
                                what="started_at", now=now)
@@ -152,16 +186,14 @@ def training_run_from_record(spec: ModelSpec, rec: Any, *, now: datetime) -> pa.
     details = rec.get("details")
     if details is not None and type(details) is not dict:
         problems.add("invalid_type", "details must be an object", ("details",))
-    run_id = rec.get("run_id")
-    if run_id is not None and type(run_id) is not str:
-        problems.add("invalid_type", "run_id must be a string", ("run_id",))
+    run_id = _text(rec, "run_id", problems, max_length=256)
     problems.raise_if_any()
     if duration[0].as_py() is None and finished_raw is not None:
         secs = (finished[0].as_py() - started[0].as_py()).total_seconds()
         duration = pa.array([max(secs, 0.0)], pa.float64())
     return pa.table({
         "run_id": pa.array([run_id or new_prediction_id()], pa.string()),
-        "version": pa.array([rec.get("version")], pa.string()),
+        "version": pa.array([version], pa.string()),
         "kind": pa.array([kind], pa.string()),
         "status": pa.array([status], pa.string()),
         "started_at": started,

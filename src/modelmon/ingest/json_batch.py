@@ -25,7 +25,6 @@ a categorical feature is expected).
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -35,7 +34,7 @@ from msgspec.structs import astuple
 
 from modelmon.config.models import FeatureType, ModelSpec
 from modelmon.exceptions import ValidationError
-from modelmon.ingest._values import Problems
+from modelmon.ingest._values import Now, Problems
 from modelmon.ingest.predictions import (
     _FIELD_ORDER,
     _Columns,
@@ -182,7 +181,7 @@ def predictions_from_json(
     spec: ModelSpec,
     records_json: bytes | memoryview | msgspec.Raw,
     *,
-    now: datetime,
+    now: Now,
     version: str | None = None,
     max_records: int = 10_000,
     max_errors: int = 50,
@@ -207,7 +206,7 @@ def predictions_from_json(
 
 
 def predictions_from_batch_json(
-    spec: ModelSpec, body: bytes | memoryview, *, model: str, now: datetime,
+    spec: ModelSpec, body: bytes | memoryview, *, model: str, now: Now,
     max_records: int = 10_000, max_errors: int = 50,
 ) -> pa.Table:
     """Validate a whole batch body (``{"model": ..., "version": ..., "records": [...]}``) for
@@ -230,7 +229,7 @@ def predictions_from_batch_json(
 
 
 def _table(spec: ModelSpec, schema: _Schema, fields: list[tuple[Any, ...]], n: int, *,
-           now: datetime, version: str | None, max_errors: int) -> pa.Table:
+           now: Now, version: str | None, max_errors: int) -> pa.Table:
     """The store table from the transposed records: ``fields`` holds features, model, the
     fields of ``_FIELD_ORDER`` and segments, one tuple each."""
     cols = _Columns(n, lambda i, path: ("records", i, *path))
@@ -248,7 +247,7 @@ def _table(spec: ModelSpec, schema: _Schema, fields: list[tuple[Any, ...]], n: i
 
 
 def _general(
-    spec: ModelSpec, records_json: bytes | memoryview, *, now: datetime, version: str | None,
+    spec: ModelSpec, records_json: bytes | memoryview, *, now: Now, version: str | None,
     max_records: int, max_errors: int,
 ) -> pa.Table:
     try:

@@ -54,6 +54,7 @@ from typing import Any
 import pyarrow as pa
 
 from modelmon.config.models import ModelSpec
+from modelmon.ingest._values import Now
 from modelmon.ingest.bulk import predictions_from_upload
 from modelmon.ingest.json_batch import predictions_from_batch_json, predictions_from_json
 from modelmon.ingest.warmup import warm_up
@@ -359,7 +360,7 @@ class ValidationPool:
         return cached[1]
 
     async def predictions_from_json(
-        self, spec: ModelSpec, records_json: bytes | memoryview, *, now: datetime,
+        self, spec: ModelSpec, records_json: bytes | memoryview, *, now: Now,
         version: str | None, max_records: int,
     ) -> pa.Table:
         """:func:`~modelmon.ingest.json_batch.predictions_from_json` in a worker process when one
@@ -368,7 +369,7 @@ class ValidationPool:
                                {"now": now, "version": version, "max_records": max_records})
 
     async def predictions_from_batch_json(
-        self, spec: ModelSpec, body: bytes, *, model: str, now: datetime, max_records: int,
+        self, spec: ModelSpec, body: bytes, *, model: str, now: Now, max_records: int,
     ) -> pa.Table:
         """:func:`~modelmon.ingest.json_batch.predictions_from_batch_json` (a whole batch body,
         envelope and records in one pass) in a worker process when one is ready, else in a
@@ -377,7 +378,7 @@ class ValidationPool:
                                {"model": model, "now": now, "max_records": max_records})
 
     async def predictions_from_upload(
-        self, spec: ModelSpec, body: bytes, *, kind: str, now: datetime, version: str | None,
+        self, spec: ModelSpec, body: bytes, *, kind: str, now: Now, version: str | None,
         max_rows: int,
     ) -> pa.Table:
         """:func:`~modelmon.ingest.bulk.predictions_from_upload` (NDJSON, Arrow or Parquet) in a
@@ -385,7 +386,7 @@ class ValidationPool:
         return await self._run("upload", spec, body, {"kind": kind, "now": now,
                                                       "version": version, "max_rows": max_rows})
 
-    async def validate_records(self, spec: ModelSpec, records_json: bytes, now: datetime) -> pa.Table:
+    async def validate_records(self, spec: ModelSpec, records_json: bytes, now: Now) -> pa.Table:
         """A group of single records (an :data:`~modelmon.ingest.coalesce.Offload`)."""
         return await self.predictions_from_json(spec, records_json, now=now, version=None,
                                                 max_records=2**31)

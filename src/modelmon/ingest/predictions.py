@@ -22,9 +22,9 @@ one column per feature and per segment named after it.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
@@ -32,11 +32,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from modelmon.config.models import FeatureType, ModelSpec, Task
+from modelmon.config.models import NAME_PATTERN, FeatureType, ModelSpec, Task
 from modelmon.ingest._values import (
     LocFn,
+    Now,
     Problems,
     bool_column,
+    check_ids,
     label_text,
     numeric_column,
     text_column,
@@ -75,6 +77,7 @@ def _transpose(rows: list[dict[str, Any]], names: list[str], n: int) -> dict[str
     columns = zip(*picked) if n else [()] * len(names)
     return {name: list(col) for name, col in zip(names, columns)}
 _PROB_TOLERANCE = 0.01
+_VERSION_NAME = re.compile(NAME_PATTERN)
 
 
 def new_prediction_id() -> str:
@@ -105,7 +108,7 @@ def predictions_from_records(
     spec: ModelSpec,
     records: Sequence[Any],
     *,
-    now: datetime,
+    now: Now,
     version: str | None = None,
     prefix: tuple[str | int, ...] = ("records",),
     single: bool = False,
@@ -186,7 +189,7 @@ def predictions_from_table(
     spec: ModelSpec,
     table: pa.Table,
     *,
-    now: datetime,
+    now: Now,
     version: str | None = None,
     max_errors: int = 50,
 ) -> pa.Table:
@@ -229,7 +232,7 @@ def _convert(
     cols: _Columns,
     problems: Problems,
     *,
-    now: datetime,
+    now: Now,
     version: str | None,
     from_json: bool,
 ) -> pa.Table:
@@ -239,6 +242,7 @@ def _convert(
 
     ids = text_column(v["prediction_id"], cols.loc("prediction_id"), problems,
                       what="prediction_id", code="invalid_type", max_length=256)
+    check_ids(ids, cols.loc("prediction_id"), problems, what="prediction_id")
     if ids.null_count:
         ids = pa.array(
             [x if x is not None else new_prediction_id() for x in ids.to_pylist()], pa.string()
@@ -246,6 +250,10 @@ def _convert(
     out["prediction_id"] = ids
     versions = text_column(v["version"], cols.loc("version"), problems, what="version",
                            code="invalid_type", max_length=128)
+    if version is not None and not _VERSION_NAME.match(version):
+        problems.add("invalid_value", "the batch's version must be a name: letters, digits, "
+                     "'_', '.', '-' (1-128 characters, not starting with '.' or '-'); got "
+                     f"{version!r:.60}", ("version",))
     default = version or DEFAULT_VERSION
     out["version"] = versions.fill_null(default) if versions.null_count else versions
     out["event_time"] = timestamp_column(v["timestamp"], cols.loc("timestamp"), problems,

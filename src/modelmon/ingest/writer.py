@@ -26,7 +26,7 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from modelmon.exceptions import OverloadedError, StoreError
+from modelmon.exceptions import OverloadedError, StoreError, ValidationError
 from modelmon.store.base import Store, WriteBatch, WriteResult
 
 __all__ = ["GroupCommitWriter", "WriterStats"]
@@ -38,13 +38,20 @@ _STOP = object()
 
 @dataclass
 class WriterStats:
-    """Counters the service exports on ``/metrics`` and ``/health``."""
+    """Counters the service exports on ``/metrics`` and ``/health``.
+
+    ``failing_since`` is the time of the first of the commits that failed in a row because of
+    the store (a full disk, a read-only file), 0.0 while the last commit succeeded.
+    """
 
     commits: int = 0
     failed_commits: int = 0
     rows_written: int = 0
     last_commit_seconds: float = 0.0
     last_commit_at: float = 0.0
+    failures_in_a_row: int = 0
+    failing_since: float = 0.0
+    last_failure_at: float = 0.0
 
 
 @dataclass
@@ -228,6 +235,8 @@ class GroupCommitWriter:
             results = self.store.write(batches)
         except Exception as exc:
             self.stats.failed_commits += 1
+            if not isinstance(exc, ValidationError):  # the store failed, not the request
+                self._failed()
             if len(group) > 1:
                 log.warning("group commit of %d requests failed (%s); retrying one by one",
                             len(group), exc)
@@ -239,6 +248,11 @@ class GroupCommitWriter:
             return
         elapsed = time.perf_counter() - started
         self._release(group)
+        if self.stats.failures_in_a_row:
+            log.warning("the store writes again after %d failed commits",
+                        self.stats.failures_in_a_row)
+        self.stats.failures_in_a_row = 0
+        self.stats.failing_since = 0.0
         self.stats.commits += 1
         self.stats.rows_written += rows
         self.stats.last_commit_seconds = elapsed
@@ -258,6 +272,20 @@ class GroupCommitWriter:
             self.store.maintain()
         except Exception:
             log.exception("store maintenance failed")
+
+    def _failed(self) -> None:
+        now = time.time()
+        if not self.stats.failures_in_a_row:
+            self.stats.failing_since = now
+        self.stats.failures_in_a_row += 1
+        self.stats.last_failure_at = now
+
+    def failing(self, within: float = 60.0) -> bool:
+        """Whether the store's commits are failing: the last commit failed (because of the
+        store) less than ``within`` seconds ago. Without traffic there is no evidence either
+        way after that, and readiness must come back so that traffic can show it."""
+        stats = self.stats
+        return bool(stats.failures_in_a_row) and time.time() - stats.last_failure_at < within
 
     def _release(self, group: list[_Request]) -> None:
         with self._lock:

@@ -88,6 +88,9 @@ class Sender:
         self._stopping = False
         self._deadline = float("inf")
         self._lost_at_close = 0
+        # Records rejected or dropped as of the last marker: a flush reports failure when any
+        # was rejected or dropped since the previous one.
+        self._failed_at_marker = 0
         self.thread = threading.Thread(target=self._run, name=SENDER_THREAD, daemon=True)
 
     # --- accounting ------------------------------------------------------------------------------
@@ -201,6 +204,10 @@ class Sender:
                 self.pending.popleft()
                 if head.replay:
                     self._replay_all(head)
+                failed = self.counters.rejected + self.counters.dropped
+                if failed != self._failed_at_marker:
+                    head.ok = False
+                    self._failed_at_marker = failed
                 head.done.set()
                 continue
             if self.down and self.spool is not None:

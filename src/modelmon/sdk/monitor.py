@@ -742,8 +742,12 @@ class Monitor:
     def flush(self, timeout: float | None = 30.0) -> bool:
         """Wait until everything queued so far was sent, rejected, spooled or dropped.
 
-        Returns False if that did not happen within ``timeout`` seconds (e.g. the server is down
-        and there is no spool; ``None`` waits as long as it takes) or the monitor is closed.
+        Returns True when all of it was stored (or spooled to disk, to be sent later). Returns
+        False when the server refused some of it (a 4xx: a wrong API key, an invalid record;
+        ``stats.rejected`` and ``on_error`` tell which), some was dropped, or the wait did not
+        end within ``timeout`` seconds (e.g. the server is down and there is no spool; ``None``
+        waits as long as it takes), or the monitor is closed. Each call reports on the records
+        queued since the previous one.
 
         Examples
         --------

@@ -21,11 +21,13 @@ from fastapi import Depends, FastAPI
 import modelmon
 from modelmon.config.inference import complete_spec
 from modelmon.config.settings import Settings
+from modelmon.exceptions import StoreError
 from modelmon.ingest.pool import ValidationPool, default_workers
 from modelmon.ingest.warmup import warm_up
 from modelmon.ingest.writer import GroupCommitWriter
 from modelmon.service.auth import require_api_key
 from modelmon.service.collectors import register_collectors
+from modelmon.service.docs import install_docs
 from modelmon.service.errors import install_error_handlers
 from modelmon.service.evaluation_hook import start_scheduler
 from modelmon.service.fast_lane import ModelmonAPI
@@ -105,6 +107,12 @@ def create_app(
                 stoppers.append(stop)
         log.info("modelmon %s serving %d models", modelmon.__version__,
                  len(the_store.list_models()))
+        if settings.server.api_key is None:
+            log.warning("no API key configured (server.api_key, MODELMON_API_KEY): the /v1 API "
+                        "is open to every client that can reach this server (server.host %s)",
+                        settings.server.host)
+        else:
+            log.info("the /v1 API requires the API key (server.api_key)")
         try:
             yield
         finally:
@@ -114,7 +122,10 @@ def create_app(
                     await result
             await asyncio.to_thread(state.pool.stop)
             await asyncio.to_thread(writer.stop)
-            await asyncio.to_thread(the_store.close)
+            try:
+                await asyncio.to_thread(the_store.close)
+            except StoreError as exc:  # one clear line, not a traceback (a full disk)
+                log.error("shutdown: %s", exc.message)
 
     app = ModelmonAPI(
         title="modelmon",
@@ -123,6 +134,8 @@ def create_app(
         "ground truth, evaluate quality and drift per window, judge each model. Errors are "
         '`{"code", "message", "loc"}` with stable codes (see docs/errors.md).',
         lifespan=lifespan,
+        docs_url=None,  # served with local assets (install_docs)
+        redoc_url=None,
     )
     app.state.mm = state
     install_error_handlers(app)
@@ -135,8 +148,11 @@ def create_app(
     app.include_router(system.router, dependencies=auth)
     app.include_router(evaluation.router, dependencies=auth)
     install_openapi(app)
-    max_body, access_log = settings.ingest.max_body, settings.server.access_log
-    app.add_middleware(RequestMiddleware, metrics=metrics, max_body=max_body, access_log=access_log)
-    app.add_fast_lane(ingest.FAST_LANE, ingest.router, lambda lane: RequestMiddleware(
-        lane, metrics=metrics, max_body=max_body, access_log=access_log))
+    install_docs(app)
+    limits: dict[str, Any] = {"metrics": metrics, "max_body": settings.ingest.max_body,
+                              "access_log": settings.server.access_log,
+                              "body_timeout": settings.server.body_timeout_seconds}
+    app.add_middleware(RequestMiddleware, **limits)
+    app.add_fast_lane(ingest.FAST_LANE, ingest.router,
+                      lambda lane: RequestMiddleware(lane, **limits))
     return app

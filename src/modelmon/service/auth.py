@@ -1,7 +1,9 @@
 """API-key authentication for the ``/v1`` API (health probes, ``/metrics`` and docs stay open).
 
 Clients send ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``; the key comes from
-``server.api_key`` (or the ``MODELMON_API_KEY`` environment variable).
+``server.api_key`` (or the ``MODELMON_API_KEY`` environment variable). An empty setting means no
+key (the API is open; the service says so in its start-up log), and an empty header never
+authenticates.
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ async def require_api_key(request: Request) -> None:
     expected = request.app.state.mm.settings.server.api_key
     if expected is None:
         return
-    given = request.headers.get("x-api-key")
-    if given is None:
+    given = request.headers.get("x-api-key", "").strip()
+    if not given:
         auth = request.headers.get("authorization", "")
         if auth[:7].lower() == "bearer ":
             given = auth[7:].strip()
-    if given is None or not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
+    key = expected.get_secret_value().encode()
+    if not given or not key or not hmac.compare_digest(given.encode(), key):
         raise Unauthorized(
             "missing or wrong API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
             loc=("header", "authorization"),

@@ -11,6 +11,7 @@ import uvicorn
 
 from modelmon.config.settings import Settings
 from modelmon.service.app import create_app
+from modelmon.service.protocol import http_protocol
 
 __all__ = ["BackgroundServer"]
 
@@ -26,7 +27,8 @@ class BackgroundServer:
         self.port = port = settings.server.port if port is None else port
         self.url = f"http://{host}:{port}"
         config = uvicorn.Config(self.app, host=host, port=port, log_config=None,
-                                access_log=False, lifespan="on", log_level="warning")
+                                access_log=False, lifespan="on", log_level="warning",
+                                http=http_protocol(settings.server.header_timeout_seconds))
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="modelmon-server",
                                         daemon=True)

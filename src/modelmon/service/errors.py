@@ -34,6 +34,7 @@ _STATUS_BY_CODE = {
     "malformed_body": 400,
     "unauthorized": 401,
     "payload_too_large": 413,
+    "request_timeout": 408,
     "batch_too_large": 413,
     "unsupported_media_type": 415,
     "method_not_allowed": 405,
@@ -76,6 +77,12 @@ def modelmon_error_response(request: Request, exc: ModelmonError) -> Response:
     elif isinstance(exc, StoreError):
         headers = {"Retry-After": "5"}
         log.error("store error: %s", exc.message)
+        # The store's own message names its files and carries the database's error text: the
+        # log has it, the client learns what it needs.
+        body = {"code": exc.code, "loc": list(exc.loc),
+                "message": "the store could not apply the request; nothing was stored (retry "
+                           "after Retry-After; the server log has the cause)"}
+        return error_response(status, body, headers)
     _count_rejection(request, exc.code, status)
     return error_response(status, exc.to_dict(), headers)
 

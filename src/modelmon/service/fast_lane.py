@@ -20,7 +20,7 @@ from fastapi.routing import APIRoute, APIRouter
 from modelmon.exceptions import ModelmonError
 from modelmon.service.auth import require_api_key
 from modelmon.service.errors import modelmon_error_response, unexpected_error_response
-from modelmon.service.middleware import BodyTooLarge
+from modelmon.service.middleware import UnreadableBody
 
 __all__ = ["ModelmonAPI"]
 
@@ -68,8 +68,8 @@ class ModelmonAPI(FastAPI):
             response = await endpoint(request)
         except ModelmonError as exc:
             response = modelmon_error_response(request, exc)
-        except BodyTooLarge:
-            raise  # the request middleware answers 413
+        except UnreadableBody:
+            raise  # the request middleware answers 413 or 408
         except Exception:
             response = unexpected_error_response(request)
         await response(scope, receive, send)

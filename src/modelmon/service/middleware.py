@@ -1,10 +1,12 @@
-"""One pure-ASGI middleware for every request: request id, size limit, metrics, access log.
+"""One pure-ASGI middleware for every request: request id, size and time limits of the body,
+metrics, access log.
 
 Pure ASGI (not Starlette's ``BaseHTTPMiddleware``) because it sits on the hot ingest path.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -17,7 +19,7 @@ import orjson
 from modelmon.service.logs import current_model, current_request_id
 from modelmon.service.telemetry import ServiceMetrics
 
-__all__ = ["BodyTooLarge", "RequestMiddleware"]
+__all__ = ["BodyTimeout", "BodyTooLarge", "RequestMiddleware", "UnreadableBody"]
 
 log = logging.getLogger("modelmon.access")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -26,18 +28,30 @@ Scope = MutableMapping[str, Any]
 Message = dict[str, Any]
 
 
-class BodyTooLarge(Exception):
-    """Raised by the size-limited receive; the middleware answers 413."""
+class UnreadableBody(Exception):
+    """Raised by the limited receive; the middleware answers (routes must let it through)."""
+
+
+class BodyTooLarge(UnreadableBody):
+    """The body exceeds ``max_body``: the middleware answers 413."""
+
+
+class BodyTimeout(UnreadableBody):
+    """The body did not arrive within ``body_timeout``: the middleware answers 408 and closes
+    the connection (a client that announced more than it sends held connections forever)."""
 
 
 class RequestMiddleware:
-    """Request id in/out, body-size limit (413), per-route metrics and an access log line."""
+    """Request id in/out, body-size limit (413), body deadline (408), per-route metrics and an
+    access log line."""
 
-    def __init__(self, app: Any, *, metrics: ServiceMetrics, max_body: int, access_log: bool) -> None:
+    def __init__(self, app: Any, *, metrics: ServiceMetrics, max_body: int, access_log: bool,
+                 body_timeout: float = 60.0) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body = max_body
         self.access_log = access_log
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -66,20 +80,31 @@ class RequestMiddleware:
                 await self._too_large(send_with_id)
                 return
             received = 0
+            reading = True  # until the last part of the body arrived
+            deadline = time.monotonic() + self.body_timeout
 
             async def limited_receive() -> Message:
-                nonlocal received
-                message: Message = await receive()
+                nonlocal received, reading
+                if not reading:  # later calls wait for a disconnect: no deadline
+                    return await receive()
+                try:
+                    async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                        message: Message = await receive()
+                except TimeoutError:
+                    raise BodyTimeout from None
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
                     if received > self.max_body:
                         raise BodyTooLarge
+                    reading = bool(message.get("more_body"))
                 return message
 
             try:
                 await self.app(scope, limited_receive, send_with_id)
             except BodyTooLarge:
                 await self._too_large(send_with_id)
+            except BodyTimeout:
+                await self._timed_out(send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
@@ -99,14 +124,23 @@ class RequestMiddleware:
             current_model.reset(model_token)
 
     async def _too_large(self, send: Any) -> None:
-        body = orjson.dumps({
-            "code": "payload_too_large",
-            "message": f"request body exceeds the limit of {self.max_body} bytes "
-                       "(ingest.max_body_bytes); split the batch",
-            "loc": ["body"],
-        })
-        self.metrics.rejected.labels("payload_too_large").inc()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
+        await self._refuse(send, 413, "payload_too_large",
+                           f"request body exceeds the limit of {self.max_body} bytes "
+                           "(ingest.max_body_bytes); split the batch")
+
+    async def _timed_out(self, send: Any) -> None:
+        # The rest of the body may still come: this connection cannot carry another request.
+        await self._refuse(send, 408, "request_timeout",
+                           f"the request body did not arrive within {self.body_timeout:g} s "
+                           "(server.body_timeout_seconds)", close=True)
+
+    async def _refuse(self, send: Any, status: int, code: str, message: str,
+                      close: bool = False) -> None:
+        body = orjson.dumps({"code": code, "message": message, "loc": ["body"]})
+        self.metrics.rejected.labels(code).inc()
+        headers = [(b"content-type", b"application/json"),
+                   (b"content-length", str(len(body)).encode())]
+        if close:
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -7,7 +7,7 @@ generated clients.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -116,6 +116,18 @@ class VersionBody(BaseModel):
     version: str = Field(max_length=128)
     metadata: dict[str, Any] = Field(default_factory=dict)
     stage: Literal["active", "shadow", "canary", "retired", "rolled_back"] = "active"
+
+
+class DeleteDataBody(BaseModel):
+    """Which predictions to delete (with their actuals): every filter given must match."""
+
+    model_config = ConfigDict(extra="forbid")
+    start: str | None = Field(None, description="ISO 8601 event time (inclusive).")
+    end: str | None = Field(None, description="ISO 8601 event time (exclusive).")
+    version: str | None = Field(None, min_length=1, max_length=128)
+    prediction_ids: list[Annotated[str, Field(min_length=1, max_length=256)]] | None = Field(
+        None, min_length=1, max_length=10_000)
+    all: bool = Field(False, description="Delete every prediction of the model (no filter).")
 
 
 class ErrorBody(BaseModel):

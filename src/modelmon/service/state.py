@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from modelmon.config.durations import parse_duration
 from modelmon.config.models import ModelSpec
 from modelmon.config.settings import Settings
+from modelmon.ingest._values import EventTimeBounds
 from modelmon.ingest.coalesce import RecordCoalescer
 from modelmon.ingest.pool import ValidationPool
 from modelmon.ingest.writer import GroupCommitWriter
@@ -41,6 +43,13 @@ class ServiceState:
     scheduler: Any = None
     #: Backfill jobs of the scheduler's evaluator (set with it).
     backfills: Any = None
+
+    def ingest_now(self) -> EventTimeBounds:
+        """The server's time and the event times ingest accepts now (``ingest.max_event_age``,
+        ``ingest.max_future_skew``)."""
+        ingest = self.settings.ingest
+        return EventTimeBounds(self.clock(), parse_duration(ingest.max_event_age),
+                               parse_duration(ingest.max_future_skew))
 
     def spec(self, model: str) -> ModelSpec:
         """The current spec of ``model`` (raises ``model_not_found``)."""

@@ -220,7 +220,7 @@ _M2 = _sql(
     )""",
 )
 
-_M3 = _sql(
+_M4 = _sql(
     """CREATE TABLE window_verdicts (
         model_id INTEGER NOT NULL,
         window_size VARCHAR NOT NULL,
@@ -236,10 +236,16 @@ _M3 = _sql(
 )
 
 
+# An idempotency key remembers a hash of the request that first carried it: the same key with
+# another body is a conflict, not a replay that silently drops the new data.
+_M3 = _sql("ALTER TABLE ingest_batches ADD COLUMN body_hash VARCHAR")
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "models, versions, events, data tables", _M1),
     Migration(2, "evaluation results: metric points, feature results, detectors, reports", _M2),
-    Migration(3, "a verdict per window: status and reasons", _M3),
+    Migration(3, "idempotency keys remember the hash of their request", _M3),
+    Migration(4, "a verdict per window: status and reasons", _M4),
 ]
 
 

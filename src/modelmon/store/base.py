@@ -11,12 +11,16 @@ Contract (checked for every backend by ``tests/store/test_contract.py``):
 - a write is all-or-nothing and durable on return (survives a restart);
 - predictions are idempotent by ``(model, prediction_id)``: writing an id again stores nothing
   (first write wins) and is reported in :attr:`WriteResult.duplicates`;
+- a batch whose idempotency key was stored before stores nothing: a replay when its fingerprint
+  matches (or either has none), a conflict otherwise;
 - actuals may arrive before their prediction and are joined when it arrives; a later actual for
   the same id replaces the earlier one (ground truth can be corrected);
 - a model spec change creates a new revision; a changed feature schema records a
   ``schema_change`` event;
 - the store, not the caller, sets ``received_at`` on predictions, actuals and metric events:
-  its commit time, strictly increasing (evaluation finds new data by it).
+  its commit time, strictly increasing (evaluation finds new data by it);
+- deleting predictions deletes their actuals too and records a ``data_deleted`` model event in
+  the same transaction; a deleted prediction id may be written again.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ __all__ = [
     "PREDICTION_COLUMNS",
     "SEGMENT_PREFIX",
     "BatchKind",
+    "Deletion",
     "ModelEvent",
     "ModelInfo",
     "Store",
@@ -119,13 +124,15 @@ class WriteBatch:
     """Validated rows of one kind for one model, ready to store.
 
     ``idempotency_key`` (optional) makes a whole batch idempotent: a batch whose key was already
-    stored is skipped and reported as a replay.
+    stored is skipped and reported as a replay, or as a conflict when its ``fingerprint`` (a hash
+    of the request that carried the key) differs from the one stored with the key.
     """
 
     kind: BatchKind
     model: str
     table: pa.Table
     idempotency_key: str | None = None
+    fingerprint: str | None = None
 
     @property
     def num_rows(self) -> int:
@@ -134,7 +141,8 @@ class WriteBatch:
 
 @dataclass(frozen=True)
 class WriteResult:
-    """What a write stored: rows inserted, duplicates skipped, whether it replayed a known key."""
+    """What a write stored: rows inserted, duplicates skipped, whether it replayed a known key,
+    or stored nothing because the key came with another request (``conflict``)."""
 
     kind: BatchKind
     model: str
@@ -142,6 +150,21 @@ class WriteResult:
     duplicates: int = 0
     replayed: bool = False
     duplicate_ids: tuple[str, ...] = ()
+    conflict: bool = False
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """What :meth:`Store.delete_predictions` removed, and the model event recording it."""
+
+    model: str
+    predictions: int
+    actuals: int
+    event_id: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "predictions_deleted": self.predictions,
+                "actuals_deleted": self.actuals, "event_id": self.event_id}
 
 
 @dataclass(frozen=True)
@@ -249,6 +272,17 @@ class Store(Protocol):
     # --- data ----------------------------------------------------------------------------------
     def write(self, batches: Sequence[WriteBatch]) -> list[WriteResult]:
         """Apply ``batches`` in one transaction, durable on return; all or nothing."""
+
+    def delete_predictions(
+        self, model: str, *, start: datetime | None = None, end: datetime | None = None,
+        version: str | None = None, prediction_ids: Sequence[str] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> Deletion:
+        """Delete the predictions of ``model`` that match every filter given (event time in
+        ``[start, end)``, ``version``, ``prediction_ids``; none: all of them) with their actuals
+        (and the actuals of ``prediction_ids`` whose prediction never arrived), in one
+        transaction that also records a ``data_deleted`` event with the filters, the counts and
+        ``details``. Durable on return."""
 
     def count(
         self, model: str, kind: BatchKind = BatchKind.PREDICTIONS, *,

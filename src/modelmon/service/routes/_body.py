@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from fastapi import Request, Response
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
 
 from modelmon.exceptions import ValidationError
 
 __all__ = ["BULK_TYPES", "json_response", "parse_json", "read_bulk", "read_json", "read_json_body",
-           "require_object", "service_state"]
+           "require_object", "service_state", "validated"]
+
+_Body = TypeVar("_Body", bound=BaseModel)
 
 BULK_TYPES = {
     "application/x-ndjson": "ndjson",
@@ -90,3 +94,20 @@ async def read_bulk(request: Request) -> tuple[str, bytes]:
     if not body:
         raise ValidationError("the request body is empty", code="malformed_body", loc=("body",))
     return kind, body
+
+
+def validated(cls: type[_Body], body: dict[str, Any]) -> _Body:
+    """``cls`` from a JSON object, with every problem as ``{"code", "message", "loc"}``."""
+    try:
+        return cls.model_validate(body)
+    except PydanticValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            code = "missing_field" if err["type"] == "missing" else (
+                "unknown_field" if err["type"] == "extra_forbidden" else "invalid_value")
+            problems.append(ValidationError(err["msg"].removeprefix("Value error, "), code=code,
+                                            loc=tuple(err["loc"])))
+        first = problems[0]
+        error = ValidationError(first.message, code=first.code, loc=first.loc)
+        error.errors = tuple(problems)
+        raise error from None

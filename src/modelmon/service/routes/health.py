@@ -1,7 +1,8 @@
 """Health probes and service information.
 
 - ``/health/live``: the process answers (for a liveness probe: restart when it fails).
-- ``/health/ready``: the store answers and the writer runs (for a readiness probe: route traffic).
+- ``/health/ready``: the store answers, its commits are not failing and the writer runs (for a
+  readiness probe: route traffic).
 - ``/health``: every component with its status; overall ``healthy`` / ``degraded`` /
   ``unhealthy`` (503 only when unhealthy).
 - ``/info``: version, uptime and a secret-free summary of the settings.
@@ -10,7 +11,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -21,6 +24,7 @@ from modelmon.service.routes._body import json_response
 from modelmon.service.state import ServiceState
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger("modelmon.service")
 
 
 async def _store_check(state: ServiceState) -> dict[str, Any]:
@@ -28,9 +32,19 @@ async def _store_check(state: ServiceState) -> dict[str, Any]:
     try:
         await asyncio.wait_for(asyncio.to_thread(state.store.ping), timeout=5)
     except (StoreError, TimeoutError) as exc:
-        return {"status": "unhealthy", "error": str(exc) or "timeout"}
-    return {"status": "healthy", "latency_seconds": round(time.perf_counter() - started, 6),
-            "size_bytes": state.store.size_bytes()}
+        # The reason goes to the log: a store's error names its files.
+        log.error("health check: the store does not answer: %s", exc or "timeout")
+        return {"status": "unhealthy", "error": "the store does not answer (see the server log)"}
+    out: dict[str, Any] = {"status": "healthy",
+                           "latency_seconds": round(time.perf_counter() - started, 6),
+                           "size_bytes": state.store.size_bytes()}
+    stats = state.writer.stats
+    if state.writer.failing():
+        out["status"] = "unhealthy"
+        out["error"] = (f"the last {stats.failures_in_a_row} commits failed since "
+                        f"{_iso(stats.failing_since)}: the store cannot write (a full disk or a "
+                        "read-only file? see the server log)")
+    return out
 
 
 def _queue_check(state: ServiceState) -> dict[str, Any]:
@@ -44,7 +58,12 @@ def _queue_check(state: ServiceState) -> dict[str, Any]:
         status = "healthy"
     return {"status": status, "queued_rows": queued, "limit_rows": limit,
             "commits": writer.stats.commits, "failed_commits": writer.stats.failed_commits,
+            "failed_commits_in_a_row": writer.stats.failures_in_a_row,
             "last_commit_seconds": round(writer.stats.last_commit_seconds, 6)}
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
 
 
 @router.get("/health/live", summary="Liveness probe")
@@ -57,7 +76,10 @@ async def ready(request: Request) -> Response:
     state: ServiceState = request.app.state.mm
     store = await _store_check(state)
     ok = store["status"] == "healthy" and state.writer.running
-    return json_response({"status": "ready" if ok else "not_ready"}, 200 if ok else 503)
+    if ok:
+        return json_response({"status": "ready"})
+    reason = store.get("error") or "the ingest writer is not running"
+    return json_response({"status": "not_ready", "reason": reason}, 503)
 
 
 @router.get("/health", summary="Health of every component")

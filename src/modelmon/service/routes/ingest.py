@@ -7,14 +7,15 @@ acknowledged only once durable (group commit, see :mod:`modelmon.ingest.writer`)
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
-from modelmon.config.models import ModelSpec
-from modelmon.exceptions import NotFoundError, ValidationError
+from modelmon.config.models import NAME_PATTERN, ModelSpec
+from modelmon.exceptions import ConflictError, NotFoundError, ValidationError
 from modelmon.ingest.actuals import actuals_from_records
 from modelmon.ingest.bulk import actuals_from_upload
 from modelmon.ingest.events import (
@@ -89,6 +90,11 @@ def _envelope(data: Any, max_records: int, allowed: set[str] = _BATCH_FIELDS) ->
 async def _store(state: ServiceState, batches: Sequence[WriteBatch]) -> list[WriteResult]:
     results = await state.writer.write(batches)
     for r in results:
+        if r.conflict:
+            raise ConflictError(
+                "this Idempotency-Key was already used for a request with a different body; "
+                "nothing was stored (send new data with a new key)",
+                loc=("header", "idempotency-key"))
         if r.inserted:
             state.metrics.ingested.labels(r.model, r.kind.value).inc(r.inserted)
         if r.duplicates:
@@ -96,13 +102,19 @@ async def _store(state: ServiceState, batches: Sequence[WriteBatch]) -> list[Wri
     return results
 
 
-def _key(model: str, kind: BatchKind, key: str | None) -> str | None:
+async def _batch(request: Request, kind: BatchKind, model: str, table: pa.Table,
+                 key: str | None, *parameters: str | None) -> WriteBatch:
+    """The batch to write; with an ``Idempotency-Key``, it carries a hash of the request (body
+    and ``parameters``): the key replays the same request, and refuses another (409)."""
     if key is None:
-        return None
+        return WriteBatch(kind, model, table)
     if not 1 <= len(key) <= 200:
         raise ValidationError("Idempotency-Key must be 1-200 characters", code="invalid_value",
                               loc=("header", "idempotency-key"))
-    return f"{model}:{kind.value}:{key}"
+    digest = hashlib.sha256(await request.body())
+    for p in parameters:
+        digest.update(b"\0" + (b"-" if p is None else b"=" + p.encode()))
+    return WriteBatch(kind, model, table, f"{model}:{kind.value}:{key}", digest.hexdigest())
 
 
 async def _validate(func: Any, spec: ModelSpec, records: list[Any], **kwargs: Any) -> pa.Table:
@@ -126,7 +138,7 @@ async def log_prediction(request: Request) -> Response:
     spec = state.spec(_model_name(record))
     # In the validation workers when there are any: the event loop keeps to HTTP.
     offload = state.pool.validate_records if state.pool.workers > 0 else None
-    table = await state.coalescer.validate(predictions_from_records, spec, record, state.clock(),
+    table = await state.coalescer.validate(predictions_from_records, spec, record, state.ingest_now(),
                                            offload=offload)
     [result] = await _store(state, [WriteBatch(BatchKind.PREDICTIONS, spec.name, table)])
     return json_response(_prediction_response(table, result))
@@ -143,8 +155,7 @@ async def log_predictions(
     max_records = state.settings.ingest.max_batch_records
     found = await _one_pass_batch(state, body, max_records) if len(body) > _FAST_JSON_BYTES else None
     model, table = found if found is not None else await _two_step_batch(state, body, max_records)
-    batch = WriteBatch(BatchKind.PREDICTIONS, model, table,
-                       _key(model, BatchKind.PREDICTIONS, idempotency_key))
+    batch = await _batch(request, BatchKind.PREDICTIONS, model, table, idempotency_key)
     [result] = await _store(state, [batch])
     return json_response(_prediction_response(table, result))
 
@@ -164,7 +175,7 @@ async def _one_pass_batch(state: ServiceState, body: bytes,
     try:
         with state.writer.incoming():
             table = await state.pool.predictions_from_batch_json(
-                spec, body, model=model, now=state.clock(), max_records=max_records)
+                spec, body, model=model, now=state.ingest_now(), max_records=max_records)
     except NotFastPath:
         return None
     return model, table
@@ -180,7 +191,7 @@ async def _two_step_batch(state: ServiceState, body: bytes,
         spec = state.spec(model)
         with state.writer.incoming():
             table = await state.pool.predictions_from_json(
-                spec, envelope.records, now=state.clock(), version=envelope.version,
+                spec, envelope.records, now=state.ingest_now(), version=envelope.version,
                 max_records=max_records)
         return model, table
     data = parse_json(body)
@@ -190,7 +201,7 @@ async def _two_step_batch(state: ServiceState, body: bytes,
     if version is not None and type(version) is not str:
         raise ValidationError("'version' must be a string", code="invalid_type",
                               loc=("version",))
-    return model, await _validate(predictions_from_records, spec, records, now=state.clock(),
+    return model, await _validate(predictions_from_records, spec, records, now=state.ingest_now(),
                                   version=version)
 
 
@@ -206,7 +217,7 @@ async def _bulk_table(request: Request, spec: ModelSpec, kind: BatchKind, versio
     state = service_state(request)
     media, body = await read_bulk(request)
     limit = state.settings.ingest.max_bulk_records
-    now = state.clock()
+    now = state.ingest_now()
     with state.writer.incoming():
         if kind is BatchKind.PREDICTIONS:
             # Read and validated in a validation worker (the bytes travel as they came).
@@ -223,15 +234,17 @@ _BULK_DOC = body_doc(content_types=tuple(BULK_TYPES), binary=True)
              summary="Upload many predictions as NDJSON, Arrow IPC or Parquet (all or nothing)",
              openapi_extra=_BULK_DOC, responses={200: {"model": IngestResponse}, **_ERRORS})
 async def upload_predictions(
-    request: Request, model: str, version: str | None = None,
+    request: Request, model: str,
+    version: str | None = Query(None, pattern=NAME_PATTERN,
+                                description="Version of rows without one (a name: letters, "
+                                "digits, '_ . -', 1-128 characters)."),
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ) -> Response:
     state = service_state(request)
     current_model.set(model)
     spec = state.spec(model)
     table = await _bulk_table(request, spec, BatchKind.PREDICTIONS, version)
-    batch = WriteBatch(BatchKind.PREDICTIONS, model, table,
-                       _key(model, BatchKind.PREDICTIONS, idempotency_key))
+    batch = await _batch(request, BatchKind.PREDICTIONS, model, table, idempotency_key, version)
     [result] = await _store(state, [batch])
     body = {"accepted": result.inserted, "duplicates": result.duplicates,
             "replayed": result.replayed}
@@ -244,7 +257,7 @@ async def log_actual(request: Request) -> Response:
     state = service_state(request)
     record = require_object(await read_json(request), "an actual record")
     spec = state.spec(_model_name(record))
-    table = await state.coalescer.validate(actuals_from_records, spec, record, state.clock())
+    table = await state.coalescer.validate(actuals_from_records, spec, record, state.ingest_now())
     [result] = await _store(state, [WriteBatch(BatchKind.ACTUALS, spec.name, table)])
     return json_response({"accepted": result.inserted, "replayed": result.replayed,
                   "ids": table.column("prediction_id").to_pylist()})
@@ -259,8 +272,8 @@ async def log_actuals(
     model, records = _envelope(await read_json(request), state.settings.ingest.max_batch_records,
                                {"model", "records"})
     spec = state.spec(model)
-    table = await _validate(actuals_from_records, spec, records, now=state.clock())
-    batch = WriteBatch(BatchKind.ACTUALS, model, table, _key(model, BatchKind.ACTUALS, idempotency_key))
+    table = await _validate(actuals_from_records, spec, records, now=state.ingest_now())
+    batch = await _batch(request, BatchKind.ACTUALS, model, table, idempotency_key)
     [result] = await _store(state, [batch])
     return json_response({"accepted": result.inserted, "replayed": result.replayed,
                   "ids": table.column("prediction_id").to_pylist()})
@@ -277,7 +290,7 @@ async def upload_actuals(
     current_model.set(model)
     spec = state.spec(model)
     table = await _bulk_table(request, spec, BatchKind.ACTUALS, None)
-    batch = WriteBatch(BatchKind.ACTUALS, model, table, _key(model, BatchKind.ACTUALS, idempotency_key))
+    batch = await _batch(request, BatchKind.ACTUALS, model, table, idempotency_key)
     [result] = await _store(state, [batch])
     return json_response({"accepted": result.inserted, "replayed": result.replayed})
 
@@ -293,12 +306,12 @@ async def log_events(
     if "records" in data:
         model, records = _envelope(data, state.settings.ingest.max_batch_records, {"model", "records"})
         spec = state.spec(model)
-        table = metric_events_from_records(spec, records, now=state.clock())
+        table = metric_events_from_records(spec, records, now=state.ingest_now())
     else:
         spec = state.spec(_model_name(data))
-        table = metric_events_from_records(spec, [data], now=state.clock(), prefix=(), single=True)
-    key = _key(spec.name, BatchKind.METRIC_EVENTS, idempotency_key)
-    [result] = await _store(state, [WriteBatch(BatchKind.METRIC_EVENTS, spec.name, table, key)])
+        table = metric_events_from_records(spec, [data], now=state.ingest_now(), prefix=(), single=True)
+    batch = await _batch(request, BatchKind.METRIC_EVENTS, spec.name, table, idempotency_key)
+    [result] = await _store(state, [batch])
     return json_response({"accepted": result.inserted, "replayed": result.replayed})
 
 
@@ -312,9 +325,9 @@ async def log_feature_importance(
     current_model.set(model)
     spec = state.spec(model)
     data = require_object(await read_json(request), "a feature-importance snapshot")
-    table = feature_importance_from_record(spec, data, now=state.clock())
-    key = _key(model, BatchKind.FEATURE_IMPORTANCE, idempotency_key)
-    [result] = await _store(state, [WriteBatch(BatchKind.FEATURE_IMPORTANCE, model, table, key)])
+    table = feature_importance_from_record(spec, data, now=state.ingest_now())
+    batch = await _batch(request, BatchKind.FEATURE_IMPORTANCE, model, table, idempotency_key)
+    [result] = await _store(state, [batch])
     return json_response({"accepted": result.inserted, "replayed": result.replayed})
 
 
@@ -329,8 +342,8 @@ async def log_training_run(
     current_model.set(model)
     spec = state.spec(model)
     data = require_object(await read_json(request), "a training run")
-    table = training_run_from_record(spec, data, now=state.clock())
-    key = _key(model, BatchKind.TRAINING_RUNS, idempotency_key)
-    [result] = await _store(state, [WriteBatch(BatchKind.TRAINING_RUNS, model, table, key)])
+    table = training_run_from_record(spec, data, now=state.ingest_now())
+    batch = await _batch(request, BatchKind.TRAINING_RUNS, model, table, idempotency_key)
+    [result] = await _store(state, [batch])
     return json_response({"accepted": result.inserted, "replayed": result.replayed,
                   "run_id": table.column("run_id")[0].as_py()})
