@@ -24,7 +24,7 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_help_lists_the_commands(tmp_path: Path) -> None:
     out = run("--help", cwd=tmp_path).stdout
-    for command in ("serve", "init", "models", "demo", "version"):
+    for command in ("serve", "init", "models", "backfill", "demo", "version"):
         assert command in out
 
 
@@ -96,3 +96,39 @@ def test_serve_runs_until_ctrl_c(tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err[-2000:]
     assert (tmp_path / "data" / "mm.duckdb").exists()
+
+
+def test_backfill_in_process_judges_the_whole_history(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    import numpy as np
+    import pyarrow as pa
+
+    from modelmon.ingest.actuals import actuals_from_table
+    from modelmon.ingest.predictions import predictions_from_table
+    from modelmon.store import BatchKind, WriteBatch
+    from modelmon.store.duckdb_store import DuckDBStore
+    from tests.evaluation.scenario import FRAUD, NOW, hour_table
+
+    (tmp_path / "mm.yaml").write_text(
+        f"store: {{path: {tmp_path / 'mm.duckdb'}}}\n"
+        "models:\n  - " + json.dumps({**FRAUD.model_dump(mode="json", exclude_defaults=True),
+                                      "windows": ["1h"]}) + "\n")
+    store = DuckDBStore(str(tmp_path / "mm.duckdb"))
+    store.open()
+    store.save_model(FRAUD)
+    rng = np.random.default_rng(0)
+    for h in range(20):
+        table, y = hour_table(rng, h, 300, drift=h >= 15, start=NOW - timedelta(hours=20))
+        acts = pa.table({"prediction_id": table.column("prediction_id"), "actual": y.astype(str)})
+        store.write([WriteBatch(BatchKind.PREDICTIONS, "fraud",
+                                predictions_from_table(FRAUD, table, now=NOW)),
+                     WriteBatch(BatchKind.ACTUALS, "fraud", actuals_from_table(FRAUD, acts, now=NOW))])
+    store.close()
+    done = run("backfill", "fraud", "--config", "mm.yaml", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "status now degraded" in done.stdout
+    assert "degraded" in done.stdout and "healthy" in done.stdout  # the verdict counts
+    assert "backfill fraud" in done.stderr  # the progress bar
+    missing = run("backfill", "nope", "--config", "mm.yaml", cwd=tmp_path)
+    assert missing.returncode != 0 and "nope" in missing.stderr

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from modelmon.config.durations import format_duration, parse_duration
+from modelmon._durations import format_duration, parse_duration
 
 __all__ = [
     "FixedWindows",

@@ -143,3 +143,72 @@ def test_late_actuals_change_a_past_window(server: tuple[LiveServer, datetime]) 
         assert result["windows_evaluated"] == 1
         after = points()
         assert after["labelled_count"] == 400 and 0.4 < after["accuracy"] < 1.0
+
+
+def test_every_window_has_a_verdict_in_the_status_history(server: tuple[LiveServer, datetime]) -> None:
+    s, start = server
+    with httpx.Client(base_url=s.url) as c:
+        body = c.get("/v1/models/fraud/status/history", params={"limit": 20}).json()
+        assert body["window"] == "1h" and len(body["verdicts"]) == 20 and body["next"]
+        rest = c.get(body["next"]).json()
+        verdicts = body["verdicts"] + rest["verdicts"]
+        assert rest["next"] is None and len(verdicts) == HOURS
+        by_hour = {_hour(start, v["start"]): v for v in verdicts}
+        degraded = sorted(h for h, v in by_hour.items() if v["status"] == "degraded")
+        assert degraded == list(range(DRIFT_FROM, HOURS))
+        first = by_hour[DRIFT_FROM]
+        assert first["complete"] and first["n"] == 600
+        assert {r["kind"] for r in first["reasons"]} >= {"quality", "drift"}
+        assert all(set(r) >= {"kind", "severity", "message", "metric", "feature", "value",
+                              "threshold", "baseline", "evidence"} for r in first["reasons"])
+        only = c.get("/v1/models/fraud/status/history", params={"status": "degraded"}).json()
+        assert len(only["verdicts"]) == HOURS - DRIFT_FROM
+        assert only["counts"]["degraded"] == HOURS - DRIFT_FROM
+        for params, code in (({"window": "5m"}, "unknown_window"), ({"status": "bad"}, "invalid_value"),
+                             ({"window": "x"}, "invalid_value")):
+            r = c.get("/v1/models/fraud/status/history", params=params)
+            assert r.status_code == 422 and r.json()["code"] == code, r.text
+        # fairness rows are read back by their segment column
+        fair = c.get("/v1/models/fraud/metrics", params={"segment": "channel", "window": "1h",
+                                                         "metric": "worst_group_accuracy"})
+        assert fair.status_code == 200 and fair.json()["series"][0]["points"]
+
+
+def test_backfill_of_history_over_the_api(server: tuple[LiveServer, datetime]) -> None:
+    s, _ = server
+    with httpx.Client(base_url=s.url, timeout=60) as c:
+        spec = {**FRAUD, "name": "history", "windows": ["1d"],
+                "judgement": {"window": "1d", "baseline_windows": 6}}
+        assert c.post("/v1/models", json=spec).status_code == 201
+        assert c.get("/v1/models/history/backfill").status_code == 404
+        long_ago = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) \
+            - timedelta(days=400)
+        rng = np.random.default_rng(12)
+        for day in range(12):
+            table, y = hour_table(rng, day * 24, 300, drift=day >= 9, start=long_ago)
+            c.post("/v1/models/history/predictions/bulk", content=_arrow(table),
+                   headers={"content-type": "application/vnd.apache.arrow.stream"}
+                   ).raise_for_status()
+            acts = pa.table({"prediction_id": table.column("prediction_id"),
+                             "actual": y.astype(str)})
+            c.post("/v1/models/history/actuals/bulk", content=_arrow(acts),
+                   headers={"content-type": "application/vnd.apache.arrow.stream"}
+                   ).raise_for_status()
+        started = c.post("/v1/models/history/backfill")
+        assert started.status_code == 202 and started.json()["state"] == "running"
+        again = c.post("/v1/models/history/backfill")
+        assert again.status_code in (202, 409)
+        import time
+
+        deadline = time.monotonic() + 60
+        job = started.json()
+        while job["state"] == "running" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            job = c.get("/v1/models/history/backfill").json()
+        assert job["state"] == "done", job
+        assert job["summary"]["windows_evaluated"] == 12
+        history = c.get("/v1/models/history/status/history").json()
+        statuses = [v["status"] for v in history["verdicts"]]
+        assert history["window"] == "1d" and len(statuses) == 12
+        assert statuses[9:] == ["degraded"] * 3 and "degraded" not in statuses[:9]
+        assert c.get("/v1/models/history/status").json()["status"] == "degraded"

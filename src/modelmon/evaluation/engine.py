@@ -50,14 +50,14 @@ from modelmon.evaluation.report import build_report
 from modelmon.evaluation.verdicts import WindowJudge, drift_sigma
 from modelmon.evaluation.versions import version_advice
 from modelmon.evaluation.window import evaluate_window
-from modelmon.exceptions import ModelmonWarning
+from modelmon.exceptions import ModelmonError, ModelmonWarning
 from modelmon.judgement import Reason, Verdict, WindowFacts, status_of
 from modelmon.store.base import BatchKind
 from modelmon.store.results import ALL, RowChunk, StoredVerdict
 from modelmon.vocabulary import HEADLINE, ReasonKind, Severity
 from modelmon.windows import FixedWindows, RowWindows, Window, WindowScheme
 
-__all__ = ["BackfillSummary", "CycleSummary", "Evaluator", "ModelCycle"]
+__all__ = ["BackfillSummary", "CycleSummary", "Evaluator", "ModelCycle", "safe_error"]
 
 log = logging.getLogger("modelmon.evaluation")
 
@@ -83,6 +83,7 @@ class ModelCycle:
     status: str | None = None
     seconds: float = 0.0
     error: str | None = None
+    skipped: str | None = None
 
 
 @dataclass
@@ -126,6 +127,14 @@ class _Failures:
 def _error_text(exc: BaseException) -> str:
     """An error for a status reason: its type, never its message (which may quote data)."""
     return type(exc).__name__
+
+
+def safe_error(exc: BaseException) -> str:
+    """An error as ``/health`` and the API may show it: a modelmon error's own message (written
+    for clients), anything else only by its type (its text may quote data or server paths)."""
+    if isinstance(exc, ModelmonError):
+        return exc.message
+    return f"evaluation failed ({type(exc).__name__}; see the server log)"
 
 
 class Evaluator:
@@ -184,7 +193,7 @@ class Evaluator:
             result = ModelCycle(info.name)
             lock = self.lock(info.name)
             if not lock.acquire(blocking=False):
-                result.error = "skipped: a backfill of this model is running"
+                result.skipped = "a backfill of this model is running"
                 summary.models.append(result)
                 continue
             t0 = time.perf_counter()
@@ -192,7 +201,7 @@ class Evaluator:
                 self._evaluate_model(info.spec, result, budget)
             except Exception as exc:
                 log.exception("evaluation of %s failed", info.name)
-                result.error = f"{type(exc).__name__}: {exc}"
+                result.error = safe_error(exc)
                 self._record_failure(info.spec, exc)
             finally:
                 lock.release()
@@ -257,13 +266,18 @@ class Evaluator:
         schemes = {s.name: s for s in spec.window_schemes}
         status_scheme = self.status_scheme(spec)
         profile = self.references.get(name, now, status_scheme, spec.judgement.baseline_windows)
-        key = _profile_key(self.store.get_model(name).revision, profile)
-        requeue = key != ref_key and profile is not None
+        # Everything is evaluated again when the reference changes or data was deleted.
+        deleted = self.store.list_events(name, kind="data_deleted", limit=1)
+        key = (f"{_profile_key(self.store.get_model(name).revision, profile) or '-'}"
+               f"|{deleted[0].id if deleted else 0}")
+        requeue = key != ref_key
         queue: dict[tuple[str, datetime], str] = {
             (size, start): kind for size, start, kind in pending if size in schemes}
         chunks: dict[str, dict[datetime, RowChunk]] = {}
         if changed or requeue:
             since_p, since_a = (None, None) if requeue else (seen_p, seen_a)
+            if requeue:  # windows left empty by a deletion: their results go
+                self._drop_empty_windows(spec, schemes)
             newest = self.store.event_time_range(name)[1]
             for scheme in schemes.values():
                 if isinstance(scheme, RowWindows):
@@ -322,8 +336,7 @@ class Evaluator:
         result.windows_failed = failed
         result.windows_pending = sum(1 for _, _, kind in rest if kind == "evaluate")
         if changed or rest != pending or key != ref_key:
-            self.store.set_evaluation_state(name, watermarks[0], watermarks[1], rest,
-                                            key if profile is not None else ref_key)
+            self.store.set_evaluation_state(name, watermarks[0], watermarks[1], rest, key)
         if done and not failed:
             self._failures.pop(name, None)
         if changed:
@@ -333,6 +346,19 @@ class Evaluator:
         result.windows_judged = self._judge_changed(spec, schemes, evaluated, profile, now,
                                                     everything=requeue)
         result.status = self._update_status(spec, now)
+
+    def _drop_empty_windows(self, spec: ModelSpec, schemes: dict[str, WindowScheme]) -> None:
+        for scheme in schemes.values():
+            if isinstance(scheme, RowWindows):
+                continue  # planned again from the rows
+            stored = [a for a, _ in self.store.window_starts(spec.name, scheme.name)]
+            if not stored:
+                continue
+            live = set(self.store.changed_windows(spec.name, scheme.sql_start("event_time"),
+                                                  predictions_since=None, actuals_since=None))
+            gone = [a for a in stored if a not in live]
+            if gone:
+                self.store.delete_window_results(spec.name, scheme.name, gone)
 
     def _due(self, schemes: dict[str, WindowScheme], queue: dict[tuple[str, datetime], str],
              now: datetime) -> list[tuple[str, datetime]]:

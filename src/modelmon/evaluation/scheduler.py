@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Any
 
-from modelmon.evaluation.engine import CycleSummary, Evaluator
+from modelmon.evaluation.engine import CycleSummary, Evaluator, safe_error
 
 __all__ = ["Scheduler"]
 
@@ -83,7 +83,7 @@ class Scheduler:
                              summary.seconds)
             except Exception as exc:
                 log.exception("evaluation cycle failed")
-                self.last_error = f"{type(exc).__name__}: {exc}"
+                self.last_error = safe_error(exc)
             finally:
                 self._busy = False
                 with self._done:

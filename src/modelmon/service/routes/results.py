@@ -34,6 +34,8 @@ from modelmon.exceptions import NotFoundError, ValidationError
 from modelmon.service.collectors import ResultBackend, window_seconds
 from modelmon.service.logs import current_model
 from modelmon.service.openapi import error_responses
+from modelmon.service.params import parse_time as _parse_time
+from modelmon.service.params import time_range as _time_range
 from modelmon.service.routes._body import json_response
 from modelmon.store.results import ALL
 from modelmon.vocabulary import OUTPUT_FEATURE, STATUSES, Metric, Status
@@ -95,25 +97,6 @@ def _parse_window(text: str | None, name: str = "window") -> str | None:
     except (ValueError, OverflowError):  # OverflowError: a size beyond what timedelta holds
         raise _bad(name, f"'{name}' must be a window such as '5m', '1h', '1d', '1w', '1mo' "
                          f"or '5000rows'; got {text!r}") from None
-
-
-def _parse_time(text: str | None, name: str) -> datetime | None:
-    """An ISO 8601 time as an aware UTC datetime (no offset means UTC), or None."""
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise _bad(name, f"'{name}' must be an ISO 8601 time such as 2026-01-31T12:00:00Z; "
-                         f"got {text!r}", "invalid_timestamp") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _time_range(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
-    s, e = _parse_time(start, "start"), _parse_time(end, "end")
-    if s is not None and e is not None and e <= s:
-        raise _bad("end", f"'end' ({e.isoformat()}) must be after 'start' ({s.isoformat()})")
-    return s, e
 
 
 def _segment(spec: ModelSpec, text: str) -> str:
