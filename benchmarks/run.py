@@ -30,6 +30,7 @@ SECTIONS = [
     ("drift", "Drift: modelmon.drift.compare"),
     ("degradation", "Degradation detection"),
     ("evaluation", "Evaluation engine"),
+    ("judgement", "Judgement: detection beside NannyML, planted changes, backfill"),
     ("query", "Query API"),
     ("sdk", "SDK overhead on the caller"),
     ("ingest", "Ingest over HTTP"),

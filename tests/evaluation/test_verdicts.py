@@ -207,3 +207,24 @@ def test_deleted_data_is_evaluated_again(store: DuckDBStore) -> None:
     assert gone not in starts and len(starts) == 3
     assert store.metric_series("fraud", window_size="1h", start=gone,
                                end=gone + timedelta(hours=1)).num_rows == 0
+
+
+def test_a_failing_judgement_is_said_and_the_windows_stay(store: DuckDBStore,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    store.save_model(FRAUD)
+    load(store, hours=3)
+    ev = Evaluator(store, clock=lambda: NOW)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("float division by zero")
+
+    monkeypatch.setattr(ev.judge, "judge", broken)
+    summary = ev.run_cycle()
+    m = summary.models[0]
+    assert m.error is None and m.windows_evaluated == 3 and m.windows_failed == 1
+    status = store.get_status("fraud")
+    assert status is not None
+    texts = [r["message"] for r in status.reasons]
+    assert any("ZeroDivisionError" in t for t in texts), texts
+    assert "no window judged yet" in texts and "no predictions received yet" not in texts
+    assert store.metric_series("fraud", window_size="1h", metrics=["prediction_count"]).num_rows == 3

@@ -17,8 +17,10 @@ def test_band_needs_enough_windows_and_ignores_nan() -> None:
     assert MetricBand.fit("accuracy", [0.9] * (MIN_BAND_WINDOWS - 1), [100] * 3) is None
     band = MetricBand.fit("accuracy", [0.9, math.nan, 0.91, 0.92, 0.93, 0.9], [100] * 6)
     assert band is not None and band.windows == 5
+    # never wrong in the baseline: one error is no finding, ten are
     flat = MetricBand.fit("accuracy", [1.0] * 6, [50] * 6, floor=0.01)
-    assert flat is not None and flat.std == 0.01
+    assert flat is not None and flat.scale == "logit" and flat.center == pytest.approx(0.99)
+    assert flat.sigmas(0.98, 50, Direction.HIGHER) < 2 < 3 < flat.sigmas(0.8, 50, Direction.HIGHER)
 
 
 @pytest.mark.parametrize(("direction", "value", "sign"), [
@@ -26,9 +28,20 @@ def test_band_needs_enough_windows_and_ignores_nan() -> None:
     (Direction.LOWER, 0.8, -1), (Direction.TARGET, 0.8, 1), (Direction.UNKNOWN, 1.0, 1),
 ])
 def test_sigmas_point_to_the_worse_side(direction: Direction, value: float, sign: int) -> None:
-    band = MetricBand("m", 0.9, 0.01, 12, 100.0)
+    band = MetricBand("m", 0.9, 0.01, 12, 100.0)  # linear scale
     assert band.sigmas(value, 100, direction) == pytest.approx(sign * 10.0)
     assert math.isnan(band.sigmas(math.nan, 100, direction))
+
+
+def test_scales_follow_the_metric() -> None:
+    assert MetricBand.fit("roc_auc", [0.9, 0.92, 0.91, 0.93], [100] * 4).scale == "logit"
+    assert MetricBand.fit("log_loss", [0.3, 0.32, 0.31, 0.33], [100] * 4).scale == "log"
+    assert MetricBand.fit("r2", [-0.1, 0.2, 0.3, 0.25], [100] * 4).scale == "linear"
+    # a skewed worse side: 0.995 is further from 0.98 than 0.965 is, on the logit scale
+    band = MetricBand.fit("roc_auc", [0.975, 0.98, 0.985, 0.98, 0.978], [500] * 5)
+    assert band.sigmas(0.965, 500, Direction.HIGHER) < -band.sigmas(0.995, 500, Direction.HIGHER)
+    lo, hi = band.limits(500, 3)
+    assert lo < band.center < hi < 1
 
 
 def test_smaller_windows_get_wider_bands_larger_ones_keep_the_baselines() -> None:
@@ -72,3 +85,19 @@ def test_false_alarm_rate_of_the_limits_on_stable_windows_is_nominal() -> None:
     assert far / total <= 1.5 * alpha + slack
     assert persist / total <= 1.5 * alpha + slack
     assert far > 0 and persist > 0
+
+
+@pytest.mark.parametrize(("metric", "values"), [
+    ("mean_error", [0.0, 0.1, -0.1, 0.0, 0.05]),   # linear, centred on 0
+    ("accuracy", [0.0, 0.0, 0.0, 0.0]),            # constant at a bound of [0, 1]
+    ("accuracy", [1.0, 1.0, 1.0, 1.0]),
+    ("mae", [2.0, 2.0, 2.0, 2.0]),                 # constant and positive
+])
+def test_degenerate_baselines_fit_without_errors(metric: str, values: list[float]) -> None:
+    band = MetricBand.fit(metric, values, [100] * len(values), floor=0.005)
+    assert band is not None and math.isfinite(band.mean) and band.std > 0
+    for v in (values[0], 0.5, 3.0):
+        z = band.sigmas(v, 100, Direction.HIGHER)
+        assert not math.isnan(z)
+    lo, hi = band.limits(100, 3)
+    assert lo <= hi

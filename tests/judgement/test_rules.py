@@ -115,7 +115,7 @@ def test_no_band_means_not_judged_and_says_why() -> None:
     assert kinds(info) == [("baseline", "info", None)]
     assert "3 of the 12 windows" in info[0].message
     done = replace(f, baseline_windows=12)
-    assert "no labelled predictions" in RULES["baseline"](done)[0].message
+    assert "fewer than 4 baseline windows hold 30 labelled" in RULES["baseline"](done)[0].message
     assert RULES["baseline"](facts()) == []
 
 

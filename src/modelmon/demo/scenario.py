@@ -61,13 +61,14 @@ class ModelSim(abc.ABC):
         """``n`` rows of traffic, after the scenario's change when ``changed``."""
 
     def reference(self, n: int) -> dict[str, np.ndarray]:
-        """Pre-change data with the model's output, for the reference file."""
+        """Pre-change data with the model's output and the true outcome, for the reference file."""
         batch = self.sample(n, changed=False)
         cols: dict[str, Any] = {k: np.asarray([r[k] for r in batch.features])
                                 for k in batch.features[0]}
         cols["prediction"] = np.asarray(batch.predictions)
         if batch.scores is not None:
             cols["score"] = batch.scores
+        cols["actual"] = np.asarray(batch.actuals)  # the outcome: the quality baseline
         return cols
 
 
@@ -156,7 +157,8 @@ def model_specs(reference_dir: str, window: str, baseline: str) -> list[dict[str
                       {"name": "account_age_days", "type": "numeric"}],
          "segments": ["country"],
          "prediction": {"classes": [0, 1], "positive_class": 1, "score": True},
-         "reference": {"path": f"{reference_dir}/fraud.parquet"}, **common},
+         "reference": {"path": f"{reference_dir}/fraud.parquet", "columns": {"target": "actual"}},
+         **common},
         {"name": "intent", "task": "multiclass_classification", "owner": "support-ml",
          "description": "Support-ticket intent",
          "features": [{"name": "message_length", "type": "numeric"},
@@ -164,7 +166,8 @@ def model_specs(reference_dir: str, window: str, baseline: str) -> list[dict[str
                       {"name": "channel", "type": "categorical"},
                       {"name": "hour", "type": "numeric"}],
          "prediction": {"classes": INTENTS, "probabilities": True},
-         "reference": {"path": f"{reference_dir}/intent.parquet"}, **common},
+         "reference": {"path": f"{reference_dir}/intent.parquet", "columns": {"target": "actual"}},
+         **common},
         {"name": "price", "task": "regression", "owner": "valuation-desk",
          "description": "Next-day return forecast (valuation desk)",
          "features": [{"name": "momentum", "type": "numeric"},
@@ -173,5 +176,6 @@ def model_specs(reference_dir: str, window: str, baseline: str) -> list[dict[str
                       {"name": "sector", "type": "categorical"}],
          "segments": ["sector"],
          "finance": {"kind": "change"},
-         "reference": {"path": f"{reference_dir}/price.parquet"}, **common},
+         "reference": {"path": f"{reference_dir}/price.parquet", "columns": {"target": "actual"}},
+         **common},
     ]

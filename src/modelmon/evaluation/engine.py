@@ -343,8 +343,13 @@ class Evaluator:
             result.detector_events = self.concept.run(spec, now)
         if not judge:
             return
-        result.windows_judged = self._judge_changed(spec, schemes, evaluated, profile, now,
-                                                    everything=requeue)
+        try:
+            result.windows_judged = self._judge_changed(spec, schemes, evaluated, profile, now,
+                                                        everything=requeue)
+        except Exception as exc:  # the windows are stored; their verdicts come next cycle
+            log.exception("judging %s failed", name)
+            self._record_failure(spec, exc)
+            result.windows_failed += 1
         result.status = self._update_status(spec, now)
 
     def _drop_empty_windows(self, spec: ModelSpec, schemes: dict[str, WindowScheme]) -> None:
@@ -411,12 +416,9 @@ class Evaluator:
     def _window(self, spec: ModelSpec, scheme: WindowScheme, start: datetime,
                 chunks: dict[str, dict[datetime, RowChunk]]) -> Window | None:
         if isinstance(scheme, RowWindows):
-            plan = chunks.get(scheme.name)
-            if plan is None:
-                plan = {}
-                self._plan_rows(spec, scheme, None, None, {scheme.name: plan})
-                plan = chunks.setdefault(scheme.name, plan)
-            c = plan.get(start)
+            if scheme.name not in chunks:  # windows queued by an earlier cycle
+                self._plan_rows(spec, scheme, None, None, chunks)
+            c = chunks[scheme.name].get(start)
             if c is None:
                 return None
             return Window(start, c.last_time + _US, scheme.name, c.index)
@@ -595,8 +597,10 @@ class Evaluator:
         has_data = base is not None and base.n > 0
         status = status_of([*reasons, *model_reasons], has_data=has_data)
         if base is None:
+            received = self.store.data_watermarks(name)[0] is not None
             model_reasons.insert(0, Reason(ReasonKind.NO_DATA, Severity.INFO,
-                                           "no predictions received yet"))
+                                           "no window judged yet" if received
+                                           else "no predictions received yet"))
         all_reasons = sorted([*reasons, *model_reasons], key=lambda r: -r.severity.rank)
         key = (size, base.window_start if base else None, base.judged_at if base else None,
                newest.judged_at if newest else None,

@@ -151,13 +151,18 @@ class EvalFrame:
         return pa.table({k: (v if isinstance(v, pa.Array) else pa.array(v))
                          for k, v in self.features.items()})
 
-    def subset(self, mask: NDArray[np.bool_], *, features: bool = True) -> EvalFrame:
-        """The rows where ``mask`` is true (without the feature columns unless ``features``)."""
+    def subset(self, mask: NDArray[np.bool_] | NDArray[np.int64], *,
+               features: bool = True) -> EvalFrame:
+        """The rows where ``mask`` is true, or the rows at the indices ``mask`` (repeats
+        allowed: a bootstrap sample), without the feature columns unless ``features``."""
         def take(a: Any) -> Any:
             return None if a is None else a[mask]
 
+        rows = int(mask.sum()) if mask.dtype == np.bool_ else int(mask.size)
+        if features and mask.dtype != np.bool_:
+            raise ValueError("an index sample of an evaluation frame has no feature columns")
         return EvalFrame(
-            spec=self.spec, n=int(mask.sum()), classes=self.classes, version=self.version[mask],
+            spec=self.spec, n=rows, classes=self.classes, version=self.version[mask],
             event_time=self.event_time[mask], latency=self.latency[mask],
             is_error=self.is_error[mask], y_pred=self.y_pred[mask], y_true=self.y_true[mask],
             labelled=self.labelled[mask], score=take(self.score), proba=take(self.proba),

@@ -35,6 +35,7 @@ from modelmon.config.inference import read_reference
 from modelmon.config.models import ModelSpec, ReferenceColumns
 from modelmon.drift import DriftBands, Reference
 from modelmon.evaluation.frame import EvalFrame, needed_columns
+from modelmon.evaluation.operational import operational_metrics
 from modelmon.evaluation.presets import quality_metric_names
 from modelmon.evaluation.quality import quality_metrics
 from modelmon.exceptions import ConfigError, ModelmonError
@@ -72,8 +73,11 @@ class ReferenceProfile:
     """The fitted reference of one model (see the module docstring).
 
     ``quality``: per quality metric, ``[value, labelled rows]`` of each reference chunk (empty
-    without a target in the reference). ``source``: ``"file"`` or ``"baseline:START/END"`` (no
-    server paths). ``window``: the window size the reference was chunked by (None: row chunks).
+    without a target in the reference). ``noise``: per metric, its values over bootstrap
+    samples of ``noise_n`` labelled rows (a chunk's size) drawn from the reference: its sampling
+    noise, known far more precisely than from a dozen chunks. ``source``: ``"file"`` or
+    ``"baseline:START/END"`` (no server paths). ``window``: the window size the reference was
+    chunked by (None: row chunks).
     """
 
     reference: Reference
@@ -83,10 +87,13 @@ class ReferenceProfile:
     chunks: int
     window: str | None = None
     quality: dict[str, list[list[float]]] = field(default_factory=dict)
+    noise: dict[str, list[float]] = field(default_factory=dict)
+    noise_n: int = 0
 
     def to_bytes(self) -> bytes:
         header = {"format": _FORMAT, "source": self.source, "n_rows": self.n_rows,
                   "chunks": self.chunks, "window": self.window, "quality": self.quality,
+                  "noise": self.noise, "noise_n": self.noise_n,
                   "bands": self.bands.to_dict()}
         head = json.dumps(header).encode()
         return len(head).to_bytes(8, "little") + head + self.reference.to_bytes()
@@ -99,7 +106,8 @@ class ReferenceProfile:
             raise ValueError("not a stored reference profile")
         return cls(Reference.from_bytes(data[8 + size:]), DriftBands.from_dict(header["bands"]),
                    header["source"], int(header["n_rows"]), int(header["chunks"]),
-                   header.get("window"), header.get("quality") or {})
+                   header.get("window"), header.get("quality") or {},
+                   header.get("noise") or {}, int(header.get("noise_n") or 0))
 
 
 def _feature_types(spec: ModelSpec) -> dict[str, str]:
@@ -236,6 +244,32 @@ def _chunk_masks(n: int, times: np.ndarray | None, scheme: WindowScheme | None,
     return list(np.array_split(np.arange(n), k))
 
 
+def _noise(frame: EvalFrame, masks: Sequence[np.ndarray], *, samples: int = 200,
+           seed: int = 0) -> tuple[dict[str, list[float]], int]:
+    """Quality and operational metrics over bootstrap samples of a chunk's size from the
+    reference's labelled rows (empty without labels)."""
+    labelled = np.flatnonzero(frame.labelled)
+    sizes = [int(frame.labelled[idx].sum()) for idx in masks]
+    n = int(np.median(sizes)) if sizes else 0
+    if labelled.size < 30 or n < 30:
+        return {}, 0
+    names = quality_metric_names(frame.spec)
+    rng = np.random.default_rng(seed)
+    out: dict[str, list[float]] = {}
+    every = np.arange(frame.n)
+    for _ in range(samples):
+        pick = rng.choice(labelled, size=n, replace=True)
+        sub = frame.subset(pick, features=False)
+        values = quality_metrics(sub, names)
+        if np.isfinite(frame.latency).any():
+            values.update(operational_metrics(frame.subset(rng.choice(every, size=n),
+                                                           features=False), 0.0))
+        for metric, (value, _) in values.items():
+            if math.isfinite(value):
+                out.setdefault(str(metric), []).append(float(value))
+    return {k: v for k, v in out.items() if len(v) >= samples // 2}, n
+
+
 def _quality_of_chunks(frame: EvalFrame, masks: Sequence[np.ndarray]) -> dict[str, list[list[float]]]:
     names = quality_metric_names(frame.spec)
     out: dict[str, list[list[float]]] = {}
@@ -329,11 +363,12 @@ class ReferenceManager:
         reference = Reference.fit(data, feature_types={k: types[k] for k in cols})
         chunks = [data.take(pa.array(idx)) for idx in masks]
         bands = DriftBands.fit(reference, chunks=chunks, tests=_band_tests(spec, reference))
-        quality = _quality_of_chunks(frame, masks) if frame is not None and frame.labelled.any() \
-            else {}
+        labelled = frame is not None and bool(frame.labelled.any())
+        quality = _quality_of_chunks(frame, masks) if frame is not None and labelled else {}
+        noise, noise_n = _noise(frame, masks) if frame is not None and labelled else ({}, 0)
         window = scheme.name if times is not None and len(masks) >= 3 else None
         return ReferenceProfile(reference, bands, "file", data.num_rows, len(masks), window,
-                                quality)
+                                quality, noise, noise_n)
 
     def _fit_baseline(self, spec: ModelSpec, now: datetime, scheme: WindowScheme,
                       windows: int) -> ReferenceProfile | None:
@@ -343,7 +378,7 @@ class ReferenceManager:
             return None
         start, end = period
         table = self.store.read_predictions(spec.name, start=start, end=end,
-                                            columns=needed_columns(spec), with_actuals=False)
+                                            columns=needed_columns(spec), with_actuals=True)
         if table.num_rows == 0:
             return None
         frame = EvalFrame.from_arrow(spec, table)
@@ -357,8 +392,9 @@ class ReferenceManager:
         masks = _chunk_masks(data.num_rows, frame.event_time, scheme, 10)
         chunks = [data.take(pa.array(idx)) for idx in masks]
         bands = DriftBands.fit(reference, chunks=chunks, tests=_band_tests(spec, reference))
+        noise, noise_n = _noise(frame, masks)
         return ReferenceProfile(reference, bands, f"baseline:{start.isoformat()}/{end.isoformat()}",
-                                data.num_rows, len(masks), scheme.name)
+                                data.num_rows, len(masks), scheme.name, {}, noise, noise_n)
 
     def _first_prediction(self, model: str) -> datetime | None:
         table = self.store.read_predictions(model, columns=["event_time"], with_actuals=False,

@@ -37,7 +37,8 @@ def _metric_rows(facts: WindowFacts, reasons: Sequence[Reason]) -> list[dict[str
         d = default_directions.get(metric).direction
         rows.append({
             "metric": str(metric), "value": _num(value), "n": n, "direction": d.value,
-            "baseline_mean": band.mean, "baseline_std": band.std, "baseline_windows": band.windows,
+            "baseline_mean": band.center, "baseline_scale": band.scale,
+            "baseline_std": band.std, "baseline_windows": band.windows,
             "baseline_source": band.source,
             "relative_change": _num(band.relative_change(value)),
             "sigmas": _num(band.sigmas(value, n, d)), "finding": metric in named,

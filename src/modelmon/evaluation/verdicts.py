@@ -128,6 +128,9 @@ class WindowJudge:
         classification = spec.task is not Task.REGRESSION
         bands: dict[str, MetricBand] = {}
 
+        noise = profile.noise if profile is not None else {}
+        noise_n = profile.noise_n if profile is not None else 0
+
         def fit(key: str, metric: str, rows: Sequence[tuple[float, int]], source: str,
                 min_n: int) -> MetricBand | None:
             kept = [(v, n) for v, n in rows if n >= min_n and math.isfinite(v)]
@@ -136,7 +139,8 @@ class WindowJudge:
             median_n = sorted(n for _, n in kept)[len(kept) // 2]
             floor = 1.0 / (2 * median_n) if classification and median_n else 0.0
             return MetricBand.fit(metric, [v for v, _ in kept], [n for _, n in kept],
-                                  source=source, floor=floor)
+                                  source=source, floor=floor, noise=noise.get(key, ()),
+                                  noise_n=noise_n)
 
         from_file = profile.quality if profile is not None else {}
         for metric in names:
@@ -215,6 +219,8 @@ class WindowJudge:
         else:
             base_lo, base_hi = spans[0][0], spans[min(count, len(spans)) - 1][1]
         baseline = self._baseline(spec, size, self._windows(spec, size, base_lo, base_hi), count)
+        # a baseline period holds what it holds; the default baseline needs ``count`` windows
+        needed = len(baseline) if b is not None else count
         bands, fairness_bands = self._bands(spec, baseline, profile, settings.min_labelled)
         first = max(0, positions[0] - 2)
         all_windows = self._windows(spec, size, spans[first][0], spans[positions[-1]][0] + _US)
@@ -245,7 +251,7 @@ class WindowJudge:
                 metrics=w.metrics, complete=complete,
                 history=[all_windows[j].metrics for j in range(max(0, i - 2), i)],
                 quality=quality, bands=bands, baseline_windows=len(baseline),
-                baseline_needed=count, features=features.get(w.start, []),
+                baseline_needed=needed, features=features.get(w.start, []),
                 drift_share_limit=spec.drift.drift_share,
                 detector_events=[e for e in detector if w.start <= e.at < w.end],
                 schema_changes=[t for at, t in schema if w.start <= at < w.end],

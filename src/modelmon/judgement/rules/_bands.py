@@ -84,8 +84,8 @@ def band_findings(checks: Sequence[BandCheck], settings: JudgementSettings,
             continue
         d = default_directions.get(c.metric)
         band = c.band
-        k_far = limit_sigmas(share, band.windows)
-        k_persist = persistence_sigmas(share, band.windows)
+        k_far = limit_sigmas(share, band.windows, band.df_for(n))
+        k_persist = persistence_sigmas(share, band.windows, band.df_for(n))
         min_change = settings.min_change_of(c.metric)
 
         def beyond(v: float, size: int, k: float, c: BandCheck = c, d: Direction = d.direction,
@@ -101,19 +101,20 @@ def band_findings(checks: Sequence[BandCheck], settings: JudgementSettings,
             continue
         lo, hi = band.limits(n, k)
         limit = lo if (d.direction is Direction.HIGHER or
-                       (d.direction is Direction.TARGET and value < band.mean)) else hi
+                       (d.direction is Direction.TARGET and value < band.center)) else hi
         name = c.label or c.metric
         rel = band.relative_change(value)
         change = f" ({fmt_percent(rel * 100)})" if math.isfinite(rel) else ""
         message = (f"{name} {fmt_metric(value, c.metric)} vs baseline "
-                   f"{fmt_metric(band.mean, c.metric)}{change}: {fmt_sigmas(z)} "
+                   f"{fmt_metric(band.center, c.metric)}{change}: {fmt_sigmas(z)} "
                    f"{_word(d.direction)} its band{how} (limit {fmt_metric(limit, c.metric)}, "
                    f"n = {n})")
         reasons.append(Reason(
             c.kind, severity, message, metric=c.metric, value=value, threshold=limit,
-            baseline=band.mean,
-            evidence={"sigmas": z, "limit_sigmas": k, "n": n, "baseline_std": band.std,
-                      "baseline_windows": band.windows, "relative_change": rel,
+            baseline=band.center,
+            evidence={"sigmas": z, "limit_sigmas": k, "n": n, "scale": band.scale,
+                      "baseline_spread": band.spread(n), "baseline_windows": band.windows,
+                      "baseline_source": band.source, "relative_change": rel,
                       "persistent": bool(how)},
         ))
     return reasons

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from modelmon.judgement.bands import MIN_BAND_WINDOWS
 from modelmon.judgement.facts import WindowFacts
 from modelmon.judgement.reasons import Reason
 from modelmon.judgement.rules._bands import judged_metrics
@@ -19,7 +20,9 @@ def baseline_rule(f: WindowFacts) -> list[Reason]:
         text = (f"quality not judged yet: the baseline holds {f.baseline_windows} of the "
                 f"{f.baseline_needed} windows it needs")
     else:
-        text = "quality not judged: the baseline has no labelled predictions to compare with"
+        text = (f"quality not judged: fewer than {MIN_BAND_WINDOWS} baseline windows hold "
+                f"{f.settings.min_labelled} labelled predictions (send actuals, or give the "
+                "reference file a target column)")
     return [Reason(ReasonKind.BASELINE, Severity.INFO, text,
                    evidence={"baseline_windows": f.baseline_windows,
                              "needed": f.baseline_needed})]
