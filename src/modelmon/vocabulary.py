@@ -24,7 +24,9 @@ __all__ = [
     "OPERATIONAL_DIRECTIONS",
     "OUTPUT_FEATURE",
     "STATUSES",
+    "DetectorSignal",
     "Direction",
+    "Health",
     "Metric",
     "ReasonKind",
     "Severity",
@@ -105,6 +107,21 @@ class Severity(enum.StrEnum):
 
 
 _SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
+
+
+class Health(enum.StrEnum):
+    """A service component's health (``/health``), apart from models' statuses."""
+
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    UNHEALTHY = "unhealthy"
+
+
+class DetectorSignal(enum.StrEnum):
+    """What a streaming detector signalled on a model's error stream."""
+
+    WARNING = "warning"
+    DRIFT = "drift"
 
 
 class ReasonKind(enum.StrEnum):

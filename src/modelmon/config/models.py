@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from modelmon.config.durations import parse_duration
 from modelmon.metrics.registry import metric_names
-from modelmon.vocabulary import Metric, Task
+from modelmon.vocabulary import Metric, Severity, Task
 from modelmon.windows import WindowScheme, parse_window
 
 __all__ = [
@@ -242,7 +242,7 @@ class LimitSpec(_Strict):
 
     min: float | None = None
     max: float | None = None
-    severity: Literal["warning", "high", "critical"] = "high"
+    severity: Severity = Severity.HIGH
 
     @model_validator(mode="after")
     def _some(self) -> LimitSpec:

@@ -10,8 +10,10 @@ from rich.live import Live
 from rich.table import Table
 
 from modelmon.store.results import ALL
+from modelmon.vocabulary import Status
 
-_STYLE = {"healthy": "green", "warning": "yellow", "degraded": "bold red", "no_data": "dim"}
+_STYLE = {Status.HEALTHY: "green", Status.WARNING: "yellow", Status.DEGRADED: "bold red",
+          Status.NO_DATA: "dim"}
 _HEADLINE = {"fraud": "accuracy", "intent": "accuracy", "price": "mae"}
 
 
@@ -31,7 +33,7 @@ def render(run: Any) -> Table:
         table.add_column(col, overflow="fold")
     for model in ("fraud", "intent", "price"):
         st = store.get_status(model)
-        status = st.status if st is not None else "no_data"
+        status = st.status if st is not None else Status.NO_DATA
         latest = _latest(store, model, window)
         metric = _HEADLINE[model]
         quality = f"{metric} {latest[metric]:.3g}" if metric in latest else "-"

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from modelmon.config.settings import Settings, load_settings
 from modelmon.demo.scenario import DEMO_MODELS, ModelSim, model_specs, simulators
+from modelmon.vocabulary import Status
 
 __all__ = ["DemoOptions", "DemoRun", "run_demo"]
 
@@ -173,7 +174,7 @@ def statuses(run: DemoRun) -> dict[str, Any]:
     out = {}
     for name in DEMO_MODELS:
         st = store.get_status(name)
-        out[name] = st.to_dict() if st is not None else {"status": "no_data", "reasons": []}
+        out[name] = st.to_dict() if st is not None else {"status": Status.NO_DATA, "reasons": []}
     return out
 
 

@@ -27,6 +27,7 @@ from modelmon.detectors import make_detector
 from modelmon.evaluation.frame import EvalFrame, needed_columns
 from modelmon.store.duckdb_store import DuckDBStore
 from modelmon.store.results import DETECTOR_EVENT_COLUMNS, DetectorState
+from modelmon.vocabulary import DetectorSignal
 
 __all__ = ["ConceptDriftTracker", "DetectorConfig"]
 
@@ -88,7 +89,8 @@ class ConceptDriftTracker:
             processed = prior.processed if prior is not None else 0
             result = detector.update_many(errors[rows])
             events = []
-            for kind, positions in (("warning", result.warnings), ("drift", result.drifts)):
+            for kind, positions in ((DetectorSignal.WARNING, result.warnings),
+                                    (DetectorSignal.DRIFT, result.drifts)):
                 for pos in positions:
                     i = rows[int(pos)]
                     events.append({

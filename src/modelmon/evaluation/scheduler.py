@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from modelmon.evaluation.engine import CycleSummary, Evaluator, safe_error
+from modelmon.vocabulary import Health
 
 __all__ = ["Scheduler"]
 
@@ -95,17 +96,17 @@ class Scheduler:
     def health(self) -> dict[str, Any]:
         """The scheduler's component entry for ``/health``."""
         if not self.enabled:
-            return {"status": "healthy", "enabled": False, "cycles": self.cycles,
+            return {"status": Health.HEALTHY, "enabled": False, "cycles": self.cycles,
                     "note": "scheduled evaluation is off; POST /v1/evaluate runs a cycle"}
         if not self.running:
-            return {"status": "unhealthy", "error": "the scheduler is not running"}
+            return {"status": Health.UNHEALTHY, "error": "the scheduler is not running"}
         last = self.last
         age = (time.time() - last.started_at.timestamp()) if last else None
-        status = "healthy"
+        status = Health.HEALTHY
         if self.last_error or (last and any(m.error for m in last.models)):
-            status = "degraded"
+            status = Health.DEGRADED
         if age is not None and age > max(10 * self.interval_seconds, 600):
-            status = "degraded"
+            status = Health.DEGRADED
         out: dict[str, Any] = {"status": status, "cycles": self.cycles,
                                "interval_seconds": self.interval_seconds}
         if last is not None:

@@ -22,6 +22,7 @@ import modelmon
 from modelmon.exceptions import StoreError
 from modelmon.service.routes._body import json_response
 from modelmon.service.state import ServiceState
+from modelmon.vocabulary import Health
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger("modelmon.service")
@@ -34,13 +35,13 @@ async def _store_check(state: ServiceState) -> dict[str, Any]:
     except (StoreError, TimeoutError) as exc:
         # The reason goes to the log: a store's error names its files.
         log.error("health check: the store does not answer: %s", exc or "timeout")
-        return {"status": "unhealthy", "error": "the store does not answer (see the server log)"}
-    out: dict[str, Any] = {"status": "healthy",
+        return {"status": Health.UNHEALTHY, "error": "the store does not answer (see the server log)"}
+    out: dict[str, Any] = {"status": Health.HEALTHY,
                            "latency_seconds": round(time.perf_counter() - started, 6),
                            "size_bytes": state.store.size_bytes()}
     stats = state.writer.stats
     if state.writer.failing():
-        out["status"] = "unhealthy"
+        out["status"] = Health.UNHEALTHY
         out["error"] = (f"the last {stats.failures_in_a_row} commits failed since "
                         f"{_iso(stats.failing_since)}: the store cannot write (a full disk or a "
                         "read-only file? see the server log)")
@@ -51,11 +52,11 @@ def _queue_check(state: ServiceState) -> dict[str, Any]:
     writer = state.writer
     queued, limit = writer.queued_rows, writer.max_queue_records
     if not writer.running:
-        status = "unhealthy"
+        status = Health.UNHEALTHY
     elif queued > 0.8 * limit:
-        status = "degraded"
+        status = Health.DEGRADED
     else:
-        status = "healthy"
+        status = Health.HEALTHY
     return {"status": status, "queued_rows": queued, "limit_rows": limit,
             "commits": writer.stats.commits, "failed_commits": writer.stats.failed_commits,
             "failed_commits_in_a_row": writer.stats.failures_in_a_row,
@@ -75,7 +76,7 @@ async def live() -> Response:
 async def ready(request: Request) -> Response:
     state: ServiceState = request.app.state.mm
     store = await _store_check(state)
-    ok = store["status"] == "healthy" and state.writer.running
+    ok = store["status"] == Health.HEALTHY and state.writer.running
     if ok:
         return json_response({"status": "ready"})
     reason = store.get("error") or "the ingest writer is not running"
@@ -89,10 +90,10 @@ async def health(request: Request) -> Response:
     for name, check in state.components.items():
         components[name] = check()
     statuses = {c["status"] for c in components.values()}
-    overall = ("unhealthy" if "unhealthy" in statuses
-               else "degraded" if "degraded" in statuses else "healthy")
+    overall = (Health.UNHEALTHY if Health.UNHEALTHY in statuses
+               else Health.DEGRADED if Health.DEGRADED in statuses else Health.HEALTHY)
     return json_response({"status": overall, "components": components},
-                 503 if overall == "unhealthy" else 200)
+                 503 if overall == Health.UNHEALTHY else 200)
 
 
 @router.get("/info", summary="Version, uptime and configuration summary")

@@ -31,6 +31,8 @@ from modelmon.config.durations import format_duration
 from modelmon.config.models import ModelSpec
 from modelmon.evaluation import versions
 from modelmon.exceptions import NotFoundError, ValidationError
+from modelmon.judgement.facts import FeatureFacts
+from modelmon.judgement.rules.drift import drift_share
 from modelmon.service.collectors import ResultBackend, window_seconds
 from modelmon.service.logs import current_model
 from modelmon.service.openapi import error_responses
@@ -38,7 +40,7 @@ from modelmon.service.params import parse_time as _parse_time
 from modelmon.service.params import time_range as _time_range
 from modelmon.service.routes._body import json_response
 from modelmon.store.results import ALL
-from modelmon.vocabulary import OUTPUT_FEATURE, STATUSES, Metric, Status
+from modelmon.vocabulary import OUTPUT_FEATURE, STATUSES, DetectorSignal, Metric, Status
 from modelmon.windows import FixedWindows, parse_window
 
 router = APIRouter(prefix="/v1", tags=["results"])
@@ -515,16 +517,19 @@ def _drift_body(
     windows = []
     for a, b in groups:
         features = rows[a:b]
-        inputs = [f for f in features if f["feature"] != OUTPUT_FEATURE]
-        output = [f["drifted"] for f in features if f["feature"] == OUTPUT_FEATURE]
-        tested = [f for f in inputs if f["drifted"] is not None]
-        drifted = [f["feature"] for f in tested if f["drifted"]]
+        facts = [FeatureFacts(f["feature"], f["feature_type"] or "", f["test"], f["statistic"],
+                              f["threshold"], bool(f["drifted"]), f["n_current"] or 0)
+                 for f in features]
+        inputs = [x for x in facts if x.feature != OUTPUT_FEATURE]
+        output = [x.drifted for x in facts if x.feature == OUTPUT_FEATURE]
+        tested = [x for x in inputs if x.statistic is not None and math.isfinite(x.statistic)]
+        share = drift_share(facts)
         windows.append({
             "window": sizes[a], "start": starts[a], "end": ends[a],
             "summary": {"features": len(inputs), "tested": len(tested),
-                        "drifted": len(drifted),
-                        "drift_share": len(drifted) / len(tested) if tested else None,
-                        "drifted_features": drifted,
+                        "drifted": sum(x.drifted for x in tested),
+                        "drift_share": share if math.isfinite(share) else None,
+                        "drifted_features": [x.feature for x in tested if x.drifted],
                         "prediction_drifted": output[0] if output else None},
             "features": features,
         })
@@ -803,7 +808,7 @@ async def detector_events(
                                               "`next`)."),
     limit: int = Query(100, ge=1, le=10_000),
 ) -> Response:
-    if kind is not None and kind not in ("warning", "drift"):
+    if kind is not None and kind not in {str(k) for k in DetectorSignal}:
         raise _bad("kind", f"'kind' must be 'warning' or 'drift'; got {kind!r}")
     s, e = _time_range(start, end)
     return await _answer(model, _detector_events_body, _store(request), model, kind=kind,
