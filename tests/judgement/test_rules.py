@@ -189,6 +189,11 @@ def test_data_quality_compares_with_the_reference() -> None:
     found = RULES["data_quality"](f)
     assert [(r.feature, r.evidence["issue"]) for r in found] == [
         ("a", "missing"), ("c", "unseen_categories"), ("d", "out_of_range")]
+    # a declared optional feature that stops coming is said, but changes no status
+    optional = facts(features=[feat("a", False, missing_share=1.0, missing_share_reference=0.0,
+                                    optional=True)])
+    [r] = RULES["data_quality"](optional)
+    assert r.severity is Severity.INFO and r.message.startswith("optional feature a is missing")
     assert kinds(RULES["schema"](f)) == [("schema_change", "warning", None)]
 
 

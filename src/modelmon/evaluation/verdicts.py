@@ -172,6 +172,7 @@ class WindowJudge:
         table = self.store.feature_results(spec.name, window_size=size, version=ALL,
                                            start=start, end=end, limit=10_000_000)
         fixed = set(spec.drift.thresholds)
+        optional = {f.name for f in spec.features if not f.required}
         out: dict[datetime, list[FeatureFacts]] = defaultdict(list)
         ref = profile.reference if profile is not None else None
         bands = profile.bands if profile is not None else None
@@ -191,7 +192,7 @@ class WindowJudge:
             out[r["window_start"]].append(FeatureFacts(
                 name, r["feature_type"] or "", r["test"], stat, r["threshold"],
                 bool(r["drifted"]), n, r["p_value"], sigmas, banded, r["missing_share"],
-                ref_missing, r["out_of_range_share"], r["unseen_share"]))
+                ref_missing, r["out_of_range_share"], r["unseen_share"], name in optional))
         return out
 
     # --- judging -----------------------------------------------------------------------------------

@@ -96,7 +96,7 @@ class FeatureFacts:
 
     ``sigmas``: how far the statistic lies above the reference's noise (NaN without a band);
     ``banded``: the threshold comes from the reference's noise (False: a fixed threshold or a
-    p-value test).
+    p-value test); ``optional``: the model declares the feature not required.
     """
 
     feature: str
@@ -113,6 +113,7 @@ class FeatureFacts:
     missing_share_reference: float | None = None
     out_of_range_share: float | None = None
     unseen_share: float | None = None
+    optional: bool = False
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,9 @@ def data_quality_rule(f: WindowFacts) -> list[Reason]:
     ``settings.missing_share``, with more unseen categories than ``settings.unseen_share``, or
     more values outside the reference's range than ``settings.out_of_range_share``.
 
-    An optional feature the reference never had either is not a finding (it is just absent).
+    An optional feature the reference never had either is not a finding (it is just absent);
+    one the reference had but the window lacks is only ``info`` (declared optional, it may be
+    left out).
     """
     s = f.settings
     reasons = []
@@ -25,9 +27,10 @@ def data_quality_rule(f: WindowFacts) -> list[Reason]:
         before = x.missing_share_reference or 0.0
         if x.missing_share is not None and x.missing_share - before > s.missing_share:
             reasons.append(Reason(
-                ReasonKind.DATA_QUALITY, Severity.WARNING,
-                f"feature {x.feature} is missing in {x.missing_share * 100:.0f} % of rows "
-                f"(reference {before * 100:.0f} %)", feature=x.feature, value=x.missing_share,
+                ReasonKind.DATA_QUALITY, Severity.INFO if x.optional else Severity.WARNING,
+                f"{'optional ' if x.optional else ''}feature {x.feature} is missing in "
+                f"{x.missing_share * 100:.0f} % of rows (reference {before * 100:.0f} %)",
+                feature=x.feature, value=x.missing_share,
                 threshold=before + s.missing_share, baseline=before,
                 evidence={"issue": "missing"}))
         if x.unseen_share is not None and x.unseen_share > s.unseen_share:
