@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from modelmon.alerts.rules import AlertRule
 from modelmon.config.models import ModelSpec
 from modelmon.exceptions import ConfigError
 
@@ -195,14 +196,39 @@ class RegistrySettings(_Section):
     max_features: int = Field(1000, ge=1)
 
 
+class AlertSettings(_Section):
+    """Alert rules and where their links point (``docs/alerting.md``).
+
+    ``rules``: rules for every model whose labels their ``match`` selects (a rule named like a
+    preset rule replaces it); ``presets``: whether each model gets its preset's rules;
+    ``external_url``: the service's address as people reach it (links in annotations), the
+    listening address when unset.
+    """
+
+    enabled: bool = True
+    presets: bool = True
+    rules: list[AlertRule] = Field(default_factory=list)
+    external_url: str | None = None
+
+    @model_validator(mode="after")
+    def _unique(self) -> AlertSettings:
+        names = [r.name for r in self.rules]
+        dupes = sorted(n for n, k in Counter(names).items() if k > 1)
+        if dupes:
+            raise ValueError(f"alert rule names must be unique; repeated: {dupes}")
+        return self
+
+
 class Settings(_Section):
-    """The whole deployment: store, server, ingest limits, scheduler, registry and models."""
+    """The whole deployment: store, server, ingest limits, scheduler, registry, alerts and
+    models."""
 
     store: StoreSettings = Field(default_factory=StoreSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
     models: list[ModelSpec] = Field(default_factory=list)
     config_path: str | None = Field(None, exclude=True)
 

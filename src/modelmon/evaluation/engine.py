@@ -41,6 +41,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from modelmon.alerts.builtin import service_rules
+from modelmon.alerts.conditions import ModelContext, ServiceContext
+from modelmon.alerts.engine import AlertEngine, model_labels
 from modelmon.config.models import ModelSpec
 from modelmon.evaluation.aggregates import WindowAggregate
 from modelmon.evaluation.concept import ConceptDriftTracker, DetectorConfig
@@ -54,7 +57,7 @@ from modelmon.exceptions import ModelmonError, ModelmonWarning
 from modelmon.judgement import Reason, Verdict, WindowFacts, status_of
 from modelmon.store.base import BatchKind
 from modelmon.store.results import ALL, RowChunk, StoredVerdict
-from modelmon.vocabulary import HEADLINE, ReasonKind, Severity
+from modelmon.vocabulary import HEADLINE, ReasonKind, Severity, Status
 from modelmon.windows import FixedWindows, RowWindows, Window, WindowScheme
 
 __all__ = ["BackfillSummary", "CycleSummary", "Evaluator", "ModelCycle", "safe_error"]
@@ -150,6 +153,11 @@ class Evaluator:
         Bound on windows recomputed per cycle, over all models.
     detector : DetectorConfig
         The concept-drift detector and its lateness.
+    alerts : AlertEngine, optional
+        Evaluates alert rules on each model's newest complete window, and the timed rules
+        (no data, staleness, the service's health) once per cycle.
+    service_context : callable, optional
+        The service's health and resource use, for service rules.
     """
 
     def __init__(
@@ -159,6 +167,8 @@ class Evaluator:
         clock: Callable[[], datetime] = _utcnow,
         max_windows_per_cycle: int = 500,
         detector: DetectorConfig | None = None,
+        alerts: AlertEngine | None = None,
+        service_context: Callable[[], ServiceContext] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -171,6 +181,8 @@ class Evaluator:
         self._failures: dict[str, _Failures] = {}
         self._status_key: dict[str, Any] = {}
         self._rotation = 0
+        self.alerts = alerts
+        self.service_context = service_context
 
     def lock(self, model: str) -> threading.Lock:
         """The lock a backfill of ``model`` holds (scheduled cycles skip the model meanwhile)."""
@@ -208,6 +220,7 @@ class Evaluator:
             result.seconds = time.perf_counter() - t0
             budget = max(0, budget - result.windows_evaluated)
             summary.models.append(result)
+        self._evaluate_timed(summary.started_at)
         summary.seconds = time.perf_counter() - started
         return summary
 
@@ -247,8 +260,9 @@ class Evaluator:
                 if result.windows_pending == 0 or result.windows_evaluated == 0:
                     break
             judged = self._judge_all(spec)
-            out.windows_judged = judged
-            out.status = self._update_status(spec, self.clock(), force=True)
+            out.windows_judged = len(judged)
+            self._replay_alerts(spec, judged)
+            out.status = self._update_status(spec, self.clock(), force=True, alert=False)
         out.seconds = time.perf_counter() - t0
         return out
 
@@ -525,12 +539,77 @@ class Evaluator:
                                                starts=wanted))
         return judged
 
-    def _judge_all(self, spec: ModelSpec) -> int:
+    def _judge_all(self, spec: ModelSpec) -> list[tuple[WindowFacts, Verdict]]:
+        """Judge every window of every size; return the status size's windows, oldest first."""
         now = self.clock()
         scheme = self.status_scheme(spec)
         profile = self.references.get(spec.name, now, scheme, spec.judgement.baseline_windows)
-        return sum(len(self.judge.judge(spec, s, profile=profile, now=now))
-                   for s in spec.window_schemes)
+        status: list[tuple[WindowFacts, Verdict]] = []
+        judged = []
+        for s in spec.window_schemes:
+            judged = self.judge.judge(spec, s, profile=profile, now=now)
+            if s == scheme:
+                status = judged
+        return status
+
+    # --- alerts ------------------------------------------------------------------------------------
+    def _context(self, spec: ModelSpec, at: datetime, window: str | None, status: Status,
+                 facts: WindowFacts | None, reasons: list[Reason]) -> ModelContext:
+        table: Any = None
+
+        def metric(name: str, size: str, version: str) -> tuple[float, int] | None:
+            nonlocal table
+            if table is None:
+                table = self.store.latest_metric_points(spec.name).to_pylist()
+            for row in table:
+                if row["metric"] == name and row["window_size"] == size and \
+                        row["version"] == version and row["segment"] == ALL:
+                    value = row["value"]
+                    return (math.nan if value is None else float(value)), int(row["n"] or 0)
+            return None
+
+        return ModelContext(spec.name, model_labels(spec), at, window, status, facts, reasons,
+                            metric)
+
+    def _replay_alerts(self, spec: ModelSpec, judged: list[tuple[WindowFacts, Verdict]]) -> None:
+        """The alerts of a backfilled history, window by window in event time (recorded as
+        backfilled: nobody is notified of the past)."""
+        if self.alerts is None:
+            return
+        for facts, verdict in judged:
+            if not verdict.complete:
+                continue
+            ctx = self._context(spec, verdict.end, verdict.window, verdict.status, facts,
+                                list(verdict.reasons))
+            self.alerts.evaluate_model(spec, ctx, backfilled=True)
+        if judged:
+            self.alerts.mark_live(spec.name, judged[-1][1].end - judged[-1][1].start, self.clock())
+
+    def _evaluate_timed(self, now: datetime) -> None:
+        """No-data and staleness rules of every model, and the service rules."""
+        if self.alerts is None:
+            return
+        for info in self.store.list_models():
+            try:
+                received = self.store.data_watermarks(info.name)[0]
+                runs = self.store.read_table(info.name, BatchKind.TRAINING_RUNS)
+                last_run = None
+                if runs.num_rows and "started_at" in runs.column_names:
+                    last_run = max((t for t in runs.column("started_at").to_pylist() if t),
+                                   default=None)
+                stored = self.store.get_status(info.name)
+                status = Status(stored.status) if stored is not None else Status.NO_DATA
+                ctx = ModelContext(info.name, model_labels(info.spec), now, None, status,
+                                   last_prediction=received, last_training=last_run)
+                self.alerts.evaluate_timed(info.spec, ctx)
+            except Exception:  # timed rules of one model never stop the others
+                log.exception("timed alert rules of %s failed", info.name)
+        if self.service_context is not None:
+            try:
+                self.alerts.evaluate_service(self.service_context(),
+                                             [(r, "service") for r in service_rules()])
+            except Exception:
+                log.exception("service alert rules failed")
 
     # --- status ------------------------------------------------------------------------------------
     def _record_failure(self, spec: ModelSpec, exc: BaseException) -> None:
@@ -578,7 +657,8 @@ class Evaluator:
                     evidence={"since": base.window_end}))
         return reasons
 
-    def _update_status(self, spec: ModelSpec, now: datetime, *, force: bool = False) -> str:
+    def _update_status(self, spec: ModelSpec, now: datetime, *, force: bool = False,
+                       alert: bool = True) -> str:
         """Set the model's status from its newest complete status window (see the module
         docstring); write a report when it changed."""
         name = spec.name
@@ -618,6 +698,10 @@ class Evaluator:
             versions=self._version_advice(spec, size, base))
         report_id = self.store.save_report(name, report)
         self.store.set_status(name, str(status), [r.to_dict() for r in all_reasons], report_id)
+        if alert and self.alerts is not None and base is not None:
+            at = base.window_end if base.complete else now
+            self.alerts.evaluate_model(spec, self._context(spec, at, size, status, facts,
+                                                           all_reasons))
         return str(status)
 
     def _facts_of(self, spec: ModelSpec, scheme: WindowScheme, base: StoredVerdict | None,

@@ -33,7 +33,16 @@ from modelmon.service.evaluation_hook import start_scheduler
 from modelmon.service.fast_lane import ModelmonAPI
 from modelmon.service.middleware import RequestMiddleware
 from modelmon.service.openapi import install_openapi
-from modelmon.service.routes import evaluation, health, ingest, models, prometheus, results, system
+from modelmon.service.routes import (
+    alerts,
+    evaluation,
+    health,
+    ingest,
+    models,
+    prometheus,
+    results,
+    system,
+)
 from modelmon.service.state import ServiceState
 from modelmon.service.telemetry import ServiceMetrics
 from modelmon.store import Store, create_store
@@ -147,6 +156,7 @@ def create_app(
     app.include_router(results.router, dependencies=auth)
     app.include_router(system.router, dependencies=auth)
     app.include_router(evaluation.router, dependencies=auth)
+    app.include_router(alerts.router, dependencies=auth)
     install_openapi(app)
     install_docs(app)
     limits: dict[str, Any] = {"metrics": metrics, "max_body": settings.ingest.max_body,

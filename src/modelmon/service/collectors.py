@@ -48,7 +48,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -453,6 +453,31 @@ class HostCollector(Collector):
         yield from families.values()
 
 
+class AlertCollector:
+    """``modelmon_alerts{alertname,severity,model,state}``: alerts pending and firing now (the
+    alert engine's memory: nothing is read from the store at scrape time)."""
+
+    def __init__(self, state: Any) -> None:
+        self.state = state
+
+    def describe(self) -> Iterable[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily("modelmon_alerts", "Alerts pending or firing, by rule, "
+                                   "severity, model and state (silenced ones included).",
+                                   labels=["alertname", "severity", "model", "state"])
+        engine = getattr(self.state, "alerts", None)
+        counts: dict[tuple[str, str, str, str], int] = {}
+        if engine is not None:
+            for a in engine.active():
+                key = (a.rule, str(a.severity), a.model or "", a.state)
+                counts[key] = counts.get(key, 0) + 1
+        for key, n in sorted(counts.items()):
+            family.add_metric(list(key), n)
+        yield family
+
+
 def register_collectors(registry: CollectorRegistry, state: ServiceState) -> None:
     """Register the results and host collectors of the service in ``state`` on ``registry``.
 
@@ -472,4 +497,5 @@ def register_collectors(registry: CollectorRegistry, state: ServiceState) -> Non
     >>> store.close()
     """
     registry.register(ModelResultsCollector(cast(ResultBackend, state.store)))
+    registry.register(AlertCollector(state))
     registry.register(HostCollector(HostMonitor(store_folder(state.settings.store.path))))

@@ -1,25 +1,70 @@
-"""Starts the evaluation scheduler with the service (a start-up hook of ``create_app``)."""
+"""Starts the evaluation scheduler and the alert engine with the service (a start-up hook of
+``create_app``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import psutil
+
+from modelmon.alerts.builtin import builtin_rules
+from modelmon.alerts.conditions import ServiceContext
+from modelmon.alerts.engine import AlertEngine
 from modelmon.config.durations import parse_duration
 from modelmon.evaluation import DetectorConfig, Evaluator, Scheduler
 from modelmon.evaluation.backfill import BackfillJobs
 from modelmon.service.state import ServiceState
+from modelmon.service.system_metrics import store_folder
+from modelmon.vocabulary import Health
 
-__all__ = ["start_scheduler"]
+__all__ = ["alert_engine", "service_context", "start_scheduler"]
+
+
+def service_context(state: ServiceState) -> ServiceContext:
+    """The service's own health for service rules: store commits, writer, scheduler, and the
+    use of CPU, memory, the store's disk and the ingest queue (ratios 0..1)."""
+    writer = state.writer
+    components = {
+        "store": Health.UNHEALTHY if writer.failing() else Health.HEALTHY,
+        "writer": Health.HEALTHY if writer.running else Health.UNHEALTHY,
+    }
+    if state.scheduler is not None:
+        components["scheduler"] = state.scheduler.health()["status"]
+    disk = psutil.disk_usage(store_folder(state.settings.store.path))
+    usage = {
+        "cpu": psutil.cpu_percent(interval=None) / 100.0,
+        "memory": psutil.virtual_memory().percent / 100.0,
+        "disk": disk.used / (disk.used + disk.free) if disk.used + disk.free else 0.0,
+        "queue": writer.queued_rows / writer.max_queue_records if writer.max_queue_records else 0.0,
+    }
+    return ServiceContext(state.clock(), components, usage)
+
+
+def alert_engine(state: ServiceState) -> AlertEngine | None:
+    """The alert engine of the settings' rules (None when alerting is off)."""
+    cfg = state.settings.alerts
+    if not cfg.enabled:
+        return None
+    server = state.settings.server
+    url = cfg.external_url or f"http://{server.host}:{server.port}"
+    metrics = state.metrics
+    return AlertEngine(state.store.alerts, [(r, "config") for r in cfg.rules],  # type: ignore[attr-defined]
+                       builtin=builtin_rules if cfg.presets else None, dashboard_url=url,
+                       observe=metrics.observe_rule if metrics is not None else None)
 
 
 def start_scheduler(state: ServiceState) -> Callable[[], None]:
-    """Build the evaluator and scheduler from the settings, start it, return its stopper."""
+    """Build the evaluator, alert engine and scheduler from the settings, start the scheduler,
+    return its stopper."""
     cfg = state.settings.scheduler
+    state.alerts = alert_engine(state)
     evaluator = Evaluator(
         state.store,
         clock=state.clock,
         max_windows_per_cycle=cfg.max_windows_per_cycle,
         detector=DetectorConfig(name=cfg.detector, lateness=parse_duration(cfg.detector_lateness)),
+        alerts=state.alerts,
+        service_context=lambda: service_context(state),
     )
     scheduler = Scheduler(evaluator, interval_seconds=cfg.interval_seconds, enabled=cfg.enabled)
     state.scheduler = scheduler

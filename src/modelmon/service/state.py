@@ -43,6 +43,8 @@ class ServiceState:
     scheduler: Any = None
     #: Backfill jobs of the scheduler's evaluator (set with it).
     backfills: Any = None
+    #: The alert engine (set with the scheduler; None when alerting is off).
+    alerts: Any = None
 
     def ingest_now(self) -> EventTimeBounds:
         """The server's time and the event times ingest accepts now (``ingest.max_event_age``,

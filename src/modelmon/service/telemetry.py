@@ -84,10 +84,26 @@ class ServiceMetrics:
             "modelmon_build_info", "Always 1; labels carry the modelmon version.", ["version"],
             registry=r,
         )
+        self.rule_duration = Histogram(
+            "modelmon_alert_rule_evaluation_duration_seconds",
+            "Duration of one evaluation of an alert rule.", ["rule"],
+            buckets=(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0), registry=r,
+        )
+        self.rule_failures = Counter(
+            "modelmon_alert_rule_evaluation_failures_total",
+            "Evaluations of an alert rule that failed (the other rules go on).", ["rule"],
+            registry=r,
+        )
 
     def watch(self, name: str, doc: str, read: Callable[[], float]) -> None:
         """Export ``read()`` as a gauge evaluated at scrape time."""
         self.registry.register(_CallbackGauges({name: (doc, read)}))
+
+    def observe_rule(self, rule: str, seconds: float, failed: bool) -> None:
+        """One evaluation of an alert rule."""
+        self.rule_duration.labels(rule).observe(seconds)
+        if failed:
+            self.rule_failures.labels(rule).inc()
 
     def on_commit(self, seconds: float, rows: int) -> None:
         self.commit_duration.observe(seconds)

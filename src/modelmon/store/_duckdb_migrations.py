@@ -240,12 +240,64 @@ _M4 = _sql(
 # another body is a conflict, not a replay that silently drops the new data.
 _M3 = _sql("ALTER TABLE ingest_batches ADD COLUMN body_hash VARCHAR")
 
+_M5 = _sql(
+    """CREATE TABLE alerts (
+        alert_id VARCHAR PRIMARY KEY,
+        fingerprint VARCHAR NOT NULL,
+        rule VARCHAR NOT NULL,
+        model VARCHAR,
+        labels JSON NOT NULL,
+        annotations JSON NOT NULL,
+        state VARCHAR NOT NULL,
+        severity VARCHAR NOT NULL,
+        value DOUBLE,
+        threshold DOUBLE,
+        started_at TIMESTAMP NOT NULL,
+        fired_at TIMESTAMP,
+        resolved_at TIMESTAMP,
+        last_active_at TIMESTAMP NOT NULL,
+        last_evaluated_at TIMESTAMP NOT NULL,
+        evaluations INTEGER NOT NULL,
+        silenced BOOLEAN NOT NULL,
+        acked_by VARCHAR,
+        acked_at TIMESTAMP,
+        ack_note VARCHAR,
+        backfilled BOOLEAN NOT NULL
+    )""",
+    """CREATE TABLE alert_events (
+        alert_id VARCHAR NOT NULL,
+        fingerprint VARCHAR NOT NULL,
+        occurred_at TIMESTAMP NOT NULL,
+        event VARCHAR NOT NULL,
+        state VARCHAR NOT NULL,
+        value DOUBLE,
+        note VARCHAR
+    )""",
+    """CREATE TABLE silences (
+        silence_id VARCHAR PRIMARY KEY,
+        matchers JSON NOT NULL,
+        starts_at TIMESTAMP NOT NULL,
+        ends_at TIMESTAMP NOT NULL,
+        created_by VARCHAR NOT NULL,
+        comment VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        expired_at TIMESTAMP
+    )""",
+    """CREATE TABLE alert_rules (
+        name VARCHAR PRIMARY KEY,
+        spec JSON NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        updated_at TIMESTAMP NOT NULL
+    )""",
+)
+
 
 MIGRATIONS: list[Migration] = [
     Migration(1, "models, versions, events, data tables", _M1),
     Migration(2, "evaluation results: metric points, feature results, detectors, reports", _M2),
     Migration(3, "idempotency keys remember the hash of their request", _M3),
     Migration(4, "a verdict per window: status and reasons", _M4),
+    Migration(5, "alerts, their history, silences and rules made over the API", _M5),
 ]
 
 

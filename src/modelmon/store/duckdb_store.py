@@ -54,6 +54,7 @@ from modelmon.store._time import aware as _aware
 from modelmon.store._time import naive_utc as _naive_utc
 from modelmon.store._time import utc_columns as _utc_columns
 from modelmon.store._time import utcnow as _utcnow
+from modelmon.store.alerts import DuckDBAlerts
 from modelmon.store.base import (
     FEATURE_PREFIX,
     SEGMENT_PREFIX,
@@ -191,6 +192,9 @@ class DuckDBStore(DuckDBResultsMixin):
         self._models: dict[str, _ModelEntry] = {}
         self._stamp_lock = threading.Lock()
         self._last_stamp_us = 0
+        #: Alerts, silences and API-made rules (a part over this store's connection).
+        self.alerts = DuckDBAlerts(self._cursor, self._transaction, self._write_lock,
+                                   lambda: self.clock())
 
     # --- lifecycle -------------------------------------------------------------------------------
     def open(self) -> None:
