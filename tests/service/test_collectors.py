@@ -94,8 +94,13 @@ def test_model_gauges_hold_the_latest_evaluation(populated: tuple[LiveServer, Sy
             assert found[key] == value
         else:
             assert key not in found  # an undefined value is left out, not exported as NaN
-    # only the overall series: per-version and per-segment values stay in the API
-    assert {lab["version"] for lab in names_with(found, "modelmon_model_metric")} == {"*"}
+    # the overall series and each version's (segments stay in the API: unbounded labels)
+    assert {lab["version"] for lab in names_with(found, "modelmon_model_metric")} == {
+        "*", "v3", "v4"}
+    v3 = syn.series("accuracy", version="v3")
+    if v3:
+        assert get(found, "modelmon_model_metric", model="fraud", version="v3", window="1h",
+                   metric="accuracy") == pytest.approx(v3[-1][2])
     assert get(found, "modelmon_model_labelled_predictions", model="fraud", window="1h") == \
         syn.series("labelled_count")[-1][2]
     # no labelled_count at 1d: the n beside the quality metric stands in

@@ -267,8 +267,9 @@ def test_overview_lists_every_model_with_status_and_headline_metrics(
         "degradation"
     assert by_name["idle"] == {"model": "idle", "status": "no_data", "reasons": [],
                                "report_id": None, "updated_at": None,
-                               "task": "binary_classification", "metrics": {}}
+                               "task": "binary_classification", "metrics": {}, "alerts": []}
     assert body["counts"] == {"healthy": 1, "warning": 0, "degraded": 1, "no_data": 1}
+    assert body["alerts"]["firing"] == 0
     fraud = by_name["fraud"]["metrics"]
     assert set(fraud["1h"]) == {"accuracy", "f1", "roc_auc", "prediction_count",
                                 "latency_p95_seconds", "error_rate", "drift_share"}

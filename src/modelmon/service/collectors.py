@@ -13,7 +13,10 @@ configuration, never by traffic: no prediction ids, no segment values):
                                                             others (a state set; ``no_data`` before
                                                             the first evaluation)
 ``modelmon_model_metric{model,version,window,metric}``      latest value of every stored metric,
-                                                            all versions and segments (``"*"``)
+                                                            all versions (``"*"``) and each one
+``modelmon_model_metric_baseline{model,window,metric}``     baseline (band centre) of each
+                                                            judged metric
+``modelmon_model_last_prediction_timestamp_seconds{model}`` when the newest prediction came
 ``modelmon_model_labelled_predictions{model,window}``       labelled sample size of that window
 ``modelmon_feature_drift_score{model,feature,test}``        drift statistic per feature
 ``modelmon_feature_drifted{model,feature}``                 1 if the feature drifted, else 0
@@ -234,7 +237,8 @@ class ModelResultsCollector(Collector):
                 and now - cached.taken < self.max_age):
             return cached
         snapshot = _Snapshot(token, now, complete=known)
-        for part, read in (("metrics", self._metrics), ("events", self._events)):
+        for part, read in (("metrics", self._metrics), ("events", self._events),
+                           ("baseline", self._baseline)):
             try:
                 read(model, snapshot)
             except Exception as exc:
@@ -246,14 +250,34 @@ class ModelResultsCollector(Collector):
             self._snapshots.pop(model, None)
         return snapshot
 
+    def _baseline(self, model: str, snap: _Snapshot) -> None:
+        """The baseline (band centre) of each judged metric, from the latest report, and when
+        the model last received a prediction."""
+        received = self.store.data_watermarks(model)[0]
+        if received is not None:
+            snap.add("received", (model,), received.timestamp())
+        status = self.store.get_status(model)
+        if status is None or status.report_id is None:
+            return
+        report = self.store.get_report(model, status.report_id)
+        window = (report.get("window") or {}).get("size")
+        for row in report.get("metrics") or []:
+            base = row.get("baseline_mean")
+            if window and base is not None and math.isfinite(base):
+                snap.add("baseline", (model, window, row["metric"]), float(base))
+
     def _skipped(self, part: str, model: str, exc: Exception) -> None:
         log.warning("metrics scrape: skipped %s of model %r: %s", part, model, exc)
         self.errors.add(part)
 
     def _metrics(self, model: str, snap: _Snapshot) -> None:
         latest = self.store.latest_metric_points(model)
-        overall = latest.filter(pc.and_(pc.equal(latest["version"], ALL),
-                                        pc.equal(latest["segment"], ALL)))
+        every = latest.filter(pc.equal(latest["segment"], ALL))
+        for r in every.filter(pc.not_equal(every["version"], ALL)).to_pylist():
+            value = r["value"]
+            if value is not None and math.isfinite(value):
+                snap.add("metric", (model, r["version"], r["window_size"], r["metric"]), value)
+        overall = every.filter(pc.equal(every["version"], ALL))
         rows = overall.to_pylist()
         newest: dict[str, datetime] = {}
         for r in rows:
@@ -350,6 +374,13 @@ def _families() -> dict[str, _Family]:
         "evaluated": GaugeMetricFamily(
             "modelmon_model_last_evaluation_timestamp_seconds", "Unix time the model's "
             "status was last set by an evaluation.", labels=["model"]),
+        "baseline": GaugeMetricFamily(
+            "modelmon_model_metric_baseline", "Baseline of a judged metric (its band's centre) "
+            "for the window size the model's status is judged on.",
+            labels=["model", "window", "metric"]),
+        "received": GaugeMetricFamily(
+            "modelmon_model_last_prediction_timestamp_seconds", "Unix time the model's newest "
+            "prediction was received.", labels=["model"]),
     }
 
 

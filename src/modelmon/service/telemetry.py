@@ -7,8 +7,10 @@ never prediction ids).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 
+import numpy as np
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -17,12 +19,72 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-__all__ = ["ServiceMetrics"]
+__all__ = ["LatencyHistograms", "ServiceMetrics"]
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class LatencyHistograms(Collector):
+    """``modelmon_prediction_latency_seconds{model,version}``: the latency the model servers
+    report with each stored prediction, as a Prometheus histogram (``histogram_quantile``
+    works on it). Bucket counts are added a whole batch at a time (NumPy), at most
+    ``max_versions`` versions per model (the rest counted as ``other``).
+
+    >>> import numpy as np
+    >>> h = LatencyHistograms()
+    >>> h.observe("fraud", np.array(["v1", "v1", "v2"]), np.array([0.004, 0.2, np.nan]))
+    >>> [(m.name, s.labels, s.value) for m in h.collect() for s in m.samples
+    ...  if s.name.endswith("_count")]
+    [('modelmon_prediction_latency_seconds', {'model': 'fraud', 'version': 'v1'}, 2.0)]
+    """
+
+    def __init__(self, buckets: tuple[float, ...] = _LATENCY_BUCKETS, max_versions: int = 50) -> None:
+        self.buckets = np.asarray(buckets, dtype=np.float64)
+        self.max_versions = max_versions
+        self._counts: dict[tuple[str, str], np.ndarray] = {}
+        self._sums: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    def observe(self, model: str, versions: np.ndarray, latency: np.ndarray) -> None:
+        """Add a batch: ``versions`` and ``latency`` (seconds; NaN for rows without one)."""
+        ok = np.isfinite(latency) & (latency >= 0)
+        if not ok.any():
+            return
+        versions, latency = versions[ok], latency[ok]
+        slots = np.searchsorted(self.buckets, latency, side="left")
+        with self._lock:
+            for version in np.unique(versions):
+                mask = versions == version
+                key = (model, str(version))
+                if key not in self._counts:
+                    known = sum(1 for m, _ in self._counts if m == model)
+                    if known >= self.max_versions:
+                        key = (model, "other")
+                    self._counts.setdefault(key, np.zeros(self.buckets.size + 1, np.int64))
+                    self._sums.setdefault(key, 0.0)
+                self._counts[key] += np.bincount(slots[mask], minlength=self.buckets.size + 1)
+                self._sums[key] += float(latency[mask].sum())
+
+    def describe(self) -> Iterable[Metric]:
+        return []
+
+    def collect(self) -> Iterable[Metric]:
+        family = HistogramMetricFamily(
+            "modelmon_prediction_latency_seconds",
+            "Latency reported with each stored prediction, by model and version.",
+            labels=["model", "version"])
+        with self._lock:
+            items = [(k, v.copy(), self._sums[k]) for k, v in sorted(self._counts.items())]
+        for (model, version), counts, total in items:
+            cumulative = np.cumsum(counts)
+            buckets = [(repr(float(b)), float(c)) for b, c in zip(self.buckets, cumulative[:-1],
+                                                                  strict=True)]
+            buckets.append(("+Inf", float(cumulative[-1])))
+            family.add_metric([model, version], buckets, total)
+        yield family
 
 
 class _CallbackGauges(Collector):
@@ -84,6 +146,8 @@ class ServiceMetrics:
             "modelmon_build_info", "Always 1; labels carry the modelmon version.", ["version"],
             registry=r,
         )
+        self.latency = LatencyHistograms()
+        r.register(self.latency)
         self.rule_duration = Histogram(
             "modelmon_alert_rule_evaluation_duration_seconds",
             "Duration of one evaluation of an alert rule.", ["rule"],

@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 from fastapi import APIRouter, Header, Query, Request, Response
 
@@ -87,8 +88,25 @@ def _envelope(data: Any, max_records: int, allowed: set[str] = _BATCH_FIELDS) ->
     return model, records
 
 
+def _observe_latency(state: ServiceState, batch: WriteBatch, result: WriteResult) -> None:
+    """Feed the latency histogram with the predictions a write stored."""
+    table = batch.table
+    if "latency_seconds" not in table.column_names or "version" not in table.column_names:
+        return
+    latency = table.column("latency_seconds").to_numpy(zero_copy_only=False).astype(np.float64)
+    versions = table.column("version").to_numpy(zero_copy_only=False).astype(str)
+    if result.duplicate_ids:
+        keep = ~np.isin(table.column("prediction_id").to_numpy(zero_copy_only=False).astype(str),
+                        np.asarray(result.duplicate_ids, dtype=str))
+        latency, versions = latency[keep], versions[keep]
+    state.metrics.latency.observe(batch.model, versions, latency)
+
+
 async def _store(state: ServiceState, batches: Sequence[WriteBatch]) -> list[WriteResult]:
     results = await state.writer.write(batches)
+    for batch, r in zip(batches, results, strict=True):
+        if batch.kind is BatchKind.PREDICTIONS and r.inserted and not r.replayed:
+            _observe_latency(state, batch, r)
     for r in results:
         if r.conflict:
             raise ConflictError(

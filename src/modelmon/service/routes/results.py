@@ -40,7 +40,14 @@ from modelmon.service.params import parse_time as _parse_time
 from modelmon.service.params import time_range as _time_range
 from modelmon.service.routes._body import json_response
 from modelmon.store.results import ALL
-from modelmon.vocabulary import OUTPUT_FEATURE, STATUSES, DetectorSignal, Metric, Status
+from modelmon.vocabulary import (
+    OUTPUT_FEATURE,
+    STATUSES,
+    DetectorSignal,
+    Metric,
+    Severity,
+    Status,
+)
 from modelmon.windows import FixedWindows, parse_window
 
 router = APIRouter(prefix="/v1", tags=["results"])
@@ -380,8 +387,19 @@ def _headline(store: ResultBackend, model: str) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _alerts_of(alerts: Any, model: str | None) -> list[dict[str, Any]]:
+    """A model's active alerts, most severe first, in brief (``alerts`` is the alert engine)."""
+    if alerts is None:
+        return []
+    mine = sorted((a for a in alerts.active() if a.model == model),
+                  key=lambda a: (-a.severity.rank, a.started_at))
+    return [{"fingerprint": a.fingerprint, "alertname": a.rule, "severity": str(a.severity),
+             "state": a.state, "silenced": a.silenced, "started_at": a.started_at.isoformat(),
+             "summary": a.annotations.get("summary", "")} for a in mine]
+
+
 def _overview_body(store: ResultBackend, *, limit: int, after: str | None,
-                  link: Callable[..., str]) -> dict[str, Any]:
+                  link: Callable[..., str], alerts: Any = None) -> dict[str, Any]:
     """The answer of ``GET /v1/overview``."""
     infos = [m for m in store.list_models() if after is None or m.name > after]
     page, more = infos[:limit], len(infos) > limit
@@ -390,16 +408,21 @@ def _overview_body(store: ResultBackend, *, limit: int, after: str | None,
         entry = _status_dict(store, info.name)
         entry["task"] = info.spec.task.value
         entry["metrics"] = _headline(store, info.name)
+        entry["alerts"] = _alerts_of(alerts, info.name)
         models.append(entry)
     counts = {s: sum(m["status"] == s for m in models) for s in STATUSES}
+    firing = [a for m in models for a in m["alerts"] if a["state"] == "firing"]
     return {"models": models, "counts": counts,
+            "alerts": {"firing": len(firing),
+                       "by_severity": {str(s): sum(a["severity"] == s for a in firing)
+                                       for s in Severity}},
             "next": link(after=page[-1].name) if more and page else None}
 
 
-def _status_body(store: ResultBackend, model: str) -> dict[str, Any]:
+def _status_body(store: ResultBackend, model: str, alerts: Any = None) -> dict[str, Any]:
     """The answer of ``GET /v1/models/{model}/status``."""
     store.get_model(model)
-    return _status_dict(store, model)
+    return {**_status_dict(store, model), "alerts": _alerts_of(alerts, model)}
 
 
 _MAX_VERDICTS = 10_000
@@ -695,13 +718,15 @@ async def overview(request: Request, limit: int = Query(100, ge=1, le=1000),
                    after: str | None = Query(None, description="Models named after this one "
                                                                 "(the cursor of `next`).")) -> Response:
     return await _answer(None, _overview_body, _store(request), limit=limit, after=after,
-                         link=lambda **p: _link(request, **p))
+                         link=lambda **p: _link(request, **p),
+                         alerts=request.app.state.mm.alerts)
 
 
 @router.get("/models/{model}/status", summary="A model's status with its reasons",
             responses=_ERRORS)
 async def model_status(request: Request, model: str) -> Response:
-    return await _answer(model, _status_body, _store(request), model)
+    return await _answer(model, _status_body, _store(request), model,
+                         request.app.state.mm.alerts)
 
 
 @router.get("/models/{model}/status/history",
