@@ -1,4 +1,5 @@
-"""The ``modelmon`` command line: serve, init, models, backfill, demo and version.
+"""The ``modelmon`` command line: serve, init, models, backfill, rules, export, alerts,
+silences, demo and version.
 
 Run ``modelmon --help`` or ``modelmon COMMAND --help``.
 """
@@ -26,6 +27,17 @@ app = typer.Typer(
 )
 models_app = typer.Typer(help="Inspect registered models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+rules_app = typer.Typer(help="Check and test alert rules.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+export_app = typer.Typer(help="Export rules and configuration for other tools.",
+                         no_args_is_help=True)
+app.add_typer(export_app, name="export")
+alerts_app = typer.Typer(help="Alerts of a running service: list, acknowledge.",
+                         no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+silences_app = typer.Typer(help="Silences of a running service: add, list, expire.",
+                           no_args_is_help=True)
+app.add_typer(silences_app, name="silences")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -293,6 +305,174 @@ def demo(
 
     run_demo(DemoOptions(host=host, port=port, directory=directory, change_after=change_after,
                          window=window, rate=rate, duration=duration, live=live))
+
+
+# --- alert rules -----------------------------------------------------------------------------------
+
+UrlOption = Annotated[str, typer.Option(help="The running service.", envvar="MODELMON_URL")]
+KeyOption = Annotated[str | None, typer.Option(envvar="MODELMON_API_KEY")]
+
+
+@rules_app.command("check")
+def rules_check(
+    path: Annotated[Path, typer.Argument(help="A rules file (a list, or 'rules:'), or a "
+                                              "deployment file (its alerts.rules).")],
+) -> None:
+    """Validate alert rules: each error names the rule, the field and what was expected."""
+    from modelmon.alerts.engine import AlertEngine
+    from modelmon.alerts.testing import load_rules
+
+    try:
+        rules = load_rules(path)
+        checker = AlertEngine(None)
+        for rule in rules:
+            checker.check_templates(rule)
+    except (OSError, ValueError) as exc:
+        _fail(str(exc))
+    console.print(f"[green]{len(rules)} rule(s) OK[/]: {', '.join(r.name for r in rules)}")
+
+
+@rules_app.command("test")
+def rules_test(
+    path: Annotated[Path, typer.Argument(help="A rule test file (see docs/alerting.md).")],
+) -> None:
+    """Run table tests of alert rules against given windows (like promtool test rules)."""
+    from modelmon.alerts.testing import run_rule_tests
+
+    try:
+        outcomes = run_rule_tests(path)
+    except (OSError, ValueError) as exc:
+        _fail(str(exc))
+    failed = [o for o in outcomes if not o.passed]
+    for o in outcomes:
+        mark = "[green]PASS[/]" if o.passed else "[bold red]FAIL[/]"
+        console.print(f"{mark} {o.name}")
+        for f in o.failures:
+            console.print(f"     {f}")
+    console.print(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+@export_app.command("prometheus-rules")
+def export_prometheus_rules(
+    config: ConfigOption = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the rule file here "
+                                             "(default: stdout).")] = None,
+    tests: Annotated[Path | None, typer.Option(help="Also write a promtool test file that "
+                                               "exercises every exported rule.")] = None,
+) -> None:
+    """The deployment's alert rules (presets' and configured) as a Prometheus rule file over
+    modelmon's /metrics series; `promtool check rules` accepts it."""
+    import yaml
+
+    from modelmon.alerts.builtin import builtin_rules
+    from modelmon.alerts.engine import AlertEngine
+    from modelmon.alerts.promql import prometheus_rules, rule_tests
+
+    settings = _settings(config)
+
+    class _NoStore:
+        @staticmethod
+        def list_alert_rules() -> list[Any]:
+            return []
+
+    engine = AlertEngine(_NoStore(), [(r, "config") for r in settings.alerts.rules],
+                         builtin=builtin_rules if settings.alerts.presets else None)
+    doc, skipped, exported = prometheus_rules(settings.models, engine.rules_for)
+    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        err_console.print(f"wrote {out}: {sum(len(g['rules']) for g in doc['groups'])} rules")
+    if tests is not None:
+        tests.write_text(yaml.safe_dump(rule_tests(str(out or "rules.yaml"), exported),
+                                        sort_keys=False), encoding="utf-8")
+        err_console.print(f"wrote {tests}")
+    for s in skipped:
+        err_console.print(f"not exported: {s['model']}/{s['rule']}: {s['reason']}")
+
+
+@alerts_app.command("list")
+def alerts_list(url: UrlOption = "http://127.0.0.1:8000", api_key: KeyOption = None,
+                model: Annotated[str | None, typer.Option()] = None,
+                as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Alerts pending or firing now."""
+    with _api(url, api_key) as client:
+        resp = client.get("/v1/alerts", params={"model": model} if model else None)
+    if resp.status_code != 200:
+        _fail(f"{url} answered {resp.status_code}: {resp.text[:300]}")
+    alerts = resp.json()["alerts"]
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(alerts, indent=2))
+        return
+    table = Table("fingerprint", "alert", "severity", "state", "model", "since", "summary")
+    for a in alerts:
+        state = a["state"] + (" (silenced)" if a["silenced"] else "") + (
+            " (acked)" if a["ack"] else "")
+        table.add_row(a["fingerprint"], a["rule"], a["severity"], state, a["model"] or "-",
+                      a["started_at"][:19], a["annotations"].get("summary", ""))
+    console.print(table)
+
+
+@alerts_app.command("ack")
+def alerts_ack(fingerprint: str, by: Annotated[str, typer.Option(help="Who acknowledges.")],
+               note: Annotated[str, typer.Option()] = "", url: UrlOption = "http://127.0.0.1:8000",
+               api_key: KeyOption = None) -> None:
+    """Acknowledge an active alert."""
+    with _api(url, api_key) as client:
+        resp = client.post(f"/v1/alerts/{fingerprint}/ack", json={"by": by, "note": note})
+    if resp.status_code != 200:
+        _fail(f"{url} answered {resp.status_code}: {resp.text[:300]}")
+    console.print(f"acknowledged {fingerprint}")
+
+
+@silences_app.command("add")
+def silences_add(
+    matchers: Annotated[list[str], typer.Argument(help='Matchers: team=risk alertname=~"Lat.*"')],
+    by: Annotated[str, typer.Option(help="Who silences.")],
+    duration: Annotated[str, typer.Option(help="How long (e.g. 2h).")] = "1h",
+    comment: Annotated[str, typer.Option()] = "",
+    url: UrlOption = "http://127.0.0.1:8000", api_key: KeyOption = None,
+) -> None:
+    """Silence matching alerts for a while."""
+    with _api(url, api_key) as client:
+        resp = client.post("/v1/silences", json={"matchers": matchers, "duration": duration,
+                                                 "created_by": by, "comment": comment})
+    if resp.status_code != 201:
+        _fail(f"{url} answered {resp.status_code}: {resp.text[:300]}")
+    body = resp.json()
+    console.print(f"silence {body['id']} until {body['ends_at']}; it silences "
+                  f"{len(body['matching_alerts'])} active alert(s)")
+
+
+@silences_app.command("list")
+def silences_list(url: UrlOption = "http://127.0.0.1:8000", api_key: KeyOption = None) -> None:
+    """Every silence, newest first."""
+    with _api(url, api_key) as client:
+        resp = client.get("/v1/silences")
+    if resp.status_code != 200:
+        _fail(f"{url} answered {resp.status_code}: {resp.text[:300]}")
+    table = Table("id", "state", "matchers", "ends", "by", "comment")
+    for s in resp.json()["silences"]:
+        matchers = " ".join(f'{m["name"]}{m["op"]}"{m["value"]}"' for m in s["matchers"])
+        table.add_row(s["id"], s["state"], matchers, s["ends_at"][:19], s["created_by"],
+                      s["comment"])
+    console.print(table)
+
+
+@silences_app.command("expire")
+def silences_expire(silence_id: str, url: UrlOption = "http://127.0.0.1:8000",
+                    api_key: KeyOption = None) -> None:
+    """Expire a silence now."""
+    with _api(url, api_key) as client:
+        resp = client.delete(f"/v1/silences/{silence_id}")
+    if resp.status_code != 200:
+        _fail(f"{url} answered {resp.status_code}: {resp.text[:300]}")
+    console.print(f"expired {silence_id}")
 
 
 @app.command()
