@@ -58,6 +58,7 @@ class AlertInstance:
     acked_at: datetime | None = None
     ack_note: str | None = None
     backfilled: bool = False
+    keep_firing_since: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         def t(v: datetime | None) -> str | None:
@@ -104,10 +105,14 @@ def advance(rule: AlertRule, current: AlertInstance | None, *, active: bool, now
             return Transition(current, False)
         if current.state == AlertState.PENDING:
             return Transition(None, True, "cancelled")
-        if now - current.last_active_at < rule.keep_firing:
-            return Transition(replace(current, last_evaluated_at=now), False)
+        # as Prometheus: kept firing for keep_firing_for from the first evaluation without it
+        since = current.keep_firing_since or now
+        if now - since < rule.keep_firing:
+            return Transition(replace(current, last_evaluated_at=now, keep_firing_since=since),
+                              False)
         return Transition(replace(current, state=AlertState.RESOLVED, resolved_at=now,
-                                  last_evaluated_at=now), True, AlertState.RESOLVED)
+                                  last_evaluated_at=now, keep_firing_since=None), True,
+                          AlertState.RESOLVED)
     if not live or current is None:  # a new incident
         inst = AlertInstance(uuid.uuid4().hex, fingerprint, rule.name, model, labels,
                              annotations, AlertState.PENDING, severity, value, threshold, now, now,
@@ -118,7 +123,7 @@ def advance(rule: AlertRule, current: AlertInstance | None, *, active: bool, now
         return Transition(inst, True, AlertState.PENDING)
     inst = replace(current, evaluations=current.evaluations + 1, last_active_at=now,
                    last_evaluated_at=now, value=value, threshold=threshold,
-                   annotations=annotations, labels=labels)
+                   annotations=annotations, labels=labels, keep_firing_since=None)
     if inst.state == AlertState.PENDING and _fired(rule, inst, now):
         return Transition(replace(inst, state=AlertState.FIRING, fired_at=now), True,
                           AlertState.FIRING)

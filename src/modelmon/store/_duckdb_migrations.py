@@ -262,7 +262,8 @@ _M5 = _sql(
         acked_by VARCHAR,
         acked_at TIMESTAMP,
         ack_note VARCHAR,
-        backfilled BOOLEAN NOT NULL
+        backfilled BOOLEAN NOT NULL,
+        keep_firing_since TIMESTAMP
     )""",
     """CREATE TABLE alert_events (
         alert_id VARCHAR NOT NULL,

@@ -27,7 +27,7 @@ AlertEvent = tuple[AlertInstance, datetime, str, "str | None"]
 _ALERT_COLUMNS = ("alert_id", "fingerprint", "rule", "model", "labels", "annotations", "state",
                   "severity", "value", "threshold", "started_at", "fired_at", "resolved_at",
                   "last_active_at", "last_evaluated_at", "evaluations", "silenced", "acked_by",
-                  "acked_at", "ack_note", "backfilled")
+                  "acked_at", "ack_note", "backfilled", "keep_firing_since")
 
 
 @runtime_checkable
@@ -76,18 +76,19 @@ def _row(a: AlertInstance) -> list[Any]:
             json.dumps(a.annotations), a.state, str(a.severity), a.value, a.threshold,
             naive_utc(a.started_at), naive_utc(a.fired_at), naive_utc(a.resolved_at),
             naive_utc(a.last_active_at), naive_utc(a.last_evaluated_at), a.evaluations,
-            a.silenced, a.acked_by, naive_utc(a.acked_at), a.ack_note, a.backfilled]
+            a.silenced, a.acked_by, naive_utc(a.acked_at), a.ack_note, a.backfilled,
+            naive_utc(a.keep_firing_since)]
 
 
 def _alert(r: Sequence[Any]) -> AlertInstance:
     (alert_id, fp, rule, model, labels, annotations, state, severity, value, threshold, started,
      fired, resolved, last_active, last_eval, evaluations, silenced, acked_by, acked_at, note,
-     backfilled) = r
+     backfilled, keep_since) = r
     return AlertInstance(alert_id, fp, rule, model, json.loads(labels), json.loads(annotations),
                          state, Severity(severity), value, threshold, aware(started),
                          aware(last_active), aware(last_eval), int(evaluations), aware(fired),
                          aware(resolved), bool(silenced), acked_by, aware(acked_at), note,
-                         bool(backfilled))
+                         bool(backfilled), aware(keep_since))
 
 
 class DuckDBAlerts:
