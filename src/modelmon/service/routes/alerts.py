@@ -200,8 +200,9 @@ async def create_silence(request: Request) -> Response:
         if when.tzinfo is None:
             raise ValidationError(f"'{name}' needs a UTC offset (e.g. Z)", code="invalid_value",
                                   loc=(name,))
+    matchers = _matchers(body.matchers)
     try:
-        silence = Silence.create(_matchers(body.matchers), starts, ends, body.created_by,
+        silence = Silence.create(matchers, starts, ends, body.created_by,
                                  body.comment, now)
     except ValueError as exc:
         raise ValidationError(str(exc), code="invalid_value", loc=("ends_at",)) from None
