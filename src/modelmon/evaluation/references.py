@@ -77,7 +77,8 @@ class ReferenceProfile:
     samples of ``noise_n`` labelled rows (a chunk's size) drawn from the reference: its sampling
     noise, known far more precisely than from a dozen chunks. ``source``: ``"file"`` or
     ``"baseline:START/END"`` (no server paths). ``window``: the window size the reference was
-    chunked by (None: row chunks).
+    chunked by (None: row chunks). ``unjudged``: quality metrics the judgement must leave alone,
+    with why (MAPE when the targets come close to zero, see :func:`unjudged_metrics`).
     """
 
     reference: Reference
@@ -89,11 +90,12 @@ class ReferenceProfile:
     quality: dict[str, list[list[float]]] = field(default_factory=dict)
     noise: dict[str, list[float]] = field(default_factory=dict)
     noise_n: int = 0
+    unjudged: dict[str, str] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
         header = {"format": _FORMAT, "source": self.source, "n_rows": self.n_rows,
                   "chunks": self.chunks, "window": self.window, "quality": self.quality,
-                  "noise": self.noise, "noise_n": self.noise_n,
+                  "noise": self.noise, "noise_n": self.noise_n, "unjudged": self.unjudged,
                   "bands": self.bands.to_dict()}
         head = json.dumps(header).encode()
         return len(head).to_bytes(8, "little") + head + self.reference.to_bytes()
@@ -107,7 +109,37 @@ class ReferenceProfile:
         return cls(Reference.from_bytes(data[8 + size:]), DriftBands.from_dict(header["bands"]),
                    header["source"], int(header["n_rows"]), int(header["chunks"]),
                    header.get("window"), header.get("quality") or {},
-                   header.get("noise") or {}, int(header.get("noise_n") or 0))
+                   header.get("noise") or {}, int(header.get("noise_n") or 0),
+                   header.get("unjudged") or {})
+
+
+#: Share of targets within 1 % of the median magnitude of zero from which MAPE is not judged.
+_NEAR_ZERO_SHARE = 0.001
+
+
+def unjudged_metrics(task: Task, y_true: np.ndarray, labelled: np.ndarray) -> dict[str, str]:
+    """Quality metrics whose window values the judgement cannot band, with why.
+
+    MAPE divides by the target: when targets come near zero (returns, changes, anything that
+    crosses zero; at least 0.1 % of them within 1 % of the median magnitude of zero) a
+    window's MAPE is ruled by its one smallest target and has no finite mean, so no reference
+    sample tells how far it can stray. It is still computed and shown, not judged.
+
+    >>> rng = np.random.default_rng(0)
+    >>> returns, prices = rng.normal(0, 0.02, 5000), rng.lognormal(3, 0.5, 5000)
+    >>> list(unjudged_metrics(Task.REGRESSION, returns, np.isfinite(returns)))
+    ['mape']
+    >>> unjudged_metrics(Task.REGRESSION, prices, np.isfinite(prices))
+    {}
+    """
+    if task is not Task.REGRESSION or int(labelled.sum()) < 30:
+        return {}
+    magnitude = np.abs(np.asarray(y_true, dtype=np.float64)[labelled])
+    scale = float(np.median(magnitude))
+    if scale > 0 and float(np.mean(magnitude < 0.01 * scale)) < _NEAR_ZERO_SHARE:
+        return {}
+    return {"mape": "targets come close to zero: a window's MAPE is ruled by its smallest "
+                    "target"}
 
 
 def _feature_types(spec: ModelSpec) -> dict[str, str]:
@@ -368,7 +400,9 @@ class ReferenceManager:
         noise, noise_n = _noise(frame, masks) if frame is not None and labelled else ({}, 0)
         window = scheme.name if times is not None and len(masks) >= 3 else None
         return ReferenceProfile(reference, bands, "file", data.num_rows, len(masks), window,
-                                quality, noise, noise_n)
+                                quality, noise, noise_n,
+                                unjudged_metrics(spec.task, frame.y_true, frame.labelled)
+                                if frame is not None else {})
 
     def _fit_baseline(self, spec: ModelSpec, now: datetime, scheme: WindowScheme,
                       windows: int) -> ReferenceProfile | None:
@@ -394,7 +428,8 @@ class ReferenceManager:
         bands = DriftBands.fit(reference, chunks=chunks, tests=_band_tests(spec, reference))
         noise, noise_n = _noise(frame, masks)
         return ReferenceProfile(reference, bands, f"baseline:{start.isoformat()}/{end.isoformat()}",
-                                data.num_rows, len(masks), scheme.name, {}, noise, noise_n)
+                                data.num_rows, len(masks), scheme.name, {}, noise, noise_n,
+                                unjudged_metrics(spec.task, frame.y_true, frame.labelled))
 
     def _first_prediction(self, model: str) -> datetime | None:
         table = self.store.read_predictions(model, columns=["event_time"], with_actuals=False,

@@ -143,7 +143,10 @@ class WindowJudge:
                                   noise_n=noise_n)
 
         from_file = profile.quality if profile is not None else {}
+        unjudged = profile.unjudged if profile is not None else {}
         for metric in names:
+            if metric in unjudged:
+                continue
             if metric in from_file:
                 band = fit(metric, metric, [(v, int(n)) for v, n in from_file[metric]],
                            "reference", min_labelled)
