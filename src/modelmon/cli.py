@@ -294,6 +294,9 @@ def demo(
                                            "(recreated on every run).")] = ".modelmon-demo",
     change_after: Annotated[float, typer.Option(help="Seconds until the drift and the latency "
                                                 "rise.")] = 60.0,
+    recover_after: Annotated[float, typer.Option(help="Seconds (from the start) until the "
+                                                 "traffic is as before and the alerts resolve; "
+                                                 "0 never recovers.")] = 180.0,
     window: Annotated[str, typer.Option(help="Status window size.")] = "10s",
     rate: Annotated[float, typer.Option(help="Predictions per second per model.")] = 60.0,
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds "
@@ -303,8 +306,11 @@ def demo(
     """Run the service with three simulated models whose data drifts part-way."""
     from modelmon.demo import DemoOptions, run_demo
 
+    if recover_after and recover_after <= change_after:
+        raise typer.BadParameter("must be later than --change-after", param_hint="--recover-after")
     run_demo(DemoOptions(host=host, port=port, directory=directory, change_after=change_after,
-                         window=window, rate=rate, duration=duration, live=live))
+                         recover_after=recover_after or None, window=window, rate=rate,
+                         duration=duration, live=live))
 
 
 # --- alert rules -----------------------------------------------------------------------------------

@@ -74,6 +74,22 @@ def feat(name: str, drifted: bool, stat: float = 0.1, **kw: Any) -> FeatureFacts
     ({"kind": "change", "metric": "accuracy", "warning": 0.05, "critical": 0.10},
      {"metrics": {"accuracy": (0.93, 500)},
       "bands": {"accuracy": MetricBand("accuracy", 0.9, 0.01, 12, 500.0)}}, False, None),
+    # 6.7 % worse but only 1.2 sd of a noisy band: noise, not a change (unless min_sigmas: 0)
+    ({"kind": "change", "metric": "accuracy", "warning": 0.05, "critical": 0.10},
+     {"metrics": {"accuracy": (0.84, 500)},
+      "bands": {"accuracy": MetricBand("accuracy", 0.9, 0.05, 12, 500.0)}}, False, None),
+    ({"kind": "change", "metric": "accuracy", "warning": 0.05, "critical": 0.10,
+      "min_sigmas": 0}, {"metrics": {"accuracy": (0.84, 500)},
+                         "bands": {"accuracy": MetricBand("accuracy", 0.9, 0.05, 12, 500.0)}},
+     True, Severity.WARNING),
+    # the same change on a window of a quarter of the rows is twice as noisy
+    ({"kind": "change", "metric": "accuracy", "warning": 0.05, "critical": 0.10},
+     {"metrics": {"accuracy": (0.84, 125)},
+      "bands": {"accuracy": MetricBand("accuracy", 0.9, 0.015, 12, 500.0)}}, False, None),
+    ({"kind": "change", "metric": "accuracy", "warning": 0.05, "critical": 0.10},
+     {"metrics": {"accuracy": (0.84, 500)},
+      "bands": {"accuracy": MetricBand("accuracy", 0.9, 0.015, 12, 500.0)}}, True,
+     Severity.WARNING),
     ({"kind": "drift_share", "op": ">=", "value": 0.5},
      {"features": [feat("a", True), feat("b", False)]}, True, None),
     ({"kind": "verdict"}, {"status": Status.DEGRADED, "reasons": [
@@ -177,15 +193,22 @@ def test_for_as_a_duration_and_keep_firing_for(store: DuckDBStore) -> None:
     assert e.evaluate_model(SPEC, low(5, 0.9))[0].state == "resolved"  # 120 min
 
 
-def test_tiers_are_separate_alerts_by_severity(store: DuckDBStore) -> None:
+def test_crossing_tiers_escalates_the_same_incident(store: DuckDBStore) -> None:
     e = engine(store, rule(name="Lat", condition={
         "kind": "metric", "metric": str(Metric.LATENCY_P95), "op": ">", "warning": 0.1,
         "critical": 1.0}))
     [w] = e.evaluate_model(SPEC, ctx(0, metrics={str(Metric.LATENCY_P95): (0.3, 100)}))
-    touched = e.evaluate_model(SPEC, ctx(1, metrics={str(Metric.LATENCY_P95): (2.0, 100)}))
-    states = {a.severity: a.state for a in touched}
-    assert states == {Severity.CRITICAL: "firing", Severity.WARNING: "resolved"}
-    assert w.fingerprint != next(a for a in touched if a.severity is Severity.CRITICAL).fingerprint
+    [c] = e.evaluate_model(SPEC, ctx(1, metrics={str(Metric.LATENCY_P95): (2.0, 100)}))
+    assert (c.alert_id, c.fingerprint, c.state) == (w.alert_id, w.fingerprint, "firing")
+    assert c.severity is Severity.CRITICAL and c.labels["severity"] == "critical"
+    [d] = e.evaluate_model(SPEC, ctx(2, metrics={str(Metric.LATENCY_P95): (0.5, 100)}))
+    assert d.alert_id == w.alert_id and d.severity is Severity.WARNING
+    [r] = e.evaluate_model(SPEC, ctx(3, metrics={str(Metric.LATENCY_P95): (0.05, 100)}))
+    assert r.alert_id == w.alert_id and r.state == "resolved"
+    events = [(x["event"], x["note"]) for x in store.alerts.alert_events(w.alert_id)
+              if x["event"] != "evaluated"]
+    assert events == [("firing", None), ("escalated", "warning -> critical"),
+                      ("deescalated", "critical -> warning"), ("resolved", None)]
 
 
 def test_silences_mark_alerts_and_acknowledgements_record_who(store: DuckDBStore) -> None:

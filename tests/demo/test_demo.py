@@ -1,13 +1,16 @@
-"""``modelmon demo`` itself, started as a user would, reaches the expected statuses: the drifting
-model degraded with the right features named, the slow one flagged, the healthy one healthy."""
+"""``modelmon demo`` itself, started as a user would, reaches the expected statuses (the drifting
+model degraded with the right features named, the slow one flagged, the healthy one healthy)
+and fires the expected alerts; then it recovers, the models are healthy and the alerts resolve."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -25,30 +28,54 @@ def _statuses(url: str) -> dict[str, dict]:  # type: ignore[type-arg]
     return out
 
 
-def test_demo_reaches_the_expected_statuses(tmp_path: Path) -> None:
+#: Alerts the change must fire (rule, model, an identifying label or None).
+FIRED = {("FeatureDrift", "fraud", "amount"), ("FeatureDrift", "fraud", "merchant_risk"),
+         ("AccuracyDrop", "fraud", None), ("ModelDegraded", "fraud", None),
+         ("LatencyP95High", "intent", None)}
+RECOVER_AFTER = 110.0
+
+
+def _fired(url: str) -> set[tuple[str, str, str | None]]:
+    alerts = httpx.get(f"{url}/v1/alerts", params={"state": "firing"}, timeout=10).json()["alerts"]
+    return {(a["rule"], a["model"], a["labels"].get("feature")) for a in alerts}
+
+
+def _wait(what: str, check: Callable[[], bool], deadline: float,
+          proc: subprocess.Popen[str]) -> None:
+    while time.monotonic() < deadline:
+        time.sleep(3)
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else "demo exited"
+        try:
+            if check():
+                return
+        except httpx.HTTPError:
+            continue
+    raise AssertionError(f"the demo never reached: {what}")
+
+
+def test_demo_reaches_the_expected_statuses_alerts_and_recovers(tmp_path: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     exe = Path(sys.executable).parent / "modelmon"
     # Shorter timeline than the default (change after 30 s, 5 s windows) to keep the suite fast.
+    started = time.monotonic()
     proc = subprocess.Popen(
         [str(exe), "demo", "--port", str(port), "--directory", str(tmp_path / "demo"),
-         "--change-after", "30", "--window", "5s", "--no-live"],
+         "--change-after", "30", "--recover-after", str(RECOVER_AFTER), "--window", "5s",
+         "--no-live"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     last: dict[str, dict] = {}  # type: ignore[type-arg]
+    fired: set[tuple[str, str, str | None]] = set()
     try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            time.sleep(3)
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else "demo exited"
-            try:
-                last = _statuses(url)
-            except httpx.HTTPError:
-                continue
-            got = {m: s.get("status") for m, s in last.items()}
-            if got == EXPECTED:
-                break
+        def changed() -> bool:
+            nonlocal last, fired
+            last = _statuses(url)
+            fired |= _fired(url)
+            return {m: s.get("status") for m, s in last.items()} == EXPECTED and fired >= FIRED
+
+        _wait("the changed state", changed, started + RECOVER_AFTER, proc)
         assert {m: s.get("status") for m, s in last.items()} == EXPECTED, last
         fraud = " | ".join(r["message"] for r in last["fraud"]["reasons"])
         assert any(r["kind"] == "quality" and "vs baseline" in r["message"]
@@ -62,6 +89,19 @@ def test_demo_reaches_the_expected_statuses(tmp_path: Path) -> None:
         assert last["price"]["reasons"] == []
         overview = httpx.get(f"{url}/v1/overview", timeout=10).json()
         assert {m["model"]: m["status"] for m in overview["models"]} == EXPECTED
+        assert not {a for a in fired if a[1] == "price"}, fired  # the healthy model never alerts
+        [fraud_entry] = [m for m in overview["models"] if m["model"] == "fraud"]
+        assert {"FeatureDrift", "ModelDegraded"} <= {a["rule"] for a in fraud_entry["alerts"]}
+
+        # the traffic is as before: the models recover and the change's alerts resolve
+        def recovered() -> bool:
+            statuses = {m: s.get("status") for m, s in _statuses(url).items()}
+            return set(statuses.values()) == {"healthy"} and not FIRED & _fired(url)
+
+        _wait("recovery", recovered, time.monotonic() + 120, proc)
+        resolved = httpx.get(f"{url}/v1/alerts/history", params={"state": "resolved", "model": "fraud"},
+                             timeout=10).json()["alerts"]
+        assert {"FeatureDrift", "AccuracyDrop", "ModelDegraded"} <= {a["rule"] for a in resolved}
     finally:
         proc.send_signal(signal.SIGINT)  # Ctrl-C stops everything cleanly (SIGTERM too)
         try:
@@ -71,3 +111,7 @@ def test_demo_reaches_the_expected_statuses(tmp_path: Path) -> None:
             out, _ = proc.communicate()
     assert proc.returncode == 0, out[-3000:]
     assert "demo stopped" in out
+    # the alerts as the demo printed them while they fired and resolved
+    assert re.search(r"FIRING +\S+ +FeatureDrift\{feature=amount\}", out), out[-3000:]
+    assert re.search(r"FIRING +warning +LatencyP95High", out), out[-3000:]
+    assert re.search(r"RESOLVED +\S+ +FeatureDrift\{feature=amount\}", out), out[-3000:]

@@ -89,7 +89,7 @@ def test_a_degrading_model_fires_its_preset_and_configured_rules(
         only = c.get("/v1/alerts", params={"severity": "critical", "state": "firing"}).json()
         assert {a["severity"] for a in only["alerts"]} == {"critical"}
         status = c.get("/v1/models/fraud/status").json()
-        assert {a["alertname"] for a in status["alerts"]} >= {"ModelDegraded", "AccuracyLow"}
+        assert {a["rule"] for a in status["alerts"]} >= {"ModelDegraded", "AccuracyLow"}
         overview = c.get("/v1/overview").json()
         assert overview["alerts"]["firing"] >= 3 and overview["alerts"]["by_severity"]["critical"]
         metrics = c.get("/metrics").text

@@ -129,6 +129,8 @@ def _change(c: ChangeCondition, rule: AlertRule, ctx: ModelContext) -> list[Samp
     tiers = [(s, t) for s, t in ((Severity.CRITICAL, c.critical), (Severity.WARNING, c.warning))
              if t is not None]
     active, severity, limit = _tiered(worse, ">=", tiers)
+    if active and c.min_sigmas > 0 and not band.sigmas(value, n, direction) >= c.min_sigmas:
+        active, severity = False, None  # within the noise of a window this size
     return [Sample(labels, worse, limit, active, severity, n)]
 
 

@@ -281,7 +281,7 @@ class AlertEngine:
             severity = sample.severity or rule.severity
             labels = {"alertname": rule.name, "severity": str(severity), **source_labels,
                       **sample.labels, **rule.labels}
-            fp = fingerprint(labels)
+            fp = fingerprint({k: v for k, v in labels.items() if k != "severity"})
             seen.add(fp)
             current = state.get(fp)
             if not sample.active and (current is None or current.state not in ACTIVE):
@@ -318,7 +318,8 @@ class AlertEngine:
         state[fp] = inst
         out.alerts.append(inst)
         if t.changed and t.event is not None:
-            out.events.append((inst, now, t.event, None))
+            note = f"{t.data['from']} -> {t.data['to']}" if "to" in t.data else None
+            out.events.append((inst, now, t.event, note))
         elif inst.state in ACTIVE:
             out.events.append((inst, now, "evaluated", None))
         if inst.state == AlertState.RESOLVED:

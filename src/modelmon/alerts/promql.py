@@ -2,11 +2,14 @@
 exports, for teams that evaluate their rules in Prometheus.
 
 One rule group per model; a tiered rule becomes one Prometheus rule per tier (the ``severity``
-label differs, as modelmon's alerts do). ``for`` as a number of evaluations becomes that many
+label differs; modelmon itself keeps one incident and escalates it). ``for`` as a number of evaluations becomes that many
 windows of the model's status window size. Annotations are Prometheus templates
 (``{{ $labels.model }}``, ``{{ $value }}``): the summary and the rule's description and runbook
 link. Conditions with no series to evaluate in Prometheus (data-quality shares, training
-staleness, the service's own health) are listed under ``not_exported`` with the reason.
+staleness, the service's own health) are listed under ``not_exported`` with the reason. A
+``change`` condition is exported as its tiers over ``modelmon_model_metric_baseline``, without
+its ``min_sigmas`` noise check (``/metrics`` carries no band spread), so in Prometheus it fires
+on small windows' noise that modelmon itself would not alert on.
 
 :func:`rule_tests` writes a ``promtool test rules`` file: for each exported rule one series that
 makes it fire and one that does not, so ``promtool test rules`` proves each expression selects

@@ -142,13 +142,19 @@ class MetricCondition(_Tiered):
 
 class ChangeCondition(_Strict):
     """The change of ``metric`` against its baseline, measured in its worse direction
-    (``relative``: a fraction of the baseline; otherwise in the metric's units)."""
+    (``relative``: a fraction of the baseline; otherwise in the metric's units).
+
+    ``min_sigmas``: the change must also lie that many standard deviations of the band (its
+    sampling noise at the window's size, see the judgement's bands) beyond the baseline, so a
+    5 % tier on 300-row windows does not fire on noise alone; 0 turns the check off.
+    """
 
     kind: Literal["change"] = "change"
     metric: str
     relative: bool = True
     warning: Threshold | None = None
     critical: Threshold | None = None
+    min_sigmas: float = Field(3.0, ge=0, le=50)
     window: str | None = None
 
     @model_validator(mode="after")

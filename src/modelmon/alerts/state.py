@@ -1,7 +1,10 @@
 """The alert lifecycle: inactive -> pending -> firing -> resolved, one incident per alert.
 
-An alert instance is identified by the fingerprint of its labels (``severity`` among them, as in
-Prometheus: a warning tier and a critical tier are two alerts). While its condition holds it
+An alert instance is identified by the fingerprint of its labels but ``severity``: a tiered
+rule's incident that crosses from its warning tier to its critical one is the same incident,
+escalated (a history event ``escalated``, or ``deescalated`` on the way back), its ``severity``
+label the current tier's. (Prometheus knows only separate rules per tier; the exported rule
+file has one per tier.) While its condition holds it
 is ``pending`` until ``for`` has passed (a duration, or a number of consecutive evaluations),
 then ``firing``; when the condition stops holding a pending alert is dropped and a firing one
 stays firing for ``keep_firing_for`` before it is ``resolved``. A resolved alert whose
@@ -123,8 +126,13 @@ def advance(rule: AlertRule, current: AlertInstance | None, *, active: bool, now
         return Transition(inst, True, AlertState.PENDING)
     inst = replace(current, evaluations=current.evaluations + 1, last_active_at=now,
                    last_evaluated_at=now, value=value, threshold=threshold,
-                   annotations=annotations, labels=labels, keep_firing_since=None)
+                   annotations=annotations, labels=labels, keep_firing_since=None,
+                   severity=severity)
     if inst.state == AlertState.PENDING and _fired(rule, inst, now):
         return Transition(replace(inst, state=AlertState.FIRING, fired_at=now), True,
                           AlertState.FIRING)
+    if severity is not current.severity:
+        event = "escalated" if severity.rank > current.severity.rank else "deescalated"
+        return Transition(inst, True, event, {"from": str(current.severity),
+                                              "to": str(severity)})
     return Transition(inst, False)

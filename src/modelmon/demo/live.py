@@ -1,4 +1,5 @@
-"""The demo's live terminal table: each model's status, headline numbers and top reasons."""
+"""The demo's live terminal table (each model's status, headline numbers, top reasons and active
+alerts) and its alert feed (a line when an alert fires or resolves)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from modelmon.alerts.state import ACTIVE, AlertInstance, AlertState
 from modelmon.store.results import ALL
 from modelmon.vocabulary import Status
 
@@ -26,10 +28,12 @@ def _latest(store: Any, model: str, window: str) -> dict[str, float]:
 def render(run: Any) -> Table:
     store = run.server.state.store
     window = run.options.window
-    phase = "after the change" if run.changed else f"change in {run.options.change_after - run.elapsed:.0f} s"
-    table = Table(title=f"modelmon demo — {run.elapsed:.0f} s ({phase}) — {run.url}",
+    table = Table(title=f"modelmon demo — {run.elapsed:.0f} s ({run.phase}) — {run.url}",
                   expand=True)
-    for col in ("model", "status", "quality", "latency p95", "drift", "reasons"):
+    active: dict[str, list[AlertInstance]] = {}
+    for a in store.alerts.list_alerts(state=list(ACTIVE), limit=200):
+        active.setdefault(a.model or "", []).append(a)
+    for col in ("model", "status", "quality", "latency p95", "drift", "reasons", "alerts"):
         table.add_column(col, overflow="fold")
     for model in ("fraud", "intent", "price"):
         st = store.get_status(model)
@@ -40,15 +44,63 @@ def render(run: Any) -> Table:
         lat = latest.get("latency_p95_seconds")
         drift = latest.get("drift_share")
         reasons = "\n".join(r["message"] for r in (st.reasons if st else [])[:4]) or "-"
+        alerts = "\n".join(_alert_cell(a) for a in active.get(model, [])[:5]) or "-"
         table.add_row(model, f"[{_STYLE.get(status, '')}]{status}[/]", quality,
                       f"{lat * 1000:.0f} ms" if lat is not None else "-",
-                      f"{drift * 100:.0f} %" if drift is not None else "-", reasons)
+                      f"{drift * 100:.0f} %" if drift is not None else "-", reasons, alerts)
     return table
+
+
+def _alert_name(a: AlertInstance) -> str:
+    detail = ",".join(f"{k}={v}" for k, v in a.labels.items() if k not in _MODEL_LABELS)
+    return f"{a.rule}{{{detail}}}" if detail else a.rule
+
+
+def _alert_cell(a: AlertInstance) -> str:
+    return f"{_alert_name(a)} ({a.severity}, {a.state})"
+
+
+_MODEL_LABELS = frozenset({"alertname", "model", "task", "owner", "severity"})
+
+
+class AlertFeed:
+    """Lines for alerts that fired, changed severity or resolved since the last call
+    (backfilled ones skipped)."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self._seen: dict[str, tuple[str, str]] = {}
+
+    def new_lines(self) -> list[str]:
+        lines = []
+        for a in reversed(self._store.alerts.list_alerts(limit=200)):
+            key = (a.state, str(a.severity))  # an escalation is printed again
+            if a.backfilled or a.state == AlertState.PENDING or self._seen.get(a.alert_id) == key:
+                continue
+            self._seen[a.alert_id] = key
+            when = (a.resolved_at if a.state == AlertState.RESOLVED else a.fired_at) or a.started_at
+            word = "[bold red]FIRING[/]  " if a.state == AlertState.FIRING else "[green]RESOLVED[/]"
+            lines.append(f"{when:%H:%M:%S} {word} {a.severity:<8} {_alert_name(a)}  "
+                         f"{a.annotations.get('summary', '')}")
+        return lines
 
 
 def live_table(run: Any, console: Console) -> None:
     deadline = None if run.options.duration is None else time.monotonic() + run.options.duration
+    feed = AlertFeed(run.server.state.store)
     with Live(render(run), console=console, refresh_per_second=1) as live:
         while deadline is None or time.monotonic() < deadline:
             time.sleep(2)
+            for line in feed.new_lines():
+                live.console.print(line, highlight=False, soft_wrap=True)
             live.update(render(run))
+
+
+def alert_lines(run: Any, console: Console) -> None:
+    """Without the table: print each alert as it fires and resolves."""
+    deadline = None if run.options.duration is None else time.monotonic() + run.options.duration
+    feed = AlertFeed(run.server.state.store)
+    while deadline is None or time.monotonic() < deadline:
+        time.sleep(1)
+        for line in feed.new_lines():
+            console.print(line, highlight=False, soft_wrap=True)

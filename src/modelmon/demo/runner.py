@@ -3,7 +3,9 @@
 The traffic goes through the SDK over HTTP like a real model server's would; ground truth is
 logged later (a few seconds, as delayed labels are). After ``change_after`` seconds the fraud
 model's inputs drift and its accuracy falls, and the intent model's latency rises; the price model
-stays healthy. Ctrl-C stops everything cleanly.
+stays healthy; after ``recover_after`` seconds the traffic is as before and the alerts resolve.
+Alerts are shown in the live table and printed as they fire and resolve. Ctrl-C stops everything
+cleanly.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class DemoOptions:
     directory: str = ".modelmon-demo"
     rate: float = 60.0            # predictions per second per model
     change_after: float = 60.0    # seconds until the drift and the latency rise
+    recover_after: float | None = 180.0  # seconds until traffic is as before (None: never)
     window: str = "10s"           # status window (a 1-minute window is evaluated too)
     label_delay: tuple[float, float] = (2.0, 6.0)
     interval: float = 5.0         # evaluation cycle
@@ -63,7 +66,20 @@ class DemoRun:
 
     @property
     def changed(self) -> bool:
-        return self.elapsed >= self.options.change_after
+        """Traffic is in its changed phase (after ``change_after``, before ``recover_after``)."""
+        t, o = self.elapsed, self.options
+        return t >= o.change_after and (o.recover_after is None or t < o.recover_after)
+
+    @property
+    def phase(self) -> str:
+        t, o = self.elapsed, self.options
+        if t < o.change_after:
+            return f"change in {o.change_after - t:.0f} s"
+        if o.recover_after is None:
+            return "after the change"
+        if t < o.recover_after:
+            return f"after the change, recovery in {o.recover_after - t:.0f} s"
+        return "recovered"
 
 
 def prepare(options: DemoOptions) -> Settings:
@@ -178,6 +194,13 @@ def statuses(run: DemoRun) -> dict[str, Any]:
     return out
 
 
+def _recovery(options: DemoOptions) -> str:
+    if options.recover_after is None:
+        return ""
+    return (f" After {int(options.recover_after)} s the traffic is as before: the models recover "
+            "and the alerts resolve.")
+
+
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -193,7 +216,7 @@ def run_demo(options: DemoOptions) -> None:
     """Run until Ctrl-C (or ``options.duration``), showing a live status table."""
     from rich.console import Console
 
-    from modelmon.demo.live import live_table
+    from modelmon.demo.live import alert_lines, live_table
 
     console = Console()
     _stop_on_signals()
@@ -208,16 +231,18 @@ def run_demo(options: DemoOptions) -> None:
   drift by feature:   {url}/v1/models/fraud/drift?window={options.window}
   Prometheus metrics: {url}/metrics
 
+  alerts:             {url}/v1/alerts
+  alert history:      {url}/v1/alerts/history
+
   In about {int(options.change_after)} s the fraud model's inputs drift and its accuracy falls, and the
-  intent model slows down; the price model stays healthy. Press Ctrl-C to stop.
+  intent model slows down; the price model stays healthy. Alerts fire (drift, accuracy drop,
+  latency) and are listed here as they fire and resolve.{_recovery(options)} Press Ctrl-C to stop.
 """)
     try:
         if options.live:
             live_table(run, console)
         else:
-            deadline = None if options.duration is None else time.monotonic() + options.duration
-            while deadline is None or time.monotonic() < deadline:
-                time.sleep(1)
+            alert_lines(run, console)
     except KeyboardInterrupt:
         console.print("\nstopping ...")
     finally:

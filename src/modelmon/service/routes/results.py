@@ -393,7 +393,7 @@ def _alerts_of(alerts: Any, model: str | None) -> list[dict[str, Any]]:
         return []
     mine = sorted((a for a in alerts.active() if a.model == model),
                   key=lambda a: (-a.severity.rank, a.started_at))
-    return [{"fingerprint": a.fingerprint, "alertname": a.rule, "severity": str(a.severity),
+    return [{"fingerprint": a.fingerprint, "rule": a.rule, "severity": str(a.severity),
              "state": a.state, "silenced": a.silenced, "started_at": a.started_at.isoformat(),
              "summary": a.annotations.get("summary", "")} for a in mine]
 
