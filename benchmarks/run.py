@@ -31,6 +31,7 @@ SECTIONS = [
     ("degradation", "Degradation detection"),
     ("evaluation", "Evaluation engine"),
     ("judgement", "Judgement: detection beside NannyML, planted changes, backfill"),
+    ("alerts", "Alerting: rule evaluation per cycle, alert history"),
     ("query", "Query API"),
     ("sdk", "SDK overhead on the caller"),
     ("ingest", "Ingest over HTTP"),

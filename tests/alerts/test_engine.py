@@ -132,6 +132,21 @@ def test_drift_and_data_quality_give_one_series_per_feature() -> None:
     assert [(s.labels["feature"], s.active) for s in dq] == [("a", False), ("b", True)]
 
 
+def test_a_limit_on_a_named_statistic_reads_only_the_features_tested_with_it(
+        store: DuckDBStore) -> None:
+    psi = FeatureFacts("amount", "numeric", "psi", 0.31, 0.2, True, 1000)
+    c = ctx(features=[psi, feat("country", False, 0.4)])  # 0.4: a Wasserstein distance
+    r = rule(name="PsiHigh", condition={"kind": "drift", "test": "psi", "op": ">", "value": 0.2})
+    assert [(s.labels["feature"], s.active) for s in evaluate_condition(r, c)] == [("amount", True)]
+    # no feature tested with PSI: the rule says so in its status instead of staying silent
+    e = engine(store, r)
+    assert e.evaluate_model(SPEC, ctx(features=[feat("country", True, 0.4)])) == []
+    st = {x.rule.name: x for x in e.rules()}["PsiHigh"].stats
+    assert st.last_error is not None and "tested with 'psi'" in st.last_error
+    assert [a.rule for a in e.evaluate_model(SPEC, ctx(1, features=[psi]))] == ["PsiHigh"]
+    assert e.stats("PsiHigh").last_error is None
+
+
 def test_minimum_samples_and_service_conditions() -> None:
     r = rule(condition={"kind": "metric", "metric": "accuracy", "op": "<", "value": 0.8},
              min_samples=600)
@@ -296,3 +311,18 @@ def test_history_query_pages_and_filters(store: DuckDBStore) -> None:
     nxt = store.alerts.list_alerts(limit=3, before=page[-1].started_at)
     assert {a.alert_id for a in page}.isdisjoint({a.alert_id for a in nxt})
     assert store.alerts.get_alert(rows[0].fingerprint).alert_id == rows[0].alert_id  # newest
+
+
+def test_deferred_writes_reach_the_store_at_the_end_with_the_newest_state(
+        store: DuckDBStore) -> None:
+    e = engine(store, rule(name="A", condition=ACC))
+    with e.deferred():
+        [a] = e.evaluate_model(SPEC, low(0, 0.7))
+        assert [x.fingerprint for x in e.active()] == [a.fingerprint]  # at once in memory
+        assert store.alerts.list_alerts() == []                        # not yet in the store
+        e.acknowledge(a.fingerprint, "bob", "looking", T0 + HOUR)      # written at once
+        e.evaluate_model(SPEC, low(1, 0.7))
+    [stored] = store.alerts.list_alerts()
+    assert stored.acked_by == "bob" and stored.evaluations == 2  # the ack was not overwritten
+    events = [x["event"] for x in store.alerts.alert_events(a.alert_id)]
+    assert events.count("firing") == 1 and "acknowledged" in events and "evaluated" in events

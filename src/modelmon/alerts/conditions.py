@@ -35,7 +35,11 @@ from modelmon.judgement import Reason, WindowFacts
 from modelmon.judgement.rules.drift import drift_share
 from modelmon.vocabulary import OUTPUT_FEATURE, Direction, Health, Severity, Status
 
-__all__ = ["ModelContext", "Sample", "ServiceContext", "evaluate_condition"]
+__all__ = ["ModelContext", "NotApplicable", "Sample", "ServiceContext", "evaluate_condition"]
+
+
+class NotApplicable(ValueError):
+    """A rule asks for something the model does not have (said in the rule's status)."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +149,14 @@ def _features(ctx: ModelContext, feature: str) -> list[Any]:
 
 def _drift(c: DriftCondition, rule: AlertRule, ctx: ModelContext) -> list[Sample]:
     out = []
-    for x in _features(ctx, c.feature):
+    rows = _features(ctx, c.feature)
+    if c.test is not None:
+        tested = [x for x in rows if x.test == c.test]
+        if rows and not tested:
+            raise NotApplicable(f"no feature of {ctx.model} is tested with {c.test!r} (set "
+                                f"drift.tests for the features to watch)")
+        rows = tested
+    for x in rows:
         stat = x.statistic
         if c.op is not None and c.value is not None:
             active = stat is not None and math.isfinite(stat) and compare(stat, c.op, c.value)

@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -25,7 +26,13 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from modelmon.alerts.conditions import ModelContext, Sample, ServiceContext, evaluate_condition
+from modelmon.alerts.conditions import (
+    ModelContext,
+    NotApplicable,
+    Sample,
+    ServiceContext,
+    evaluate_condition,
+)
 from modelmon.alerts.matchers import Matcher, fingerprint, matches_all
 from modelmon.alerts.rules import AlertRule
 from modelmon.alerts.silences import Silence
@@ -122,6 +129,43 @@ class AlertEngine:
         self._silences: list[Silence] | None = None
         self._env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
         self._templates: dict[str, Any] = {}
+        self._deferred = threading.local()
+
+    # --- writes ------------------------------------------------------------------------------------
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Within the block, this thread's alert writes are gathered and stored in one
+        transaction at its end (an evaluation cycle of a hundred models writes once, not a
+        hundred times). The alerts themselves change at once: ``active()`` and the API see
+        them; their rows and history reach the store when the block ends."""
+        outer = getattr(self._deferred, "pending", None) is None
+        if outer:
+            self._deferred.pending = _Pending()
+        try:
+            yield
+        finally:
+            if outer:
+                pending, self._deferred.pending = self._deferred.pending, None
+                self._flush(pending)
+
+    def _flush(self, pending: _Pending) -> None:
+        if not pending.alerts and not pending.events:
+            return
+        with self._lock:
+            state = self._state()
+            # an alert acknowledged (or silenced) since it was gathered: its newest self
+            alerts = [state[a.fingerprint] if a.fingerprint in state
+                      and state[a.fingerprint].alert_id == a.alert_id else a
+                      for a in pending.alerts]
+            self.store.save_alerts(alerts, pending.events)
+
+    def _save(self, out: _Pending) -> None:
+        pending = getattr(self._deferred, "pending", None)
+        if pending is not None:
+            pending.alerts += out.alerts
+            pending.events += out.events
+        elif out.alerts or out.events:
+            self.store.save_alerts(out.alerts, out.events)
 
     # --- rules -------------------------------------------------------------------------------------
     def _load_api_rules(self) -> None:
@@ -273,11 +317,18 @@ class AlertEngine:
     # --- evaluation --------------------------------------------------------------------------------
     def _apply(self, rule: AlertRule, source_labels: dict[str, str], samples: Iterable[Sample],
                ctx: ModelContext | ServiceContext, now: datetime, model: str | None,
-               backfilled: bool, out: _Pending, scope: str) -> None:
+               backfilled: bool, out: _Pending, mine: dict[str, list[str]]) -> None:
+        """One rule's samples; ``mine``: the fingerprints of the scope's active alerts by rule
+        (gathered once per evaluation, not per rule)."""
         state = self._state()
         seen: set[str] = set()
-        silences = self.silences()
+        silences: list[Silence] | None = None
+        live = rule.name in mine
         for sample in samples:
+            if not sample.active and not live:
+                continue  # quiet and nothing of this rule active here: nothing to do
+            if silences is None:
+                silences = self.silences()
             severity = sample.severity or rule.severity
             labels = {"alertname": rule.name, "severity": str(severity), **source_labels,
                       **sample.labels, **rule.labels}
@@ -292,11 +343,12 @@ class AlertEngine:
                         annotations=self._annotations(rule, labels, sample, severity, ctx))
             self._record(t, fp, now, silences, out, sample.value)
         # this rule's alerts for this model (or the service) that no sample named: inactive
-        for fp, inst in list(state.items()):
-            if inst.rule != rule.name or fp in seen or inst.state not in ACTIVE:
+        for fp in mine.get(rule.name, ()):
+            inst = state.get(fp)
+            if inst is None or fp in seen or inst.state not in ACTIVE:
                 continue
-            if (inst.model or "") != scope:
-                continue
+            if silences is None:
+                silences = self.silences()
             t = advance(rule, inst, active=False, now=now, fingerprint=fp, labels=inst.labels,
                         annotations=inst.annotations, severity=inst.severity, value=None,
                         threshold=inst.threshold, model=inst.model, backfilled=backfilled)
@@ -331,6 +383,10 @@ class AlertEngine:
         out = _Pending()
         scope = model or ""
         with self._lock:
+            mine: dict[str, list[str]] = {}
+            for fp, inst in self._state().items():
+                if (inst.model or "") == scope:
+                    mine.setdefault(inst.rule, []).append(fp)
             for rule, _source in rules:
                 if rule.timed != timed:
                     continue
@@ -340,8 +396,10 @@ class AlertEngine:
                 try:
                     samples = evaluate_condition(rule, ctx)
                     self._apply(rule, source_labels, samples, ctx, now, model, backfilled, out,
-                                scope)
+                                mine)
                     st.last_error = None
+                except NotApplicable as exc:  # said in the rule's status, not a failure
+                    st.last_error = str(exc)
                 except Exception as exc:  # one broken rule never stops the others
                     log.exception("alert rule %s failed", rule.name)
                     st.last_error = type(exc).__name__
@@ -351,8 +409,7 @@ class AlertEngine:
                 st.last_evaluated_at = now
                 if self.observe is not None:
                     self.observe(rule.name, st.seconds, failed)
-            if out.alerts or out.events:
-                self.store.save_alerts(out.alerts, out.events)
+            self._save(out)
         return out.alerts
 
     def evaluate_model(self, spec: ModelSpec, ctx: ModelContext, *,
@@ -386,7 +443,7 @@ class AlertEngine:
                     changed.append(replace(inst, backfilled=False))
                     self._state()[fp] = changed[-1]
             if changed:
-                self.store.save_alerts(changed, [])
+                self._save(_Pending(changed, []))
 
     def matching(self, matchers: Sequence[Matcher]) -> list[AlertInstance]:
         """Active alerts a silence with these matchers would silence."""

@@ -165,8 +165,14 @@ class ChangeCondition(_Strict):
 
 
 class DriftCondition(_Strict):
+    """A feature's drift verdict, or its statistic against ``op value``. ``test`` keeps the
+    features whose drift statistic is that test (``psi``, ``jensen_shannon`` ...: a limit such
+    as ``PSI > 0.2`` means nothing on another statistic); a model none of whose features uses it
+    makes the rule fail with that said (``GET /v1/rules``), not stay silent."""
+
     kind: Literal["drift"] = "drift"
     feature: str = "*"
+    test: str | None = None
     op: Op | None = None
     value: Threshold | None = None
     window: str | None = None

@@ -22,6 +22,13 @@ status and reasons, features, detector signals) and what should be firing after 
 
 ``after: k`` checks the alerts after the first ``k`` windows; each expected alert lists the
 labels it must have (others may be there too).
+
+What a window may hold: ``metrics`` (``name: value`` or ``name: [value, n]``; n defaults to
+1,000), ``baseline`` (``name: centre`` or ``name: [centre, sd]``, the band a ``change``
+condition measures against; sd is the window's noise, default tiny), ``status`` and
+``reasons`` (``{kind, severity, message}``), ``features`` (``{name, test, statistic,
+threshold, drifted, missing_share ...}``), ``concept_drift: true``, and for service rules
+``service: {components: {store: unhealthy}, usage: {cpu: 0.85}}``.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from typing import Any
 import yaml
 
 from modelmon._durations import parse_duration
-from modelmon.alerts.conditions import ModelContext
+from modelmon.alerts.conditions import ModelContext, ServiceContext
 from modelmon.alerts.engine import AlertEngine, model_labels
 from modelmon.alerts.rules import AlertRule
 from modelmon.config.models import ModelSpec
@@ -86,8 +93,10 @@ def _facts(spec: ModelSpec, i: int, size: Any, w: dict[str, Any]) -> tuple[Windo
     for name, v in (w.get("metrics") or {}).items():
         value, n = (v[0], v[1]) if isinstance(v, list) else (v, 1000)
         metrics[name] = (float(value), int(n))
-    bands = {name: MetricBand(name, float(b), 1e-9, 12, 1000.0)
-             for name, b in (w.get("baseline") or {}).items()}
+    bands = {}
+    for name, b in (w.get("baseline") or {}).items():
+        centre, sd = (b[0], b[1]) if isinstance(b, list) else (b, 1e-9)
+        bands[name] = MetricBand(name, float(centre), float(sd), 12, 1000.0)
     features = [FeatureFacts(f["name"], f.get("type", "numeric"), f.get("test"),
                              f.get("statistic"), f.get("threshold"), bool(f.get("drifted")),
                              int(f.get("n", 1000)), missing_share=f.get("missing_share"),
@@ -126,9 +135,16 @@ def run_rule_tests(path: str | Path) -> list[TestOutcome]:
             expects = {int(e["after"]): e for e in test.get("expect") or []}
             for i, w in enumerate(windows):
                 facts, status, reasons = _facts(spec, i, size, w or {})
-                ctx = ModelContext(spec.name, model_labels(spec), facts.end, "test", status,
-                                   facts, reasons)
-                engine.evaluate_model(spec, ctx)
+                if "service" in (w or {}):
+                    svc = w["service"] or {}
+                    engine.evaluate_service(
+                        ServiceContext(facts.end, svc.get("components") or {},
+                                       {k: float(v) for k, v in (svc.get("usage") or {}).items()}),
+                        [(r, "test") for r in rules])
+                else:
+                    ctx = ModelContext(spec.name, model_labels(spec), facts.end, "test", status,
+                                       facts, reasons)
+                    engine.evaluate_model(spec, ctx)
                 expect = expects.get(i + 1)
                 if expect is not None:
                     outcome.failures += _check(engine, expect, i + 1)

@@ -34,6 +34,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -195,12 +196,21 @@ class Evaluator:
         budget reaches every model)."""
         started = time.perf_counter()
         summary = CycleSummary(self.clock())
-        budget = self.max_windows_per_cycle
         infos = self.store.list_models()
         if infos:
             k = self._rotation % len(infos)
             infos = infos[k:] + infos[:k]
             self._rotation += 1
+        with self._alert_writes():  # the cycle's alerts are stored in one transaction
+            self._cycle(infos, summary)
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    def _alert_writes(self) -> AbstractContextManager[None]:
+        return self.alerts.deferred() if self.alerts is not None else nullcontext()
+
+    def _cycle(self, infos: list[Any], summary: CycleSummary) -> None:
+        budget = self.max_windows_per_cycle
         for info in infos:
             result = ModelCycle(info.name)
             lock = self.lock(info.name)
@@ -221,8 +231,6 @@ class Evaluator:
             budget = max(0, budget - result.windows_evaluated)
             summary.models.append(result)
         self._evaluate_timed(summary.started_at)
-        summary.seconds = time.perf_counter() - started
-        return summary
 
     def evaluate_model(self, model: str) -> ModelCycle:
         """One cycle for one model (the API's "evaluate now")."""
@@ -576,12 +584,13 @@ class Evaluator:
         backfilled: nobody is notified of the past)."""
         if self.alerts is None:
             return
-        for facts, verdict in judged:
-            if not verdict.complete:
-                continue
-            ctx = self._context(spec, verdict.end, verdict.window, verdict.status, facts,
-                                list(verdict.reasons))
-            self.alerts.evaluate_model(spec, ctx, backfilled=True)
+        with self.alerts.deferred():
+            for facts, verdict in judged:
+                if not verdict.complete:
+                    continue
+                ctx = self._context(spec, verdict.end, verdict.window, verdict.status, facts,
+                                    list(verdict.reasons))
+                self.alerts.evaluate_model(spec, ctx, backfilled=True)
         if judged:
             self.alerts.mark_live(spec.name, judged[-1][1].end - judged[-1][1].start, self.clock())
 
