@@ -9,28 +9,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from modelmon.config.models import Task
+from modelmon.config.models import FINANCE_METRICS, Task
 from modelmon.evaluation.frame import EvalFrame
 from modelmon.evaluation.quality import call_metric
-from modelmon.metrics import (
-    directional_accuracy,
-    expected_shortfall,
-    hit_rate,
-    information_ratio,
-    max_drawdown,
-    profit_loss_ratio,
-    sharpe_ratio,
-    value_at_risk,
-)
+from modelmon.metrics import get_metric
 
 __all__ = ["business_metrics", "finance_metrics"]
 
-_FUNCS: dict[str, Any] = {
-    "directional_accuracy": directional_accuracy, "hit_rate": hit_rate,
-    "sharpe_ratio": sharpe_ratio, "information_ratio": information_ratio,
-    "max_drawdown": max_drawdown, "profit_loss_ratio": profit_loss_ratio,
-    "value_at_risk": value_at_risk, "expected_shortfall": expected_shortfall,
-}
+#: Every finance metric a spec may name, looked up once in the registry.
+_FUNCS: dict[str, Any] = {name: get_metric(name).func for name in FINANCE_METRICS}
 
 
 def finance_metrics(frame: EvalFrame) -> dict[str, tuple[float, int]]:
@@ -47,7 +34,8 @@ def finance_metrics(frame: EvalFrame) -> dict[str, tuple[float, int]]:
             out[name] = (math.nan, lab.n)
             continue
         out[name] = (call_metric(_FUNCS[name], yt, yp, kind=fin.kind, periods_per_year=fin.periods_per_year,
-                           risk_free_rate=fin.risk_free_rate, level=fin.var_level), lab.n)
+                           risk_free_rate=fin.risk_free_rate, level=fin.var_level,
+                                       tolerance=fin.tolerance), lab.n)
     return out
 
 
