@@ -35,6 +35,8 @@ from modelmon.backtest.rules import (
     TopK,
     VolatilityTarget,
     as_strategy,
+    sizer_from_spec,
+    strategy_from_spec,
 )
 from modelmon.backtest.stats import (
     BootstrapInterval,
@@ -73,5 +75,7 @@ __all__ = [
     "compare",
     "max_drawdown_details",
     "performance",
+    "sizer_from_spec",
+    "strategy_from_spec",
     "walk_forward",
 ]

@@ -38,6 +38,8 @@ __all__ = [
     "TopK",
     "VolatilityTarget",
     "as_strategy",
+    "sizer_from_spec",
+    "strategy_from_spec",
 ]
 
 SCORES = ("prediction", "gap")
@@ -383,3 +385,77 @@ def trailing_volatility(returns: NDArray[np.float64], lookback: int) -> NDArray[
     var = np.where(var <= 1e-12 * s2 / lookback, 0.0, var)
     out[lookback:] = np.where(gaps > 0, np.nan, np.sqrt(np.maximum(var, 0.0)))
     return out
+
+
+_RULES: dict[str, type] = {"threshold": Threshold, "top_k": TopK}
+_SIZERS: dict[str, type] = {"equal": EqualWeight, "fraction": FractionOfEquity,
+                            "amount": FixedAmount, "vol": VolatilityTarget}
+
+
+def _value(text: str) -> Any:
+    low = text.strip().lower()
+    if low in ("true", "yes"):
+        return True
+    if low in ("false", "no"):
+        return False
+    if low in ("none", "null"):
+        return None
+    try:
+        return int(low)
+    except ValueError:
+        pass
+    try:
+        return float(low)
+    except ValueError:
+        return text.strip()  # "2%", "10bp": read by parse_threshold
+
+
+def strategy_from_spec(text: str) -> Strategy:
+    """Build a rule from a one-line spec, as the CLI takes it: ``RULE[:key=value,...]``.
+
+    Examples
+    --------
+    >>> strategy_from_spec("top_k:k=10,long_short=true")
+    TopK(k=10, long_short=True, min_score=None, on='prediction', name='top_k:k=10,long_short=true')
+    >>> strategy_from_spec("threshold:long_above=2%,on=gap").long_above
+    '2%'
+    """
+    rule, _, args = text.partition(":")
+    cls = _RULES.get(rule.strip())
+    if cls is None:
+        raise ParameterError(
+            f"Unknown strategy rule {rule!r} in {text!r}; choose from {sorted(_RULES)} "
+            "(e.g. 'threshold:long_above=1%' or 'top_k:k=10').", loc=("strategy",))
+    kwargs: dict[str, Any] = {"name": text}
+    for part in filter(None, (p.strip() for p in args.split(","))):
+        key, eq, value = part.partition("=")
+        if not eq:
+            raise ParameterError(f"Expected key=value in strategy spec {text!r}; got {part!r}.",
+                                 loc=("strategy",))
+        kwargs[key.strip()] = _value(value)
+    try:
+        out: Strategy = cls(**kwargs)
+    except TypeError as exc:
+        raise ParameterError(f"Bad strategy spec {text!r}: {exc}.", loc=("strategy",)) from None
+    out.signals(Panel(np.zeros((1, 1)), np.zeros((1, 1)),
+                      prices=np.ones((1, 1))))  # validate its parameters now
+    return out
+
+
+def sizer_from_spec(kind: str, size: float | str | None = None, **extra: Any) -> Any:
+    """A sizer by name (``equal``, ``fraction``, ``amount``, ``vol``) and its main parameter.
+
+    Examples
+    --------
+    >>> sizer_from_spec("fraction", "10%")
+    FractionOfEquity(fraction='10%')
+    """
+    cls = _SIZERS.get(kind)
+    if cls is None:
+        raise ParameterError(f"Unknown sizing {kind!r}; choose from {sorted(_SIZERS)}.",
+                             loc=("sizing",))
+    if size is None:
+        return cls(**extra)
+    first = {"equal": "gross", "fraction": "fraction", "amount": "amount", "vol": "target"}[kind]
+    value: Any = float(size) if kind == "amount" else size
+    return cls(**{first: value}, **extra)
