@@ -19,8 +19,11 @@ from modelmon.exceptions import ParameterError, UndefinedMetricWarning
 warnings.filterwarnings("ignore", module="quantstats")
 qs = pytest.importorskip("quantstats")
 
+# returns below 1e-12 in size are 0: squares of far smaller ones underflow, and the reference
+# libraries then disagree on what an all-zero downside deviation gives (inf or NaN)
 returns_ = st.lists(
-    st.floats(-0.3, 0.3, allow_nan=False, allow_infinity=False), min_size=5, max_size=60
+    st.floats(-0.3, 0.3, allow_nan=False, allow_infinity=False).map(
+        lambda x: 0.0 if abs(x) < 1e-12 else x), min_size=5, max_size=60
 ).map(np.array)
 periods_ = st.sampled_from([12, 52, 252])
 
