@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 CORE = ["modelmon.metrics", "modelmon.drift", "modelmon.detectors", "modelmon.degradation",
-        "modelmon.judgement", "modelmon.vocabulary"]
+        "modelmon.judgement", "modelmon.vocabulary", "modelmon.backtest"]
 SERVICE_DEPS = ["fastapi", "starlette", "uvicorn", "duckdb", "pyarrow", "pandas", "polars",
                 "httpx", "pydantic", "prometheus_client", "yaml", "typer", "rich", "plotly",
                 "jinja2", "psutil", "sklearn", "river", "orjson"]
@@ -28,7 +28,7 @@ def test_core_layers_work_with_service_dependencies_blocked() -> None:
                 return None
         sys.meta_path.insert(0, Block())
         import numpy as np
-        from modelmon import metrics, drift, detectors, degradation, judgement
+        from modelmon import metrics, drift, detectors, degradation, judgement, backtest
         rng = np.random.default_rng(0)
         y = rng.integers(0, 2, 200); s = rng.random(200)
         assert 0 <= metrics.accuracy_score(y, (s > 0.5).astype(int)) <= 1
@@ -43,6 +43,9 @@ def test_core_layers_work_with_service_dependencies_blocked() -> None:
         assert rep.degraded == ("accuracy",)
         band = judgement.MetricBand.fit("accuracy", [0.9, 0.91, 0.89, 0.9], [100] * 4)
         assert band is not None and band.sigmas(0.5, 100, judgement.bands.Direction.HIGHER) > 10
+        bt = backtest.backtest(backtest.Panel(rng.normal(size=(50, 4)), rng.normal(0, 0.01, (50, 4))),
+                               backtest.TopK(k=2), costs=backtest.Costs(fees="5bp"))
+        assert bt.equity.size == 50 and bt.stats.trades > 0
         leaked = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
         assert not leaked, leaked
         print("ok")

@@ -19,6 +19,7 @@ from modelmon.vocabulary import Metric, Severity, Task
 from modelmon.windows import WindowScheme, parse_window
 
 __all__ = [
+    "FINANCE_METRICS",
     "NAME_PATTERN",
     "BaselineSpec",
     "BusinessSpec",
@@ -294,9 +295,9 @@ class JudgementSpec(_Strict):
 
 class FinanceSpec(_Strict):
     """Finance metrics for a regression model whose outputs are returns (``kind: change``) or
-    price levels in time order (``kind: level``). Strategy metrics take a position from the sign
-    of each prediction. ``metrics`` chooses among: directional_accuracy, hit_rate, sharpe_ratio,
-    information_ratio, max_drawdown, profit_loss_ratio, value_at_risk, expected_shortfall."""
+    price levels in time order (``kind: level``), or IPO valuations / first-day returns.
+    Strategy metrics take a position from the sign of each prediction. ``metrics`` chooses among
+    :data:`FINANCE_METRICS` (units and conventions: docs/metrics.md#finance)."""
 
     kind: Literal["change", "level"] = "change"
     metrics: list[str] = Field(default_factory=lambda: [
@@ -305,16 +306,35 @@ class FinanceSpec(_Strict):
     periods_per_year: float = Field(252.0, gt=0)
     risk_free_rate: float = 0.0
     var_level: float = Field(0.95, gt=0.5, lt=1.0)
+    #: first_day_return_accuracy: largest miss that counts as right, 0.05 or "5%".
+    tolerance: float | str = 0.05
 
     @field_validator("metrics")
     @classmethod
     def _known(cls, v: list[str]) -> list[str]:
-        allowed = {"directional_accuracy", "hit_rate", "sharpe_ratio", "information_ratio",
-                   "max_drawdown", "profit_loss_ratio", "value_at_risk", "expected_shortfall"}
-        unknown = sorted(set(v) - allowed)
+        unknown = sorted(set(v) - set(FINANCE_METRICS))
         if unknown:
-            raise ValueError(f"unknown finance metrics {unknown}; choose from {sorted(allowed)}")
+            raise ValueError(f"unknown finance metrics {unknown}; choose from {list(FINANCE_METRICS)}")
         return v
+
+    @field_validator("tolerance")
+    @classmethod
+    def _tolerance(cls, v: float | str) -> float | str:
+        from modelmon.metrics.finance import parse_threshold
+
+        parse_threshold(v, name="tolerance", owner="finance")
+        return v
+
+
+#: Finance metrics a model's ``finance:`` section may ask for (those computed from a window's
+#: predicted and realised values; the greenshoe metrics need 0/1 outcomes and are not here).
+FINANCE_METRICS = (
+    "directional_accuracy", "hit_rate", "trade_hit_rate", "sharpe_ratio", "sortino_ratio",
+    "information_ratio", "calmar_ratio", "annual_return", "annual_volatility", "max_drawdown",
+    "max_drawdown_signed", "profit_loss_ratio", "value_at_risk", "expected_shortfall",
+    "first_day_return_sign_accuracy", "first_day_return_accuracy", "underpricing_error",
+    "overvaluation_rate", "valuation_mape",
+)
 
 
 class BusinessSpec(_Strict):

@@ -15,11 +15,24 @@ for :func:`max_drawdown`; the others are order-free.
 
 IPO metrics take one row per IPO: realised and predicted first-day returns or prices, offer
 prices, and whether the over-allotment (greenshoe) option was exercised.
+
+Units and conventions. Every metric here returns a **fraction** (0.15 = 15 %) except
+:func:`valuation_mape`, which is in **percent** (15 = 15 %), the way IPO analysts write it.
+Where users' conventions differ from modelmon's older definition, both exist under distinct
+names: :func:`max_drawdown` (a positive fraction) and :func:`max_drawdown_signed` (<= 0, the
+empyrical/quantstats sign); :func:`hit_rate` (per period with a position) and
+:func:`trade_hit_rate` (per round-trip trade, as a backtest counts them);
+:func:`over_allocation_rate` (greenshoe exercise share) and :func:`overvaluation_rate` (share of
+valuations above the actual, which the IPO platform calls "over-allocation"); ``mape`` (a
+fraction) and :func:`valuation_mape` (percent). :func:`parse_threshold` reads a rule threshold
+given as ``"15%"``, ``"10bp"`` or ``0.15`` into the unit of the metric it is compared with.
 """
 
 from __future__ import annotations
 
 import math
+import re
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -38,20 +51,38 @@ from modelmon._validation import (
 from modelmon.exceptions import ParameterError, ValidationError
 from modelmon.metrics._checks import check_reg_targets, empty_input, weighted_mean
 from modelmon.metrics.registry import Direction, register_metric
+from modelmon.metrics.regression import (
+    ZERO_POLICIES,
+    _ape_terms,
+    _mape_value,
+    _warn_excluded_zeros,
+)
 
 __all__ = [
+    "PERCENT_METRICS",
+    "annual_return",
+    "annual_volatility",
+    "calmar_ratio",
     "directional_accuracy",
     "expected_shortfall",
+    "first_day_return_accuracy",
     "first_day_return_sign_accuracy",
     "hit_rate",
     "information_ratio",
     "max_drawdown",
+    "max_drawdown_signed",
+    "metric_unit",
     "over_allocation_rate",
     "over_allocation_rate_error",
+    "overvaluation_rate",
+    "parse_threshold",
     "profit_loss_ratio",
     "sharpe_ratio",
+    "sortino_ratio",
     "strategy_returns",
+    "trade_hit_rate",
     "underpricing_error",
+    "valuation_mape",
     "value_at_risk",
 ]
 
@@ -383,9 +414,7 @@ def max_drawdown(
             f"{float(r.min())!r}.",
             loc=("y_true",),
         )
-    equity = np.cumprod(1.0 + r)
-    peak = np.maximum(np.maximum.accumulate(equity), 1.0)
-    return float(np.max(1.0 - equity / peak, initial=0.0))
+    return _max_drawdown(r)
 
 
 def _traded(
@@ -879,3 +908,641 @@ def over_allocation_rate_error(
         )
     w = check_sample_weight(sample_weight, yt.size, owner)
     return weighted_mean(yp - yt, w, owner)
+
+
+# --- performance statistics as the reference libraries define them -----------------------------
+
+
+def _nonruinous(r: NDArray[np.float64], owner: str) -> NDArray[np.float64]:
+    """Check that simple returns are >= -1 (a long position cannot lose more than it holds)."""
+    if r.size and float(r.min()) < -1.0:
+        raise ValidationError(
+            f"The returns given to {owner} must be >= -1 (a loss cannot exceed 100 %). Got "
+            f"{float(r.min())!r}.",
+            loc=("y_true",),
+        )
+    return r
+
+
+def _per_period_rate(annual: float, q: float) -> float:
+    """The per-period rate that compounds to ``annual`` over ``q`` periods."""
+    return float((1.0 + annual) ** (1.0 / q) - 1.0)
+
+
+@register_metric(
+    "sortino_ratio",
+    Direction.HIGHER,
+    _TASKS,
+    input="value",
+    description="Annualised mean excess return over the downside deviation.",
+)
+def sortino_ratio(
+    y_true: ArrayLike,
+    y_pred: ArrayLike | None = None,
+    *,
+    risk_free_rate: float = 0.0,
+    periods_per_year: float = 252,
+    position: str = "sign",
+) -> float:
+    """Annualised Sortino ratio of the strategy returns (or of ``y_true``).
+
+    .. math:: \\mathrm{SoR} = \\sqrt{q}\\,\\frac{\\overline{r - r_f}}
+              {\\sqrt{\\overline{\\min(r - r_f, 0)^2}}}
+
+    The denominator is the target downside deviation with the per-period risk-free return as
+    the target, averaged over **all** periods (Sortino & Price, 1994), as empyrical and
+    quantstats compute it; ``r_f`` is de-compounded from the annual rate as in
+    :func:`sharpe_ratio`.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_periods,)
+        Realised simple returns per period.
+    y_pred : array-like of shape (n_periods,), optional
+        Predicted returns; the ratio is then that of the strategy returns.
+    risk_free_rate : float, default=0.0
+        Annual risk-free rate (the target return), e.g. 0.03 for 3 %.
+    periods_per_year : float, default=252
+        Periods per year (1 for no annualisation).
+    position : {"sign", "long_only"}, default="sign"
+        How predictions become positions.
+
+    Returns
+    -------
+    float
+        NaN with an UndefinedMetricWarning for empty input or when no period falls below the
+        target (empyrical returns +inf there).
+
+    References
+    ----------
+    Sortino, F. A., Price, L. N. (1994). Performance measurement in a downside risk framework.
+    Journal of Investing 3(3).
+
+    Examples
+    --------
+    >>> round(sortino_ratio([0.01, -0.005, 0.007, 0.002], periods_per_year=12), 4)
+    4.8497
+    """
+    owner = "sortino_ratio"
+    rf = check_real(risk_free_rate, "risk_free_rate", owner, low=-1.0, closed="neither")
+    q = check_real(periods_per_year, "periods_per_year", owner, low=0.0, closed="neither")
+    r = _strategy(y_true, y_pred, position, owner)
+    if r.size == 0:
+        return empty_input(owner)
+    excess = r - _per_period_rate(rf, q)
+    downside = math.sqrt(float(np.mean(np.minimum(excess, 0.0) ** 2)))
+    if downside == 0.0:
+        return undefined(
+            f"{owner} is undefined: no period's return is below the target (zero downside "
+            "deviation). Returning NaN."
+        )
+    return float(np.mean(excess)) / downside * math.sqrt(q)
+
+
+@register_metric(
+    "annual_return",
+    Direction.HIGHER,
+    _TASKS,
+    input="value",
+    description="Compound annual growth rate of the returns (fraction).",
+)
+def annual_return(
+    y_true: ArrayLike,
+    y_pred: ArrayLike | None = None,
+    *,
+    periods_per_year: float = 252,
+    position: str = "sign",
+) -> float:
+    """Compound annual growth rate: ``prod(1 + r) ** (q / n) - 1``.
+
+    The geometric annualisation of empyrical's ``annual_return`` and quantstats' ``cagr`` with
+    periods (not calendar days) as the clock: ``n`` periods are ``n / q`` years.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_periods,)
+        Realised simple returns per period, each >= -1.
+    y_pred : array-like of shape (n_periods,), optional
+        Predicted returns; the growth is then that of the strategy returns.
+    periods_per_year : float, default=252
+        Periods per year.
+    position : {"sign", "long_only"}, default="sign"
+        How predictions become positions.
+
+    Returns
+    -------
+    float
+        A fraction (0.08 = 8 % a year), -1 after a total loss. NaN with an
+        UndefinedMetricWarning for empty input.
+
+    Examples
+    --------
+    >>> round(annual_return([0.01, 0.02, -0.01], periods_per_year=12), 4)
+    0.082
+    """
+    owner = "annual_return"
+    q = check_real(periods_per_year, "periods_per_year", owner, low=0.0, closed="neither")
+    r = _nonruinous(_strategy(y_true, y_pred, position, owner), owner)
+    if r.size == 0:
+        return empty_input(owner)
+    growth = float(np.prod(1.0 + r))
+    return growth ** (q / r.size) - 1.0
+
+
+@register_metric(
+    "annual_volatility",
+    Direction.LOWER,
+    _TASKS,
+    input="value",
+    description="Annualised standard deviation of the returns.",
+)
+def annual_volatility(
+    y_true: ArrayLike,
+    y_pred: ArrayLike | None = None,
+    *,
+    periods_per_year: float = 252,
+    ddof: int = 1,
+    position: str = "sign",
+) -> float:
+    """Annualised volatility ``s(r) * sqrt(q)`` (``ddof=1``, as empyrical and quantstats).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_periods,)
+        Realised simple returns per period.
+    y_pred : array-like of shape (n_periods,), optional
+        Predicted returns; the volatility is then that of the strategy returns.
+    periods_per_year : float, default=252
+        Periods per year.
+    ddof : int, default=1
+        Delta degrees of freedom of the standard deviation.
+    position : {"sign", "long_only"}, default="sign"
+        How predictions become positions.
+
+    Returns
+    -------
+    float
+        A fraction per year. NaN with an UndefinedMetricWarning for empty input or too few
+        periods for ``ddof``.
+
+    Examples
+    --------
+    >>> round(annual_volatility([0.01, -0.01, 0.02, 0.0], periods_per_year=252), 4)
+    0.2049
+    """
+    owner = "annual_volatility"
+    q = check_real(periods_per_year, "periods_per_year", owner, low=0.0, closed="neither")
+    ddof = check_int(ddof, "ddof", owner, low=0)
+    r = _strategy(y_true, y_pred, position, owner)
+    if r.size == 0:
+        return empty_input(owner)
+    if r.size - ddof <= 0:
+        return undefined(
+            f"{owner} is undefined with {r.size} period(s) and ddof={ddof}. Returning NaN."
+        )
+    return float(np.std(r, ddof=ddof)) * math.sqrt(q)
+
+
+@register_metric(
+    "calmar_ratio",
+    Direction.HIGHER,
+    _TASKS,
+    input="value",
+    description="Annual return over the maximum drawdown.",
+)
+def calmar_ratio(
+    y_true: ArrayLike,
+    y_pred: ArrayLike | None = None,
+    *,
+    periods_per_year: float = 252,
+    position: str = "sign",
+) -> float:
+    """Calmar ratio: :func:`annual_return` over :func:`max_drawdown` (a positive fraction).
+
+    Over the whole series given, as empyrical computes it (Young's original used 36 months).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_periods,)
+        Realised simple returns per period, each >= -1.
+    y_pred : array-like of shape (n_periods,), optional
+        Predicted returns; the ratio is then that of the strategy returns.
+    periods_per_year : float, default=252
+        Periods per year.
+    position : {"sign", "long_only"}, default="sign"
+        How predictions become positions.
+
+    Returns
+    -------
+    float
+        NaN with an UndefinedMetricWarning for empty input or no drawdown at all.
+
+    References
+    ----------
+    Young, T. W. (1991). Calmar ratio: a smoother tool. Futures 20(1).
+
+    Examples
+    --------
+    >>> round(calmar_ratio([0.02, -0.01, 0.03, -0.02], periods_per_year=12), 4)
+    2.95
+    """
+    owner = "calmar_ratio"
+    q = check_real(periods_per_year, "periods_per_year", owner, low=0.0, closed="neither")
+    r = _nonruinous(_strategy(y_true, y_pred, position, owner), owner)
+    if r.size == 0:
+        return empty_input(owner)
+    mdd = _max_drawdown(r)
+    if mdd == 0.0:
+        return undefined(f"{owner} is undefined: the equity never fell (no drawdown). "
+                         "Returning NaN.")
+    return (float(np.prod(1.0 + r)) ** (q / r.size) - 1.0) / mdd
+
+
+def _max_drawdown(r: NDArray[np.float64]) -> float:
+    equity = np.cumprod(1.0 + r)
+    peak = np.maximum(np.maximum.accumulate(equity), 1.0)
+    return float(np.max(1.0 - equity / peak, initial=0.0))
+
+
+@register_metric(
+    "max_drawdown_signed",
+    Direction.HIGHER,
+    _TASKS,
+    input="value",
+    description="Maximum drawdown as a negative fraction (empyrical/quantstats sign).",
+)
+def max_drawdown_signed(
+    y_true: ArrayLike, y_pred: ArrayLike | None = None, *, position: str = "sign"
+) -> float:
+    """Maximum drawdown with the sign of empyrical, quantstats and most pandas code: <= 0.
+
+    ``min_t (E_t / max_{s<=t} E_s - 1)`` over the equity compounded from the returns, the
+    starting value counting as a peak: exactly ``-max_drawdown(...)``. -0.25 means the equity
+    fell 25 % below a previous peak. Higher (closer to 0) is better.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_periods,)
+        Realised simple returns, in time order; each must be >= -1.
+    y_pred : array-like of shape (n_periods,), optional
+        Predicted returns; the drawdown is then that of the strategy returns.
+    position : {"sign", "long_only"}, default="sign"
+        How predictions become positions.
+
+    Returns
+    -------
+    float
+        In [-1, 0]. NaN with an UndefinedMetricWarning for empty input.
+
+    Examples
+    --------
+    >>> round(max_drawdown_signed([0.1, -0.2, 0.05, -0.1, 0.3]), 4)
+    -0.244
+    """
+    owner = "max_drawdown_signed"
+    r = _nonruinous(_strategy(y_true, y_pred, position, owner), owner)
+    if r.size == 0:
+        return empty_input(owner)
+    return -_max_drawdown(r) + 0.0  # + 0.0: no negative zero
+
+
+def _round_trip_returns(
+    r: NDArray[np.float64], positions: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Compounded return of each run of an unchanged non-zero position (a round-trip trade)."""
+    held = positions != 0
+    if not held.any():
+        return np.empty(0)
+    prev = np.r_[0.0, positions[:-1]]
+    starts = held & (positions != prev)
+    start_at = np.flatnonzero(starts[held])
+    growth = np.multiply.reduceat(1.0 + r[held], start_at)
+    out: NDArray[np.float64] = growth - 1.0
+    return out
+
+
+@register_metric(
+    "trade_hit_rate",
+    Direction.HIGHER,
+    _TASKS,
+    input="value",
+    description="Share of round-trip trades (runs of one position) that made money.",
+)
+def trade_hit_rate(
+    y_true: ArrayLike, y_pred: ArrayLike | None = None, *, position: str = "sign"
+) -> float:
+    """Share of round-trip trades with a positive compounded return (a backtest's hit rate).
+
+    A trade is a run of consecutive periods holding the same non-zero position (+1 or -1); it
+    ends when the position changes or goes flat. Its return is ``prod(1 + r_t) - 1`` over the
+    run's strategy returns and it is a hit when that is > 0. :func:`hit_rate` counts every
+    period with a position instead; the two agree when every trade lasts one period. Without
+    ``y_pred`` each period of ``y_true`` is one trade.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_periods,)
+        Realised returns, in time order.
+    y_pred : array-like of shape (n_periods,), optional
+        Predicted returns.
+    position : {"sign", "long_only"}, default="sign"
+        How predictions become positions.
+
+    Returns
+    -------
+    float
+        In [0, 1]. NaN with an UndefinedMetricWarning when there is no trade.
+
+    Examples
+    --------
+    >>> trade_hit_rate([0.02, -0.01, 0.01, -0.03, 0.01], [1, 1, -1, -1, 1])
+    1.0
+    >>> hit_rate([0.02, -0.01, 0.01, -0.03, 0.01], [1, 1, -1, -1, 1])
+    0.6
+    """
+    owner = "trade_hit_rate"
+    r = _strategy(y_true, y_pred, position, owner)
+    if y_pred is None:
+        trades = r
+    else:
+        yp = as_1d_float(y_pred, "y_pred", owner)
+        pos = np.sign(yp) if position == "sign" else (yp > 0).astype(np.float64)
+        trades = _round_trip_returns(r, pos)
+    if trades.size == 0:
+        return undefined(f"{owner} is undefined: there are no trades. Returning NaN.")
+    return float(np.mean(trades > 0))
+
+
+# --- IPO metrics as the valuation platform defines them -----------------------------------------
+
+
+@register_metric(
+    "first_day_return_accuracy",
+    Direction.HIGHER,
+    _TASKS,
+    input="value",
+    description="IPO: share of deals whose first-day return was predicted within a tolerance.",
+)
+def first_day_return_accuracy(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    tolerance: float | str = 0.05,
+    offer_price: ArrayLike | None = None,
+    sample_weight: ArrayLike | None = None,
+) -> float:
+    """IPO: share of deals whose predicted first-day return is within ``tolerance`` of the real.
+
+    A deal is a hit when ``|U_pred - U_true| <= tolerance``, with ``U = P_1 / P_0 - 1`` the
+    first-day return (underpricing) as in :func:`underpricing_error`. ``tolerance`` is in
+    return points: ``0.05`` or ``"5%"`` means within 5 points. Compare
+    :func:`first_day_return_sign_accuracy`, which judges only the sign.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_ipos,)
+        Realised and predicted first-day returns (or first-day closing prices with
+        ``offer_price``).
+    tolerance : float or str, default=0.05
+        Largest miss that still counts as accurate, a fraction or a string read by
+        :func:`parse_threshold` (``"5%"``).
+    offer_price : array-like of shape (n_ipos,), optional
+        Offer prices, all > 0; the inputs are then prices.
+    sample_weight : array-like of shape (n_ipos,), optional
+        Non-negative weights.
+
+    Returns
+    -------
+    float
+        In [0, 1]. NaN with an UndefinedMetricWarning for empty input.
+
+    Examples
+    --------
+    >>> first_day_return_accuracy([0.15, -0.05, 0.0, 0.30], [0.12, 0.02, 0.0, 0.20])
+    0.5
+    >>> first_day_return_accuracy([12.0, 18.0], [11.0, 21.0], offer_price=[10.0, 20.0],
+    ...                           tolerance="15%")
+    1.0
+    """
+    owner = "first_day_return_accuracy"
+    tol = parse_threshold(tolerance, name="tolerance", owner=owner)
+    if tol < 0:
+        raise ParameterError(
+            f"The 'tolerance' parameter of {owner} must be >= 0. Got {tolerance!r} instead.",
+            loc=("tolerance",),
+        )
+    yt, yp, w = _first_day_returns(y_true, y_pred, offer_price, sample_weight, owner)
+    # a small relative slack so that a miss of exactly the tolerance counts despite rounding
+    hits = (np.abs(yp - yt) <= tol * (1 + 1e-12) + 1e-15).astype(np.float64)
+    return weighted_mean(hits, w, owner)
+
+
+def _first_day_returns(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    offer_price: ArrayLike | None,
+    sample_weight: ArrayLike | None,
+    owner: str,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64] | None]:
+    yt, yp, w = check_reg_targets(y_true, y_pred, owner, sample_weight)
+    if offer_price is not None:
+        p0 = as_1d_float(offer_price, "offer_price", owner)
+        check_consistent_length([yt, p0], ["y_true", "offer_price"], owner)
+        if p0.size and float(p0.min()) <= 0.0:
+            raise ValidationError(
+                f"The 'offer_price' argument of {owner} must be > 0. Got {float(p0.min())!r}.",
+                loc=("offer_price",),
+            )
+        yt = (yt - p0) / p0
+        yp = (yp - p0) / p0
+    return yt, yp, w
+
+
+@register_metric(
+    "overvaluation_rate",
+    Direction.TARGET,
+    _TASKS,
+    input="value",
+    target=0.5,
+    description="IPO: share of valuations above the actual price (the platform's "
+    "'over-allocation').",
+)
+def overvaluation_rate(
+    y_true: ArrayLike, y_pred: ArrayLike, *, sample_weight: ArrayLike | None = None
+) -> float:
+    """IPO: share of predictions above the actual value — what the IPO platform calls
+    "over-allocation".
+
+    ``mean_w(y_pred > y_true)``: for a valuation model, the share of deals valued above the
+    price the market set. An unbiased model sits near 0.5 (the target); a higher share means
+    systematic over-valuation, which costs a buyer who trusts the model. Not to be confused
+    with :func:`over_allocation_rate`, the share of deals whose greenshoe was exercised.
+    Exact ties count as not above.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_ipos,)
+        Actual and predicted values (prices, valuations or first-day returns).
+    sample_weight : array-like of shape (n_ipos,), optional
+        Non-negative weights (e.g. deal size).
+
+    Returns
+    -------
+    float
+        In [0, 1]. NaN with an UndefinedMetricWarning for empty input.
+
+    Examples
+    --------
+    >>> overvaluation_rate([10.0, 12.0, 8.0, 20.0], [11.0, 11.0, 9.0, 20.0])
+    0.5
+    """
+    owner = "overvaluation_rate"
+    yt, yp, w = check_reg_targets(y_true, y_pred, owner, sample_weight)
+    return weighted_mean((yp > yt).astype(np.float64), w, owner)
+
+
+@register_metric(
+    "valuation_mape",
+    Direction.LOWER,
+    _TASKS,
+    input="value",
+    description="IPO: mean absolute percentage error of valuations, in percent (15 = 15 %).",
+)
+def valuation_mape(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    sample_weight: ArrayLike | None = None,
+    zero_policy: str = "exclude",
+) -> float:
+    """IPO: MAPE of valuations **in percent**, ``100 * mean(|y_pred - y_true| / |y_true|)``.
+
+    The same statistic as the regression metric ``mape``
+    (:func:`~modelmon.metrics.mean_absolute_percentage_error`), which is a fraction; this one is
+    in percent because that is how valuation analysts state it and their thresholds ("MAPE
+    > 15 %" is ``valuation_mape > 15``, or ``mape > 0.15``). Zero actuals follow
+    ``zero_policy`` exactly as in ``mape``.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_ipos,)
+        Actual and predicted valuations (or prices).
+    sample_weight : array-like of shape (n_ipos,), optional
+        Non-negative weights.
+    zero_policy : {"exclude", "epsilon", "raise"}, default="exclude"
+        Handling of zero actuals (see ``mape``).
+
+    Returns
+    -------
+    float
+        Percent. NaN with an UndefinedMetricWarning for empty input, zero total weight or only
+        zero actuals.
+
+    Examples
+    --------
+    >>> valuation_mape([100.0, 200.0, 50.0], [110.0, 180.0, 50.0])
+    6.666...
+    """
+    owner = "valuation_mape"
+    policy = str(check_option(zero_policy, "zero_policy", owner, ZERO_POLICIES))
+    yt, yp, w = check_reg_targets(y_true, y_pred, owner, sample_weight)
+    if yt.size == 0:
+        return empty_input(owner)
+    terms, keep = _ape_terms(yt, yp, policy, owner)
+    if keep is not None:
+        if terms.size == 0:
+            return undefined(
+                f"{owner} is undefined: every value of y_true is 0. Returning NaN; use "
+                "zero_policy='epsilon' to divide by machine epsilon instead."
+            )
+        _warn_excluded_zeros(yt.size - int(keep.sum()), yt.size, owner)
+        if w is not None:
+            w = w[keep]
+    if w is None:
+        value = _mape_value(float(terms.sum()), float(terms.size), owner)
+    else:
+        with np.errstate(invalid="ignore"):
+            value = _mape_value(float(np.dot(terms, w)), float(w.sum()), owner)
+    return 100.0 * value
+
+
+# --- thresholds -----------------------------------------------------------------------------------
+
+#: Finance metrics whose values are in percent (15 = 15 %); every other metric is a fraction.
+PERCENT_METRICS = frozenset({"valuation_mape"})
+UNITS = ("fraction", "percent")
+_THRESHOLD = re.compile(
+    r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(%|bps?|bp|)\s*$", re.IGNORECASE
+)
+_SCALE = {"": Fraction(1), "%": Fraction(1, 100), "bp": Fraction(1, 10_000),
+          "bps": Fraction(1, 10_000)}
+
+
+def metric_unit(name: str) -> str:
+    """The unit a metric's values are in: ``"percent"`` or ``"fraction"``.
+
+    Examples
+    --------
+    >>> metric_unit("valuation_mape"), metric_unit("mape"), metric_unit("max_drawdown")
+    ('percent', 'fraction', 'fraction')
+    """
+    return "percent" if name in PERCENT_METRICS else "fraction"
+
+
+def parse_threshold(
+    value: float | str,
+    *,
+    unit: str = "fraction",
+    name: str = "threshold",
+    owner: str = "parse_threshold",
+) -> float:
+    """Read a threshold written as a percentage, basis points or a fraction.
+
+    One rule, everywhere a threshold or rate is read (alert rules, backtest rules and costs,
+    metric tolerances):
+
+    * a string ending in ``%`` is **percent**: ``"15%"``, ``"15 %"``, ``"-2.5%"``;
+    * a string ending in ``bp``/``bps`` is **basis points**: ``"10bp"`` = 0.1 %;
+    * a bare number, or a string holding only a number, is a **fraction**: ``0.15`` = 15 %.
+
+    The value is returned in ``unit``, the unit of the metric it will be compared with (see
+    :func:`metric_unit`): ``"15%"`` is 0.15 against ``mape`` (a fraction) and 15.0 against
+    ``valuation_mape`` (percent). A bare number is never taken as percent, so ``15`` means
+    1500 % — write ``"15%"``.
+
+    Parameters
+    ----------
+    value : float or str
+        The threshold as written.
+    unit : {"fraction", "percent"}, default="fraction"
+        The unit to return it in.
+    name, owner : str
+        The parameter and the function it belongs to, for error messages.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> parse_threshold("15%"), parse_threshold(0.15), parse_threshold("10bp")
+    (0.15, 0.15, 0.001)
+    >>> parse_threshold("15%", unit="percent"), parse_threshold(0.15, unit="percent")
+    (15.0, 15.0)
+    """
+    check_option(unit, "unit", owner, UNITS)
+    if isinstance(value, str):
+        match = _THRESHOLD.match(value)
+        if match is None:
+            raise ParameterError(
+                f"The {name!r} parameter of {owner} must be a number (a fraction: 0.15) or a "
+                f"string such as '15%' or '10bp'. Got {value!r} instead.",
+                loc=(name,),
+            )
+        number = Fraction(match.group(1)) * _SCALE[match.group(2).lower()]
+    else:
+        real = check_real(value, name, owner)
+        number = Fraction(repr(real)) if isinstance(real, float) else Fraction(real)
+    if unit == "percent":
+        number *= 100
+    return float(number)

@@ -35,6 +35,7 @@ from modelmon.service.middleware import RequestMiddleware
 from modelmon.service.openapi import install_openapi
 from modelmon.service.routes import (
     alerts,
+    backtest,
     evaluation,
     health,
     ingest,
@@ -157,6 +158,7 @@ def create_app(
     app.include_router(system.router, dependencies=auth)
     app.include_router(evaluation.router, dependencies=auth)
     app.include_router(alerts.router, dependencies=auth)
+    app.include_router(backtest.router, dependencies=auth)
     install_openapi(app)
     install_docs(app)
     limits: dict[str, Any] = {"metrics": metrics, "max_body": settings.ingest.max_body,
