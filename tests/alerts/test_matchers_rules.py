@@ -47,9 +47,19 @@ def test_thresholds_accept_fractions_and_percents() -> None:
     rule = AlertRule.model_validate({"name": "MapeHigh", "condition": {
         "kind": "metric", "metric": "mape", "op": ">", "value": "15%"}})
     assert rule.condition.value == pytest.approx(0.15)  # type: ignore[union-attr]
-    with pytest.raises(ValidationError, match="percent"):
+    with pytest.raises(ValidationError, match="'15%' or '10bp'"):
         AlertRule.model_validate({"name": "X", "condition": {
             "kind": "metric", "metric": "mape", "op": ">", "value": "fifteen"}})
+    assert parse_threshold("10bp") == pytest.approx(0.001)
+
+
+@pytest.mark.parametrize(("written", "value"), [("15%", 15.0), (0.15, 15.0), ("20bp", 0.2)])
+def test_limits_on_a_percent_metric_are_read_in_percent(written: object, value: float) -> None:
+    rule = AlertRule.model_validate({"name": "ValuationOff", "condition": {
+        "kind": "metric", "metric": "valuation_mape", "op": ">", "warning": written,
+        "critical": "30%"}})
+    assert rule.condition.warning == pytest.approx(value)  # type: ignore[union-attr]
+    assert rule.condition.critical == pytest.approx(30.0)  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(("rule", "message"), [

@@ -72,18 +72,17 @@ Op = Literal["<", "<=", ">", ">=", "==", "!="]
 
 
 def parse_threshold(value: Any) -> Any:
-    """A threshold as a number: ``"15%"`` -> 0.15, ``"0.15"`` -> 0.15, numbers as they are.
+    """A threshold as a fraction: ``"15%"`` -> 0.15, ``"10bp"`` -> 0.001, ``"0.15"`` -> 0.15,
+    numbers as they are (one rule with backtests and finance metrics:
+    :func:`modelmon.metrics.finance.parse_threshold`).
 
-    >>> parse_threshold("15%"), parse_threshold(0.2), parse_threshold("2.5")
-    (0.15, 0.2, 2.5)
+    >>> parse_threshold("15%"), parse_threshold(0.2), parse_threshold("2.5"), parse_threshold("10bp")
+    (0.15, 0.2, 2.5, 0.001)
     """
     if isinstance(value, str):
-        text = value.strip()
-        try:
-            return float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
-        except ValueError:
-            raise ValueError(f"a threshold is a number or a percent such as '15%'; got "
-                             f"{value!r}") from None
+        from modelmon.metrics.finance import parse_threshold as parse
+
+        return parse(value, name="threshold", owner="an alert rule")
     return value
 
 
@@ -133,11 +132,28 @@ class _Tiered(_Strict):
 
 
 class MetricCondition(_Tiered):
+    """A metric against a limit or tiers. Limits are in the metric's unit: ``"15%"`` is 0.15
+    against ``mape`` (a fraction) and 15 against ``valuation_mape`` (percent)."""
+
     kind: Literal["metric"] = "metric"
     metric: str
     window: str | None = None
     version: str = "*"
     op: Op = "<"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _in_metric_unit(cls, data: Any) -> Any:
+        from modelmon.metrics.finance import metric_unit
+        from modelmon.metrics.finance import parse_threshold as parse
+
+        if not isinstance(data, dict) or metric_unit(str(data.get("metric"))) == "fraction":
+            return data
+        out = dict(data)
+        for key in ("value", "warning", "critical"):
+            if isinstance(out.get(key), str | int | float) and not isinstance(out[key], bool):
+                out[key] = parse(out[key], unit="percent", name=key, owner="an alert rule")
+        return out
 
 
 class ChangeCondition(_Strict):
