@@ -326,3 +326,27 @@ def test_deferred_writes_reach_the_store_at_the_end_with_the_newest_state(
     assert stored.acked_by == "bob" and stored.evaluations == 2  # the ack was not overwritten
     events = [x["event"] for x in store.alerts.alert_events(a.alert_id)]
     assert events.count("firing") == 1 and "acknowledged" in events and "evaluated" in events
+
+
+def test_listeners_hear_each_change_after_it_is_stored(store: DuckDBStore) -> None:
+    e = engine(store, rule(name="A", condition=ACC, **{"for": 2}))
+    heard: list[tuple[str, str, int]] = []
+
+    def listener(changes: Any) -> None:
+        for c in changes:  # stored before the listener is told
+            heard.append((c.event, c.alert.state, len(store.alerts.alert_events(c.alert.alert_id))))
+
+    def broken(changes: Any) -> None:
+        raise RuntimeError("a listener's bug")
+
+    e.listeners += [broken, listener]
+    e.evaluate_model(SPEC, low(0, 0.7))
+    with e.deferred():
+        [a] = e.evaluate_model(SPEC, low(1, 0.7))
+        assert [h[0] for h in heard] == ["pending"]  # the firing is told when the block ends
+    e.acknowledge(a.fingerprint, "bob", "", T0 + 2 * HOUR)
+    e.evaluate_model(SPEC, low(2, 0.9))
+    assert [(h[0], h[1]) for h in heard] == [("pending", "pending"), ("firing", "firing"),
+                                             ("acknowledged", "firing"),
+                                             ("resolved", "resolved")]
+    assert all(n >= 1 for _, _, n in heard)  # "evaluated" lines are stored, not told

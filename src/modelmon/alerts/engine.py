@@ -40,7 +40,8 @@ from modelmon.alerts.state import ACTIVE, AlertInstance, AlertState, advance
 from modelmon.config.models import ModelSpec
 from modelmon.vocabulary import Severity
 
-__all__ = ["AlertEngine", "RuleStats", "RuleStatus", "model_labels"]
+__all__ = ["NOTIFIED_EVENTS", "AlertChange", "AlertEngine", "RuleStats", "RuleStatus",
+           "model_labels"]
 
 log = logging.getLogger("modelmon.alerts")
 
@@ -59,6 +60,23 @@ def model_labels(spec: ModelSpec) -> dict[str, str]:
         out["owner"] = spec.owner
     out.update(spec.labels)
     return out
+
+
+@dataclass(frozen=True)
+class AlertChange:
+    """What a listener hears: an alert's event (``firing``, ``resolved``, ``escalated``,
+    ``deescalated``, ``acknowledged``, ``live`` for a backfilled alert that turned out current,
+    ``pending``, ``cancelled``), after it is stored."""
+
+    alert: AlertInstance
+    event: str
+    at: datetime
+    note: str | None = None
+
+
+#: Events listeners are told of (``evaluated`` lines only grow the history).
+NOTIFIED_EVENTS = frozenset({"pending", "firing", "resolved", "escalated", "deescalated",
+                             "acknowledged", "live", "cancelled"})
 
 
 @dataclass
@@ -130,6 +148,20 @@ class AlertEngine:
         self._env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
         self._templates: dict[str, Any] = {}
         self._deferred = threading.local()
+        #: called with the changes of each write, after it is stored (notifications, actions);
+        #: a listener must be quick (queue the work) and never raise
+        self.listeners: list[Callable[[Sequence[AlertChange]], None]] = []
+
+    def _emit(self, events: Sequence[tuple[AlertInstance, datetime, str, str | None]]) -> None:
+        changes = [AlertChange(a, event, at, note) for a, at, event, note in events
+                   if event in NOTIFIED_EVENTS]
+        if not changes:
+            return
+        for listener in list(self.listeners):
+            try:
+                listener(changes)
+            except Exception:  # a listener's failure never stops evaluation
+                log.exception("alert listener %r failed", listener)
 
     # --- writes ------------------------------------------------------------------------------------
     @contextmanager
@@ -158,6 +190,7 @@ class AlertEngine:
                       and state[a.fingerprint].alert_id == a.alert_id else a
                       for a in pending.alerts]
             self.store.save_alerts(alerts, pending.events)
+        self._emit(pending.events)
 
     def _save(self, out: _Pending) -> None:
         pending = getattr(self._deferred, "pending", None)
@@ -166,6 +199,7 @@ class AlertEngine:
             pending.events += out.events
         elif out.alerts or out.events:
             self.store.save_alerts(out.alerts, out.events)
+            self._emit(out.events)
 
     # --- rules -------------------------------------------------------------------------------------
     def _load_api_rules(self) -> None:
@@ -277,8 +311,10 @@ class AlertEngine:
                 raise NotFoundError(f"no active alert {fingerprint_!r}", loc=("fingerprint",))
             acked = replace(inst, acked_by=by, acked_at=now, ack_note=note)
             self._state()[fingerprint_] = acked
-            self.store.save_alerts([acked], [(acked, now, "acknowledged", note or None)])
-            return acked
+            event = (acked, now, "acknowledged", note or None)
+            self.store.save_alerts([acked], [event])
+        self._emit([event])
+        return acked
 
     # --- templates ---------------------------------------------------------------------------------
     def _render(self, template: str, values: dict[str, Any]) -> str:
@@ -443,7 +479,7 @@ class AlertEngine:
                     changed.append(replace(inst, backfilled=False))
                     self._state()[fp] = changed[-1]
             if changed:
-                self._save(_Pending(changed, []))
+                self._save(_Pending(changed, [(a, now, "live", None) for a in changed]))
 
     def matching(self, matchers: Sequence[Matcher]) -> list[AlertInstance]:
         """Active alerts a silence with these matchers would silence."""
