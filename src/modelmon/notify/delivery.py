@@ -1,8 +1,10 @@
 """Delivery: the outbox's messages out to their receivers, at least once.
 
-A thread takes the due messages (the oldest queued one of each lane, a lane being one receiver
-integration) and hands each to a pool of workers; a lane has at most one message in flight, so
-its messages go out in order and a slow or failing receiver holds only its own lane. A message
+A thread takes the due messages (the oldest queued one of each lane, a lane being one group's
+messages to one receiver integration) and hands each to a pool of workers; a lane has at most
+one message in flight, so a group's messages go out in order, and a slow or failing receiver
+holds only its own lanes and at most a quarter of the workers (at least one), so other
+receivers keep going. A message
 is marked ``delivered`` after its receiver accepted it; when sending fails it is tried again
 after a backoff doubling from ``min_backoff`` to ``max_backoff`` (times a random factor in
 [0.5, 1], so receivers coming back are not hit all at once), until it is refused for good
@@ -63,7 +65,9 @@ class Delivery:
         self.max_age = duration(d.max_age)
         self._pool = ThreadPoolExecutor(d.workers, thread_name_prefix="modelmon-notify-send")
         self._client = httpx.Client(follow_redirects=False)
-        self._busy: set[tuple[str, str, int]] = set()
+        self._busy: set[tuple[str, str, int, str]] = set()
+        self._per_target: dict[tuple[str, str, int], int] = {}
+        self.target_limit = max(1, d.workers // 4)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -92,26 +96,33 @@ class Delivery:
             self.wake.wait(self._until_next())
 
     def _until_next(self) -> float:
+        """How long to sleep unless woken: until the earliest retry is due; with nothing
+        queued, until the dispatcher queues something (a minute at most)."""
         try:
             nxt = self.store.next_due()
         except Exception:
             return 1.0
         if nxt is None:
-            return 1.0
-        return min(1.0, max(0.02, (nxt - self.clock()).total_seconds()))
+            return 60.0
+        return min(60.0, max(0.02, (nxt - self.clock()).total_seconds()))
 
     def dispatch(self, now: datetime) -> int:
         """Hand the due messages to the workers; how many."""
         with self._lock:
             busy = list(self._busy)
         items = self.store.due(now, busy=busy)
+        sent = 0
         for item in items:
+            target = item.lane[:3]
             with self._lock:
-                if item.lane in self._busy:
+                if item.lane in self._busy or \
+                        self._per_target.get(target, 0) >= self.target_limit:
                     continue
                 self._busy.add(item.lane)
+                self._per_target[target] = self._per_target.get(target, 0) + 1
             self._pool.submit(self._attempt, item)
-        return len(items)
+            sent += 1
+        return sent
 
     def _attempt(self, item: OutboxItem) -> None:
         try:
@@ -119,6 +130,7 @@ class Delivery:
         finally:
             with self._lock:
                 self._busy.discard(item.lane)
+                self._per_target[item.lane[:3]] -= 1
             self.wake.set()
 
     def attempt(self, item: OutboxItem) -> str:

@@ -127,11 +127,13 @@ class Dispatcher:
                 elif c.event == "acknowledged":
                     self.grouper.update(c.alert)
                     messages += self._acknowledge(c.alert, now)
-            firing = [a.labels for a in self.active() if a.state == AlertState.FIRING]
-            flush = self.grouper.flush(now, firing)
-            for n in flush.notifications:
-                messages += messages_for(self.settings, n)
-        messages += self._forward(changes, now)
+            if self.grouper.due(now):  # most ticks: nothing due, nothing to look at
+                firing = [a.labels for a in self.active() if a.state == AlertState.FIRING]
+                flush = self.grouper.flush(now, firing)
+                for n in flush.notifications:
+                    messages += messages_for(self.settings, n)
+        if self.settings.alertmanagers:
+            messages += self._forward(changes, now)
         if messages or flush:
             self.store.enqueue(messages, now, log=flush.log, forget=flush.forget,
                                escalations=flush.escalations)

@@ -15,7 +15,7 @@ Escalation: alerts of a route with ``escalate`` that are still firing and unackn
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -69,6 +69,8 @@ class Grouper:
         self.groups: dict[str, Group] = {}
         self.log: dict[tuple[str, str], LogEntry] = dict(log or {})
         self.escalated: set[tuple[str, str]] = set(escalated)
+        #: the earliest moment a group is due or an escalation may be (None: nothing waits)
+        self.next_due: datetime | None = None
 
     # --- alerts in -------------------------------------------------------------------------------
     def add(self, alert: AlertInstance, now: datetime) -> None:
@@ -85,6 +87,17 @@ class Grouper:
                     continue  # resolved before any group held it: nothing was said
                 group = self.groups[key] = Group(route, key, labels, now + route.group_wait)
             group.alerts[alert.fingerprint] = alert
+            self._soon(group.next_flush)
+            if route.escalate is not None and alert.fired_at is not None:
+                self._soon(alert.fired_at + parse_duration(route.escalate.after))
+
+    def _soon(self, at: datetime) -> None:
+        if self.next_due is None or at < self.next_due:
+            self.next_due = at
+
+    def due(self, now: datetime) -> bool:
+        """Whether :meth:`flush` may have anything to do at ``now``."""
+        return self.next_due is not None and now >= self.next_due
 
     def update(self, alert: AlertInstance) -> None:
         """An alert changed without a state change (acknowledged, silenced)."""
@@ -100,11 +113,13 @@ class Grouper:
         """Look at the groups due and at escalations; what to send (see the module docstring).
         ``firing_now``: the labels of every alert firing (inhibition sources)."""
         out = Flush()
+        self.next_due = None
+        inhibited = self.inhibitor.prepare(firing_now)
         for key, group in list(self.groups.items()):
-            self._escalate(group, now, firing_now, out)
+            self._escalate(group, now, inhibited, out)
             if now < group.next_flush:
                 continue
-            self._flush_group(group, now, firing_now, out)
+            self._flush_group(group, now, inhibited, out)
             group.alerts = {fp: a for fp, a in group.alerts.items()
                             if a.state == AlertState.FIRING}
             if not group.alerts:
@@ -114,19 +129,21 @@ class Grouper:
                     out.forget.append((group.route.receiver, key))
             else:
                 group.next_flush = now + group.route.group_interval
+                self._soon(group.next_flush)
         return out
 
-    def _notifiable(self, group: Group, firing_now: Sequence[Mapping[str, str]]
+    @staticmethod
+    def _notifiable(group: Group, inhibited: Callable[[Mapping[str, str]], bool]
                     ) -> list[AlertInstance]:
         return [a for a in group.alerts.values() if a.state == AlertState.FIRING
-                and not a.silenced and not self.inhibitor.inhibited(a.labels, firing_now)]
+                and not a.silenced and not inhibited(a.labels)]
 
-    def _flush_group(self, group: Group, now: datetime, firing_now: Sequence[Mapping[str, str]],
-                     out: Flush) -> None:
+    def _flush_group(self, group: Group, now: datetime,
+                     inhibited: Callable[[Mapping[str, str]], bool], out: Flush) -> None:
         route = group.route
         if self.intervals.muted(route, now):
             return
-        firing = self._notifiable(group, firing_now)
+        firing = self._notifiable(group, inhibited)
         told = self.log.get((route.receiver, group.key))
         before = set(told[1]) if told else set()
         told_fps = {e.split("|", 1)[0] for e in before}
@@ -143,15 +160,21 @@ class Grouper:
         self.log[(route.receiver, group.key)] = (now, current)
         out.log.append((route.receiver, group.key, current))
 
-    def _escalate(self, group: Group, now: datetime, firing_now: Sequence[Mapping[str, str]],
-                  out: Flush) -> None:
+    def _escalate(self, group: Group, now: datetime,
+                  inhibited: Callable[[Mapping[str, str]], bool], out: Flush) -> None:
         esc = group.route.escalate
         if esc is None:
             return
         after = parse_duration(esc.after)
-        due = [a for a in self._notifiable(group, firing_now)
-               if a.acked_by is None and a.fired_at is not None and now - a.fired_at >= after
-               and (a.alert_id, group.route.path) not in self.escalated]
+        due = []
+        for a in self._notifiable(group, inhibited):
+            if a.acked_by is not None or a.fired_at is None or \
+                    (a.alert_id, group.route.path) in self.escalated:
+                continue
+            if now - a.fired_at >= after:
+                due.append(a)
+            else:
+                self._soon(a.fired_at + after)
         if not due:
             return
         out.notifications.append(Notification.build(

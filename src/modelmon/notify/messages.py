@@ -11,7 +11,7 @@ it is sent.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -131,7 +131,10 @@ class Notification:
                             self.extra)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"receiver": self.receiver, "group_key": self.group_key, "kind": self.kind,
+                "group_labels": self.group_labels, "alerts": self.alerts,
+                "external_url": self.external_url, "created_at": self.created_at,
+                "truncated": self.truncated, "extra": self.extra}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Notification:

@@ -20,7 +20,7 @@ labels, one group per alert; none: one group for the route) and times notificati
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -133,19 +133,32 @@ class Inhibitor:
         """Whether an alert with ``labels`` is inhibited by one of the ``firing`` alerts (an
         alert never inhibits itself; one matching both sides of a rule is inhibited only by
         sources that do not)."""
-        sources = [f for f in firing if f is not labels and dict(f) != dict(labels)]
-        for src_m, tgt_m, equal in self.rules:
-            if not matches_all(tgt_m, labels):
-                continue
-            both = matches_all(src_m, labels)
-            for s in sources:
-                if not matches_all(src_m, s):
+        return self.prepare(firing)(labels)
+
+    def prepare(self, firing: Iterable[Mapping[str, str]]) -> Callable[[Mapping[str, str]], bool]:
+        """``inhibited`` for many alerts against the same firing ones: each rule's sources are
+        found once (a flush of a hundred groups looks at every firing alert once, not once per
+        alert)."""
+        if not self.rules:
+            return lambda labels: False
+        firing = list(firing)
+        prepared = [(tgt_m, src_m, equal, [dict(f) for f in firing if matches_all(src_m, f)])
+                    for src_m, tgt_m, equal in self.rules]
+
+        def check(labels: Mapping[str, str]) -> bool:
+            own = dict(labels)
+            for tgt_m, src_m, equal, sources in prepared:
+                if not sources or not matches_all(tgt_m, own):
                     continue
-                if both and matches_all(tgt_m, s):
-                    continue
-                if all(s.get(k, "") == labels.get(k, "") for k in equal):
-                    return True
-        return False
+                both = matches_all(src_m, own)
+                for s in sources:
+                    if s == own or (both and matches_all(tgt_m, s)):
+                        continue
+                    if all(s.get(k, "") == own.get(k, "") for k in equal):
+                        return True
+            return False
+
+        return check
 
 
 class TimeIntervals:

@@ -4,9 +4,10 @@ The outbox holds one row per message per receiver integration, written (with the
 log's update, in one transaction) before anything is sent and marked after: ``queued`` until
 ``delivered``, ``failed`` (the receiver refused it for good, e.g. a 400) or ``expired`` (older
 than the delivery's ``max_age``). Rows hold what to say (the notification), never a receiver's
-URL or key. A *lane* is one receiver integration (``receiver``, ``integration``, ``idx``): its
-messages go out one at a time in the order they were queued, so a firing message is never
-overtaken by its resolution.
+URL or key. A *lane* is one group's messages to one receiver integration (``receiver``,
+``integration``, ``idx``, ``group_key``): they go out one at a time in the order they were
+queued, so a group's firing message is never overtaken by its resolution, while other groups
+(and other receivers) go out in parallel.
 
 :class:`DuckDBNotifications` is a part composed into the DuckDB store (``store.notifications``).
 """
@@ -68,8 +69,8 @@ class OutboxItem:
     delivered_at: datetime | None
 
     @property
-    def lane(self) -> tuple[str, str, int]:
-        return self.receiver, self.integration, self.idx
+    def lane(self) -> tuple[str, str, int, str]:
+        return self.receiver, self.integration, self.idx, self.group_key
 
     def to_dict(self) -> dict[str, Any]:
         """As ``GET /v1/notifications`` shows it (what was said, not the whole payload)."""
@@ -128,13 +129,16 @@ class DuckDBNotifications:
             [[at, m.receiver, m.integration, m.idx, m.kind, m.group_key,
               json.dumps(m.fingerprints), json.dumps(m.payload), OutboxState.QUEUED, 0, at]
              for m in messages], _NEW, _NEW_TYPES)
+        _log = arrow_rows([[receiver, key, at, json.dumps(sorted(firing))]
+                           for receiver, key, firing in log],
+                          ("receiver", "group_key", "sent_at", "firing"),
+                          (pa.string(), pa.string(), TIMESTAMP, pa.string()))
         with self._lock, self._transaction() as con:
             if messages:
                 cols = ", ".join(_NEW)
                 con.execute(f"INSERT INTO notifications ({cols}) SELECT {cols} FROM _new")
-            for receiver, key, firing in log:
-                con.execute("INSERT OR REPLACE INTO notification_log VALUES (?, ?, ?, ?)",
-                            [receiver, key, at, json.dumps(sorted(firing))])
+            if log:
+                con.execute("INSERT OR REPLACE INTO notification_log SELECT * FROM _log")
             for receiver, key in forget:
                 con.execute("DELETE FROM notification_log WHERE receiver = ? AND group_key = ?",
                             [receiver, key])
@@ -163,12 +167,12 @@ class DuckDBNotifications:
                          naive_utc(delivered_at), item_id])
 
     # --- reads -----------------------------------------------------------------------------------
-    def due(self, now: datetime, *, busy: Sequence[tuple[str, str, int]] = (),
+    def due(self, now: datetime, *, busy: Sequence[tuple[str, str, int, str]] = (),
             limit: int = 100) -> list[OutboxItem]:
         """The oldest queued message of each lane whose attempt is due (a lane's later
         messages wait for it), lanes in ``busy`` left out."""
         sql = (f"SELECT {', '.join(_COLUMNS)} FROM notifications WHERE state = 'queued' "
-               "QUALIFY row_number() OVER (PARTITION BY receiver, integration, idx "
+               "QUALIFY row_number() OVER (PARTITION BY receiver, integration, idx, group_key "
                "ORDER BY id) = 1 ORDER BY id")
         with self._cursor() as cur:
             rows = [_item(r) for r in cur.execute(sql).fetchall()]
