@@ -143,6 +143,7 @@ def _overhead(quick: bool, interval: str) -> dict[str, Any]:
         sink.expect = 10**9
         engine = AlertEngine(store.alerts, [(r, "config") for r in _rules()])
         service = None
+        spent: list[float] = []
         if listening:
             settings = NotificationSettings.model_validate({
                 "receivers": [{"name": "hook", "webhook": [{"url": sink.url}]}],
@@ -151,11 +152,10 @@ def _overhead(quick: bool, interval: str) -> dict[str, Any]:
             service = NotificationService(settings, store, engine, lambda: datetime.now(UTC),
                                           "http://modelmon").start()
             listener = engine.listeners[0]
-            engine.listeners[0] = lambda changes: _timed(listener, changes, spent)
+            engine.listeners[0] = lambda changes, f=listener, s=spent: _timed(f, changes, s)
         specs = _specs(models)
         rng = np.random.default_rng(0)
         times = []
-        spent: list[float] = []
         cpu0 = 0.0
         for c in range(25):
             contexts = [_flapping(_context(s, c, rng), c) for s in specs]

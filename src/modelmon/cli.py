@@ -32,7 +32,7 @@ app.add_typer(rules_app, name="rules")
 export_app = typer.Typer(help="Export rules and configuration for other tools.",
                          no_args_is_help=True)
 app.add_typer(export_app, name="export")
-alerts_app = typer.Typer(help="Alerts of a running service: list, acknowledge.",
+alerts_app = typer.Typer(help="Alerts of a running service: list, acknowledge; test a receiver.",
                          no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 silences_app = typer.Typer(help="Silences of a running service: add, list, expire.",
@@ -284,6 +284,90 @@ def _history_counts(url: str, api_key: str | None, model: str) -> dict[str, int]
                 counts[name] = counts.get(name, 0) + n
             next_url = page.get("next")
     return counts
+
+
+@app.command()
+def backup(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the backup (a "
+                                      "DuckDB file; must not exist).")],
+    url: Annotated[str | None, typer.Option(help="Ask a running service for it (a "
+                                            "consistent copy while it goes on).",
+                                            envvar="MODELMON_URL")] = None,
+    api_key: KeyOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """A consistent copy of the whole store: from a running service (--url), or from the store
+    file itself while no service has it open (--config)."""
+    if out.exists():
+        _fail(f"{out} exists: choose a new file")
+    if url:
+        partial = out.with_name(out.name + ".partial")
+        with _api(url, api_key) as client, client.stream("GET", "/v1/admin/backup",
+                                                         timeout=3600) as resp:
+            if resp.status_code != 200:
+                resp.read()
+                _fail(f"{url} answered {resp.status_code}: {resp.text[:300]}")
+            with _progress() as bar, partial.open("wb") as f:
+                task = bar.add_task("backup", total=None)
+                for chunk in resp.iter_bytes(1 << 20):
+                    f.write(chunk)
+                    bar.advance(task, len(chunk))
+        partial.rename(out)
+    else:
+        from modelmon.store.duckdb_store import DuckDBStore
+
+        settings = _settings(config)
+        store = DuckDBStore(settings.store.path)
+        try:
+            store.open()
+        except Exception as exc:
+            _fail(f"cannot open the store ({type(exc).__name__}): if a service has it open, "
+                  "use --url")
+        try:
+            store.maintenance.backup(out)
+        finally:
+            store.close()
+    console.print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB)")
+
+
+@app.command()
+def restore(
+    backup_file: Annotated[Path, typer.Argument(help="A backup made by modelmon backup.")],
+    config: ConfigOption = None,
+) -> None:
+    """Put a backup in place of the configured store (stop the service first); the store it
+    replaces is kept beside it as <store>.before-restore-<time>."""
+    import shutil
+    from datetime import UTC, datetime
+
+    import duckdb
+
+    settings = _settings(config)
+    target = Path(settings.store.path)
+    if settings.store.path == ":memory:":
+        _fail("the configured store is in memory: nothing to restore into")
+    try:
+        con = duckdb.connect(str(backup_file), read_only=True)
+        applied = (con.execute("SELECT max(version) FROM schema_migrations").fetchone()
+                   or [None])[0]
+        models = (con.execute("SELECT count(*) FROM models").fetchone() or [0])[0]
+        con.close()
+    except (duckdb.Error, OSError) as exc:
+        _fail(f"{backup_file} is not a modelmon backup ({type(exc).__name__})")
+    if target.exists():
+        try:  # a running service holds the store's lock
+            duckdb.connect(str(target)).close()
+        except duckdb.Error:
+            _fail(f"{target} is in use: stop the service first")
+        kept = target.with_name(f"{target.name}.before-restore-{datetime.now(UTC):%Y%m%dT%H%M%S}")
+        target.rename(kept)
+        wal = target.with_name(target.name + ".wal")
+        if wal.exists():
+            wal.rename(kept.with_name(kept.name + ".wal"))
+        console.print(f"kept the previous store as {kept}")
+    shutil.copyfile(backup_file, target)
+    console.print(f"restored {backup_file} to {target}: {models} models, schema version "
+                  f"{applied}")
 
 
 @app.command()

@@ -224,6 +224,23 @@ class BaselineSpec(_Strict):
         return self
 
 
+class RetentionSpec(_Strict):
+    """How long a model's data is kept: raw ``predictions`` (with their actuals) and window
+    ``results`` (metrics, drift, verdicts, detector events, reports), as durations (``90d``);
+    unset keeps them for ever. Results are usually kept much longer than the rows they
+    summarise."""
+
+    predictions: str | None = None
+    results: str | None = None
+
+    @model_validator(mode="after")
+    def _durations(self) -> RetentionSpec:
+        for value in (self.predictions, self.results):
+            if value is not None:
+                parse_duration(value)
+        return self
+
+
 class DriftSpec(_Strict):
     """Per-feature overrides of the drift library's automatic choices.
 
@@ -360,6 +377,7 @@ class ModelSpec(_Strict):
     metrics: list[str] | None = None
     drift: DriftSpec = Field(default_factory=DriftSpec)
     judgement: JudgementSpec = Field(default_factory=JudgementSpec)
+    retention: RetentionSpec | None = None
     finance: FinanceSpec | None = None
     business: BusinessSpec | None = None
     description: str = ""

@@ -220,6 +220,24 @@ class AlertSettings(_Section):
         return self
 
 
+class RetentionSettings(_Section):
+    """Retention for every model without its own ``retention:`` (see
+    :class:`~modelmon.config.models.RetentionSpec`), and how often the job runs."""
+
+    predictions: str | None = None
+    results: str | None = None
+    interval: str = "1h"
+
+    @model_validator(mode="after")
+    def _durations(self) -> RetentionSettings:
+        from modelmon._durations import parse_duration
+
+        for value in (self.predictions, self.results, self.interval):
+            if value is not None:
+                parse_duration(value)
+        return self
+
+
 class Settings(_Section):
     """The whole deployment: store, server, ingest limits, scheduler, registry, alerts,
     notifications and models."""
@@ -231,6 +249,7 @@ class Settings(_Section):
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
     models: list[ModelSpec] = Field(default_factory=list)
     config_path: str | None = Field(None, exclude=True)
 

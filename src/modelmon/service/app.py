@@ -29,11 +29,16 @@ from modelmon.service.auth import require_api_key
 from modelmon.service.collectors import register_collectors
 from modelmon.service.docs import install_docs
 from modelmon.service.errors import install_error_handlers
-from modelmon.service.evaluation_hook import start_notifications, start_scheduler
+from modelmon.service.evaluation_hook import (
+    start_notifications,
+    start_retention,
+    start_scheduler,
+)
 from modelmon.service.fast_lane import ModelmonAPI
 from modelmon.service.middleware import RequestMiddleware
 from modelmon.service.openapi import install_openapi
 from modelmon.service.routes import (
+    admin,
     alerts,
     backtest,
     evaluation,
@@ -110,7 +115,8 @@ def create_app(
         gc.freeze()
         writer.start()
         stoppers = []
-        for hook in [start_scheduler, start_notifications, *(startup_hooks or [])]:
+        for hook in [start_scheduler, start_notifications, start_retention,
+                     *(startup_hooks or [])]:
             stop = hook(state)
             if asyncio.iscoroutine(stop):
                 stop = await stop
@@ -160,6 +166,7 @@ def create_app(
     app.include_router(evaluation.router, dependencies=auth)
     app.include_router(alerts.router, dependencies=auth)
     app.include_router(notifications.router, dependencies=auth)
+    app.include_router(admin.router, dependencies=auth)
     app.include_router(backtest.router, dependencies=auth)
     install_openapi(app)
     install_docs(app)

@@ -78,6 +78,23 @@ def start_notifications(state: ServiceState) -> Callable[[], None] | None:
     return service.stop
 
 
+def start_retention(state: ServiceState) -> Callable[[], None] | None:
+    """Start the retention job when any retention is configured; its stopper."""
+    from modelmon.evaluation.retention import RetentionJob
+
+    cfg = state.settings.retention
+    configured = cfg.predictions or cfg.results or any(
+        m.retention is not None for m in state.settings.models)
+    if not configured:
+        return None
+    job = RetentionJob(state.store, state.clock, predictions=cfg.predictions,
+                       results=cfg.results, interval=cfg.interval,
+                       observe=state.metrics.observe_retention)
+    state.retention = job
+    job.start()
+    return job.stop
+
+
 def start_scheduler(state: ServiceState) -> Callable[[], None]:
     """Build the evaluator, alert engine and scheduler from the settings, start the scheduler,
     return its stopper."""

@@ -47,6 +47,8 @@ class ServiceState:
     alerts: Any = None
     #: Notifications (dispatcher and delivery; None when alerting is off).
     notifications: Any = None
+    #: The retention job (None when no retention is configured).
+    retention: Any = None
 
     def ingest_now(self) -> EventTimeBounds:
         """The server's time and the event times ingest accepts now (``ingest.max_event_age``,

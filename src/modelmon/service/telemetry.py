@@ -8,7 +8,9 @@ never prediction ids).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 from prometheus_client import (
@@ -159,6 +161,15 @@ class ServiceMetrics:
             registry=r,
         )
 
+        self.retention_deleted = Counter(
+            "modelmon_retention_deleted_rows_total",
+            "Rows deleted by retention, by model and kind (predictions, actuals, results).",
+            ["model", "kind"], registry=r,
+        )
+        self.retention_last = Gauge(
+            "modelmon_retention_last_run_timestamp_seconds",
+            "Unix time the retention job last ran (0: never).", registry=r,
+        )
         self.notifications = Counter(
             "modelmon_notifications_total",
             "Notification attempts by receiver, integration and result (delivered, retry, "
@@ -170,6 +181,14 @@ class ServiceMetrics:
             buckets=(0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 1800.0, 7200.0),
             registry=r,
         )
+
+    def observe_retention(self, pruned: Any) -> None:
+        """One model's retention pass (:class:`~modelmon.store.maintenance.Pruned`)."""
+        for kind in ("predictions", "actuals", "results"):
+            count = getattr(pruned, kind)
+            if count:
+                self.retention_deleted.labels(pruned.model, kind).inc(count)
+        self.retention_last.set(time.time())
 
     def observe_notification(self, receiver: str, integration: str, result: str,
                              seconds: float | None) -> None:

@@ -66,6 +66,7 @@ from modelmon.store.base import (
     WriteBatch,
     WriteResult,
 )
+from modelmon.store.maintenance import DuckDBMaintenance
 from modelmon.store.notifications import DuckDBNotifications
 from modelmon.store.recent_ids import RecentIdIndex, hash_ids
 
@@ -196,6 +197,9 @@ class DuckDBStore(DuckDBResultsMixin):
         #: Alerts, silences and API-made rules (a part over this store's connection).
         self.alerts = DuckDBAlerts(self._cursor, self._transaction, self._write_lock,
                                    lambda: self.clock())
+        #: Retention and backups (a part over the same connection).
+        self.maintenance = DuckDBMaintenance(self, self._cursor, self._transaction,
+                                             self._write_lock)
         #: The notification outbox, log and escalations (a part over the same connection).
         self.notifications = DuckDBNotifications(self._cursor, self._transaction,
                                                  self._write_lock)
