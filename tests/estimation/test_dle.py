@@ -12,8 +12,8 @@ import pyarrow as pa
 import pytest
 
 from benchmarks import estimation_data
+from modelmon._gbm import grow_trees, leaf_indices
 from modelmon.estimation import DirectLossEstimator, estimator_from_dict
-from modelmon.estimation._gbm import grow_trees, leaf_indices
 from modelmon.estimation._kernels import leaf_sums, refit_leaves
 from modelmon.exceptions import ParameterError, UndefinedMetricWarning, ValidationError
 

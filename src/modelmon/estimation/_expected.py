@@ -28,6 +28,8 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from modelmon.vocabulary import ESTIMATED, Task
+
 __all__ = [
     "BINARY_METRICS",
     "binary_estimates",
@@ -38,9 +40,8 @@ __all__ = [
     "multiclass_sampling_errors",
 ]
 
-#: Metrics a confidence-based estimate gives, in report order.
-BINARY_METRICS = ("accuracy", "precision", "recall", "specificity", "f1", "roc_auc",
-                  "average_precision")
+#: Metrics a confidence-based estimate gives, in report order (the shared vocabulary's).
+BINARY_METRICS = ESTIMATED[Task.BINARY]
 _DRAW_BLOCK = 16
 
 

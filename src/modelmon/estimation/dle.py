@@ -46,6 +46,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from modelmon._features import FeatureEncoder
+from modelmon._gbm import grow_trees, leaf_indices, load_booster
 from modelmon._validation import (
     as_1d_float,
     check_consistent_length,
@@ -54,17 +56,16 @@ from modelmon._validation import (
     check_real,
     undefined,
 )
-from modelmon.estimation._features import FeatureEncoder
-from modelmon.estimation._gbm import grow_trees, leaf_indices, load_booster
 from modelmon.estimation.result import EstimatedMetric, PerformanceEstimate
 from modelmon.exceptions import ValidationError
+from modelmon.vocabulary import ESTIMATED, Task
 
 __all__ = ["REGRESSION_METRICS", "DirectLossEstimator"]
 
 _OWNER = "DirectLossEstimator"
 _FORMAT = "modelmon.DirectLossEstimator/1"
-#: Metrics a direct loss estimate gives, in report order.
-REGRESSION_METRICS = ("mae", "mse", "rmse", "mape")
+#: Metrics a direct loss estimate gives, in report order (the shared vocabulary's).
+REGRESSION_METRICS = ESTIMATED[Task.REGRESSION]
 #: The per-row loss each metric is the mean of (RMSE is the square root of MSE's).
 _LOSS = {"mae": "absolute", "mse": "squared", "rmse": "squared", "mape": "percentage"}
 

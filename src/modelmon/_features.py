@@ -1,5 +1,6 @@
-"""Input features as one float matrix for the loss model: numbers as they are, categories as
-codes learned on the reference (unseen and missing categories are missing values)."""
+"""Input features as one float matrix for tree models (direct loss estimation, the domain
+classifier): numbers as they are, categories as codes learned on the reference (unseen and
+missing categories are missing values)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,14 @@
-"""The gradient-boosting library behind direct loss estimation: LightGBM, imported lazily.
+"""The gradient-boosting library behind direct loss estimation (and the optional domain-classifier
+drift test): LightGBM, imported lazily.
 
 Why LightGBM (see ``docs/estimation.md``): it is what NannyML's DLE uses, so the two are
 comparable tree for tree; it is maintained by Microsoft with wheels for every platform and
 depends only on NumPy and SciPy; it handles missing values and categorical codes natively, grows
 histogram trees fast, and reads a window's leaf indices in one call; and a fitted model
 serialises to LightGBM's own text format (no pickle), which is what the reference profile
-stores. Nothing else in modelmon imports it, and only when a loss model is fitted or loaded.
+stores. Only :class:`~modelmon.estimation.DirectLossEstimator` and
+:class:`~modelmon.drift.DomainClassifierDrift` use it, and only when they fit or load a model:
+``import modelmon`` and the rest of the numerical core never load it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["grow_trees", "leaf_indices", "lightgbm", "load_booster"]
+__all__ = ["classifier_scores", "grow_trees", "leaf_indices", "lightgbm", "load_booster"]
 
 
 def lightgbm() -> Any:
@@ -48,3 +51,24 @@ def leaf_indices(booster: Any, x: NDArray[np.float64], threads: int) -> NDArray[
 def load_booster(text: str) -> Any:
     """A booster from LightGBM's text model format."""
     return lightgbm().Booster(model_str=text)
+
+
+def classifier_scores(x: NDArray[np.float64], y: NDArray[np.int64], *, folds: int,
+                      categorical: Sequence[int], params: Mapping[str, Any], rounds: int,
+                      seed: int) -> NDArray[np.float64]:
+    """Out-of-fold scores of a LightGBM binary classifier (stratified folds, seeded)."""
+    lgb = lightgbm()
+    rng = np.random.default_rng(seed)
+    fold = np.empty(y.size, dtype=np.int64)
+    for label in (0, 1):
+        idx = np.flatnonzero(y == label)
+        fold[rng.permutation(idx)] = np.arange(idx.size) % folds
+    scores = np.empty(y.size)
+    full = {"objective": "binary", "verbose": -1, **params}
+    for k in range(folds):
+        test = fold == k
+        data = lgb.Dataset(x[~test], label=y[~test], categorical_feature=list(categorical),
+                           params={"verbose": -1, "feature_pre_filter": False})
+        booster = lgb.train(full, data, num_boost_round=rounds)
+        scores[test] = booster.predict(x[test], num_threads=int(params.get("num_threads", 1)))
+    return scores
