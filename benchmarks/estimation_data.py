@@ -69,7 +69,7 @@ def shift_schedule(windows: int, top: float) -> NDArray[np.float64]:
     kept to the end."""
     steady = max(1, windows // 5)
     ramp = np.linspace(REFERENCE_SHARE, top, max(windows - 2 * steady, 1))
-    rest = windows - steady - ramp.size
+    rest = max(windows - steady - ramp.size, 0)
     return np.r_[np.full(steady, REFERENCE_SHARE), ramp, np.full(rest, top)][:windows]
 
 

@@ -39,7 +39,7 @@ __all__ = [
     "estimated_metric",
     "estimation_gap_metric",
     "realized_of",
-    "sampling_error_metric",
+    "standard_error_metric",
 ]
 
 
@@ -229,7 +229,7 @@ ESTIMATED: dict[Task, tuple[str, ...]] = {
 
 _ESTIMATED = "estimated_"
 _GAP = "estimation_gap_"
-_SAMPLING_ERROR = "_sampling_error"
+_STANDARD_ERROR = "_standard_error"
 _CONTRIBUTION = "reconstruction_error."
 
 
@@ -251,18 +251,19 @@ def estimation_gap_metric(metric: str) -> str:
     return _GAP + metric
 
 
-def sampling_error_metric(series: str) -> str:
-    """The series of the sampling error of an estimate (or of a gap).
+def standard_error_metric(series: str) -> str:
+    """The series of the standard error of an estimate (or of a gap): how far the realized
+    value may lie from the estimate by chance (sampling and the reference's own uncertainty).
 
-    >>> sampling_error_metric(estimated_metric("f1"))
-    'estimated_f1_sampling_error'
+    >>> standard_error_metric(estimated_metric("f1"))
+    'estimated_f1_standard_error'
     """
-    return series + _SAMPLING_ERROR
+    return series + _STANDARD_ERROR
 
 
 def realized_of(series: str) -> str | None:
     """The quality metric an ``estimated_*`` series estimates (None for any other name)."""
-    if series.startswith(_ESTIMATED) and not series.endswith(_SAMPLING_ERROR):
+    if series.startswith(_ESTIMATED) and not series.endswith(_STANDARD_ERROR):
         return series[len(_ESTIMATED):]
     return None
 

@@ -19,7 +19,7 @@ from modelmon.vocabulary import (
     contribution_feature,
     estimated_metric,
     estimation_gap_metric,
-    sampling_error_metric,
+    standard_error_metric,
 )
 
 pytestmark = pytest.mark.slow
@@ -51,7 +51,7 @@ def test_windows_without_labels_are_estimated_and_judged() -> None:
         for m in ("accuracy", "f1", "roc_auc"):
             value, n = p[estimated_metric(m)]
             assert 0 < value < 1 and n == ROWS
-            assert 0 < p[sampling_error_metric(estimated_metric(m))][0] < 0.05
+            assert 0 < p[standard_error_metric(estimated_metric(m))][0] < 0.05
         assert Metric.RECONSTRUCTION_ERROR in p
         # gaps exist exactly where labels do
         assert (estimation_gap_metric("accuracy") in p) == (i < 3)

@@ -17,7 +17,7 @@ from modelmon.vocabulary import (
     contribution_metric,
     estimated_metric,
     estimation_gap_metric,
-    sampling_error_metric,
+    standard_error_metric,
 )
 
 T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
@@ -38,8 +38,8 @@ def facts(metrics: dict[str, tuple[float, int]], *, history: list | None = None,
 
 
 def estimated(acc: float, f1: float = 0.80, labelled: int = 0) -> dict[str, tuple[float, int]]:
-    return {EST_ACC: (acc, 1000), sampling_error_metric(EST_ACC): (0.009, 1000),
-            EST_F1: (f1, 1000), sampling_error_metric(EST_F1): (0.012, 1000),
+    return {EST_ACC: (acc, 1000), standard_error_metric(EST_ACC): (0.009, 1000),
+            EST_F1: (f1, 1000), standard_error_metric(EST_F1): (0.012, 1000),
             Metric.LABELLED_COUNT: (float(labelled), 1000)}
 
 
@@ -79,9 +79,9 @@ def gap(acc_gap: float, se: float = 0.01, n: int = 800, realized: float = 0.88
         ) -> dict[str, tuple[float, int]]:
     return {"accuracy": (realized, n), "f1": (0.80, n), Metric.LABELLED_COUNT: (float(n), 1000),
             estimation_gap_metric("accuracy"): (acc_gap, n),
-            sampling_error_metric(estimation_gap_metric("accuracy")): (se, n),
+            standard_error_metric(estimation_gap_metric("accuracy")): (se, n),
             estimation_gap_metric("f1"): (0.0, n),
-            sampling_error_metric(estimation_gap_metric("f1")): (0.012, n)}
+            standard_error_metric(estimation_gap_metric("f1")): (0.012, n)}
 
 
 @pytest.mark.parametrize(("value", "found"), [(0.0, False), (0.02, False), (-0.02, False),

@@ -22,15 +22,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from modelmon._features import FeatureEncoder
 from modelmon._results import Result
 from modelmon._validation import check_int, undefined
 from modelmon.exceptions import ValidationError
+
+if TYPE_CHECKING:  # imported where used: modelmon._features reads the drift package's frames
+    from modelmon._features import FeatureEncoder
 
 __all__ = ["DomainClassifierDrift", "DomainClassifierResult"]
 
@@ -107,6 +109,8 @@ class DomainClassifierDrift:
         check_int(max_reference_rows, "max_reference_rows", _OWNER, low=20)
         check_int(folds, "folds", _OWNER, low=2, high=10)
         check_int(n_estimators, "n_estimators", _OWNER, low=1)
+        from modelmon._features import FeatureEncoder
+
         encoder, x = FeatureEncoder.fit(frame, _OWNER, feature_types)
         if x.shape[0] < 2 * folds:
             raise ValidationError(f"{_OWNER}.fit needs at least {2 * folds} reference rows. "
@@ -151,6 +155,8 @@ class DomainClassifierDrift:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DomainClassifierDrift:
         """Rebuild from :meth:`to_dict` output."""
+        from modelmon._features import FeatureEncoder
+
         try:
             return cls(encoder=FeatureEncoder.from_dict(data["encoder"]),
                        sample=np.asarray(data["sample"], dtype=np.float64).reshape(

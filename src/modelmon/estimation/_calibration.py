@@ -80,15 +80,40 @@ class IsotonicCalibrator(Result):
         return cls._fit_sorted(s[order], t[order])
 
     @classmethod
-    def _fit_sorted(cls, s: NDArray[np.float64], t: NDArray[np.float64]) -> IsotonicCalibrator:
-        """:meth:`fit` on scores already in ascending order."""
+    def _fit_sorted(cls, s: NDArray[np.float64], t: NDArray[np.float64],
+                    weights: NDArray[np.float64] | None = None) -> IsotonicCalibrator:
+        """:meth:`fit` on scores already in ascending order (rows weighted by ``weights``)."""
         if s.size == 0:
             return cls(np.empty(0), np.empty(0))
         starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
-        counts = np.diff(np.r_[starts, s.size])
-        means = np.add.reduceat(t, starts) / counts
-        fitted = isotonic_regression(means, weights=counts.astype(np.float64), increasing=True).x
-        return cls(s[starts].copy(), np.asarray(fitted, dtype=np.float64))
+        if weights is None:
+            counts = np.diff(np.r_[starts, s.size]).astype(np.float64)
+            sums = np.add.reduceat(t, starts)
+        else:
+            counts = np.add.reduceat(weights, starts)
+            sums = np.add.reduceat(weights * t, starts)
+        x = s[starts]
+        used = counts > 0
+        x, counts, sums = x[used], counts[used], sums[used]
+        fitted = isotonic_regression(sums / counts, weights=counts, increasing=True).x
+        # only the ends of each flat run matter to the linear interpolation (as scikit-learn)
+        keep = np.ones(fitted.size, dtype=bool)
+        if fitted.size > 2:
+            keep[1:-1] = (fitted[1:-1] != fitted[:-2]) | (fitted[1:-1] != fitted[2:])
+        return cls(x[keep].copy(), np.asarray(fitted[keep], dtype=np.float64))
+
+    @classmethod
+    def bootstrap(cls, scores: NDArray[np.float64], y_true: NDArray[Any], replicates: int,
+                  seed: int) -> list[IsotonicCalibrator]:
+        """Maps fitted to Poisson bootstrap replicates of the reference (each row weighted by a
+        Poisson(1) count): how much the map itself varies with the reference drawn."""
+        s = np.asarray(scores, dtype=np.float64)
+        t = np.asarray(y_true, dtype=np.float64)
+        order = np.argsort(s, kind="stable")
+        s, t = s[order], t[order]
+        rng = np.random.default_rng(seed)
+        return [cls._fit_sorted(s, t, rng.poisson(1.0, s.size).astype(np.float64))
+                for _ in range(replicates)]
 
     def transform(self, scores: NDArray[np.float64]) -> NDArray[np.float64]:
         """Calibrated probabilities of ``scores`` (linear between the fitted points, clipped

@@ -33,10 +33,12 @@ from modelmon.vocabulary import ESTIMATED, Task
 __all__ = [
     "BINARY_METRICS",
     "binary_estimates",
+    "binary_estimates_batch",
     "binary_sampling_errors",
     "expected_average_precision",
     "expected_roc_auc",
     "multiclass_estimates",
+    "multiclass_estimates_batch",
     "multiclass_sampling_errors",
 ]
 
@@ -45,19 +47,9 @@ BINARY_METRICS = ESTIMATED[Task.BINARY]
 _DRAW_BLOCK = 16
 
 
-def _ratio(a: float, b: float) -> float:
-    return a / b if b > 0 else math.nan
-
-
-def _confusion_metrics(tp: float, fp: float, fn: float, tn: float) -> dict[str, float]:
-    n = tp + fp + fn + tn
-    return {
-        "accuracy": _ratio(tp + tn, n),
-        "precision": _ratio(tp, tp + fp),
-        "recall": _ratio(tp, tp + fn),
-        "specificity": _ratio(tn, tn + fp),
-        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
-    }
+def _ratio(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1.0), np.nan)
 
 
 def _descending_groups(score: NDArray[np.float64]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
@@ -68,6 +60,26 @@ def _descending_groups(score: NDArray[np.float64]) -> tuple[NDArray[np.intp], ND
     return order, starts
 
 
+def _roc_auc_batch(q: NDArray[np.float64], starts: NDArray[np.intp]) -> NDArray[np.float64]:
+    """Expected ROC AUC of each row of ``q`` (probabilities in descending score order)."""
+    if q.shape[1] == 0:
+        return np.full(q.shape[0], np.nan)
+    pos = np.add.reduceat(q, starts, axis=1)
+    neg = np.add.reduceat(1.0 - q, starts, axis=1)
+    zero = np.zeros((q.shape[0], 1))
+    tps = np.concatenate([zero, np.cumsum(pos, axis=1)], axis=1)
+    fps = np.concatenate([zero, np.cumsum(neg, axis=1)], axis=1)
+    area = np.sum(np.diff(fps, axis=1) * (tps[:, 1:] + tps[:, :-1]), axis=1) / 2.0
+    return _ratio(area, tps[:, -1] * fps[:, -1])
+
+
+def _average_precision_batch(q: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Expected average precision of each row of ``q`` (descending score order)."""
+    tps = np.cumsum(q, axis=1)
+    return _ratio(np.sum(q * tps / np.arange(1, q.shape[1] + 1), axis=1), tps[:, -1]) \
+        if q.shape[1] else np.full(q.shape[0], np.nan)
+
+
 def expected_roc_auc(p: NDArray[np.float64], score: NDArray[np.float64]) -> float:
     """Area under the expected ROC curve: rows by descending ``score`` (tied scores one step),
     each adding ``p`` expected positives and ``1 - p`` expected negatives.
@@ -76,14 +88,7 @@ def expected_roc_auc(p: NDArray[np.float64], score: NDArray[np.float64]) -> floa
     0.777...
     """
     order, starts = _descending_groups(score)
-    pos = np.add.reduceat(p[order], starts) if starts.size else np.empty(0)
-    neg = np.add.reduceat(1.0 - p[order], starts) if starts.size else np.empty(0)
-    tps = np.r_[0.0, np.cumsum(pos)]
-    fps = np.r_[0.0, np.cumsum(neg)]
-    if tps[-1] <= 0 or fps[-1] <= 0:
-        return math.nan
-    tpr, fpr = tps / tps[-1], fps / fps[-1]
-    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1])) / 2.0)
+    return float(_roc_auc_batch(p[order][None, :], starts)[0])
 
 
 def expected_average_precision(p: NDArray[np.float64], score: NDArray[np.float64]) -> float:
@@ -95,27 +100,37 @@ def expected_average_precision(p: NDArray[np.float64], score: NDArray[np.float64
     0.8
     """
     order = np.argsort(-score, kind="stable")
-    q = p[order]
-    total = float(q.sum())
-    if total <= 0:
-        return math.nan
-    tps = np.cumsum(q)
-    return float(np.sum(q * tps / np.arange(1, q.size + 1)) / total)
+    return float(_average_precision_batch(p[order][None, :])[0])
+
+
+def binary_estimates_batch(p: NDArray[np.float64], pred: NDArray[np.bool_],
+                           score: NDArray[np.float64], metrics: Sequence[str]
+                           ) -> dict[str, NDArray[np.float64]]:
+    """Expected value of each of ``metrics`` for each row of ``p`` (``(b, n)``: ``b`` sets of
+    probabilities of the same ``n`` rows, e.g. under bootstrap calibration maps)."""
+    positive = pred.astype(np.float64)
+    tp = p @ positive
+    fp = float(positive.sum()) - tp
+    fn = p.sum(axis=1) - tp
+    tn = float(pred.size - positive.sum()) - fn
+    out = {"accuracy": _ratio(tp + tn, np.full(tp.shape, float(pred.size))),
+           "precision": _ratio(tp, tp + fp), "recall": _ratio(tp, tp + fn),
+           "specificity": _ratio(tn, tn + fp), "f1": _ratio(2 * tp, 2 * tp + fp + fn)}
+    if "roc_auc" in metrics or "average_precision" in metrics:
+        order, starts = _descending_groups(score)
+        q = p[:, order]
+        if "roc_auc" in metrics:
+            out["roc_auc"] = _roc_auc_batch(q, starts)
+        if "average_precision" in metrics:
+            out["average_precision"] = _average_precision_batch(q)
+    return {m: out[m] for m in metrics}
 
 
 def binary_estimates(p: NDArray[np.float64], pred: NDArray[np.bool_],
                      score: NDArray[np.float64], metrics: Sequence[str]) -> dict[str, float]:
     """Expected value of each of ``metrics`` (see the module docstring)."""
-    tp = float(p[pred].sum())
-    fp = float(pred.sum()) - tp
-    fn = float(p[~pred].sum())
-    tn = float((~pred).sum()) - fn
-    out = _confusion_metrics(tp, fp, fn, tn)
-    if "roc_auc" in metrics:
-        out["roc_auc"] = expected_roc_auc(p, score)
-    if "average_precision" in metrics:
-        out["average_precision"] = expected_average_precision(p, score)
-    return {m: out[m] for m in metrics}
+    batch = binary_estimates_batch(p[None, :], pred, score, metrics)
+    return {m: float(v[0]) for m, v in batch.items()}
 
 
 def _average_ranks(score: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -207,24 +222,32 @@ def binary_sampling_errors(p: NDArray[np.float64], pred: NDArray[np.bool_],
     return {m: out[m] for m in metrics}
 
 
+def multiclass_estimates_batch(prob: NDArray[np.float64], raw: NDArray[np.float64],
+                               pred: NDArray[np.intp], metrics: Sequence[str]
+                               ) -> dict[str, NDArray[np.float64]]:
+    """:func:`multiclass_estimates` of each of ``b`` probability matrices ``(b, n, k)``."""
+    b, n, k = prob.shape
+    out: dict[str, NDArray[np.float64]] = {}
+    if "accuracy" in metrics:
+        out["accuracy"] = prob[:, np.arange(n), pred].mean(axis=1) if n else np.full(b, np.nan)
+    per_class: dict[str, list[NDArray[np.float64]]] = {m: [] for m in metrics if m != "accuracy"}
+    for c in range(k):
+        values = binary_estimates_batch(prob[:, :, c], pred == c, raw[:, c], list(per_class))
+        for m in per_class:
+            per_class[m].append(values[m])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out.update({m: np.nanmean(np.vstack(v), axis=0) for m, v in per_class.items() if v})
+    return {m: out[m] for m in metrics}
+
+
 def multiclass_estimates(prob: NDArray[np.float64], raw: NDArray[np.float64],
                          pred: NDArray[np.intp], metrics: Sequence[str]) -> dict[str, float]:
     """Macro averages over classes (one against the rest) of the binary estimates; accuracy
     is the mean probability of the predicted class. ``prob``: calibrated probabilities,
     ``raw``: the model's own (they order the rows for ROC AUC and average precision)."""
-    n, k = prob.shape
-    out: dict[str, float] = {}
-    if "accuracy" in metrics:
-        out["accuracy"] = float(prob[np.arange(n), pred].mean()) if n else math.nan
-    per_class: dict[str, list[float]] = {m: [] for m in metrics if m != "accuracy"}
-    for c in range(k):
-        values = binary_estimates(prob[:, c], pred == c, raw[:, c], list(per_class))
-        for m in per_class:
-            per_class[m].append(values[m])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        out.update({m: float(np.nanmean(v)) if v else math.nan for m, v in per_class.items()})
-    return {m: out[m] for m in metrics}
+    batch = multiclass_estimates_batch(prob[None, :, :], raw, pred, metrics)
+    return {m: float(v[0]) for m, v in batch.items()}
 
 
 def _categorical_draws(cum: NDArray[np.float64], size: int,

@@ -48,8 +48,10 @@ from modelmon.estimation._calibration import IsotonicCalibrator, needs_calibrati
 from modelmon.estimation._expected import (
     BINARY_METRICS,
     binary_estimates,
+    binary_estimates_batch,
     binary_sampling_errors,
     multiclass_estimates,
+    multiclass_estimates_batch,
     multiclass_sampling_errors,
 )
 from modelmon.estimation.result import EstimatedMetric, PerformanceEstimate
@@ -87,6 +89,11 @@ def _scores(y_score: ArrayLike, name: str) -> NDArray[np.float64]:
     return s
 
 
+def _spread(values: NDArray[np.float64]) -> float:
+    v = values[np.isfinite(values)]
+    return float(v.std(ddof=1)) if v.size >= 2 else 0.0
+
+
 def _labels(y: ArrayLike, name: str, k: int) -> NDArray[np.intp]:
     arr = as_1d(y, name, _OWNER)
     if arr.dtype.kind == "b":
@@ -122,10 +129,19 @@ class ConfidenceBasedEstimator:
         scores are taken as calibrated.
     threshold : float, default=0.5
         Binary models: the predicted label when none is given is ``score >= threshold``.
-    draws : int, default=64
+    draws : int, default=48
         Label draws behind the sampling errors of metrics without a closed form.
+    bootstrap : int, default=12
+        Calibration maps fitted to bootstrap replicates of the reference; the spread of a
+        window's estimate over them is its reference error (0 to skip; scores used as they are
+        have none).
+    error_rows : int, default=2000
+        The sampling and reference errors of a larger window are read from this many of its
+        rows, drawn at random (the sampling error then scaled by ``sqrt(error_rows / n)``;
+        accuracy's closed form always reads every row): a window's cost stops growing with
+        its size.
     random_state : int, default=0
-        Seed of those draws (the same window always gets the same sampling error).
+        Seed of those draws (the same window always gets the same errors).
 
     Attributes
     ----------
@@ -133,6 +149,8 @@ class ConfidenceBasedEstimator:
         Number of classes (2 for binary models).
     calibrators_ : list of IsotonicCalibrator or None
         Per class (binary: one, for the positive class), None where not calibrated.
+    bootstraps_ : list of list of IsotonicCalibrator
+        Per class, the maps of the bootstrap replicates (empty where not calibrated).
     n_reference_ : int
         Reference rows fitted on.
 
@@ -167,14 +185,18 @@ class ConfidenceBasedEstimator:
     method = "cbpe"
 
     def __init__(self, metrics: Sequence[str] | None = None, *, calibration: str = "auto",
-                 threshold: float = 0.5, draws: int = 64, random_state: int = 0) -> None:
+                 threshold: float = 0.5, draws: int = 48, bootstrap: int = 12,
+                 error_rows: int = 2000, random_state: int = 0) -> None:
         self.metrics = metrics
         self.calibration = calibration
         self.threshold = threshold
         self.draws = draws
+        self.bootstrap = bootstrap
+        self.error_rows = error_rows
         self.random_state = random_state
         self.classes_: int = 0
         self.calibrators_: list[IsotonicCalibrator | None] = []
+        self.bootstraps_: list[list[IsotonicCalibrator]] = []
         self.n_reference_: int = 0
         self._multiclass = False
 
@@ -193,6 +215,8 @@ class ConfidenceBasedEstimator:
         check_option(self.calibration, "calibration", _OWNER, ("auto", "isotonic", "none"))
         check_probability(self.threshold, "threshold", _OWNER)
         check_int(self.draws, "draws", _OWNER, low=2)
+        check_int(self.bootstrap, "bootstrap", _OWNER, low=0)
+        check_int(self.error_rows, "error_rows", _OWNER, low=100)
         check_int(self.random_state, "random_state", _OWNER, low=0)
 
     # --- fitting ---------------------------------------------------------------------------------
@@ -228,12 +252,16 @@ class ConfidenceBasedEstimator:
         columns = [s] if s.ndim == 1 else [s[:, c] for c in range(k)]
         targets = [t] if s.ndim == 1 else [(t == c).astype(np.intp) for c in range(k)]
         calibrators: list[IsotonicCalibrator | None] = []
-        for col, target in zip(columns, targets, strict=True):
+        bootstraps: list[list[IsotonicCalibrator]] = []
+        for c, (col, target) in enumerate(zip(columns, targets, strict=True)):
             wanted = self.calibration == "isotonic" or (
                 self.calibration == "auto" and needs_calibration(target, col))
             calibrators.append(IsotonicCalibrator.fit(col, target) if wanted else None)
+            bootstraps.append(IsotonicCalibrator.bootstrap(
+                col, target, self.bootstrap, self.random_state + 1 + c) if wanted else [])
         self.classes_ = k if s.ndim == 2 else 2
         self.calibrators_ = calibrators
+        self.bootstraps_ = bootstraps
         self.n_reference_ = n
         self._multiclass = s.ndim == 2
         return self
@@ -252,24 +280,42 @@ class ConfidenceBasedEstimator:
         """The calibrated probabilities of ``y_score`` (multiclass rows sum to one)."""
         if not self.is_fitted:
             raise _not_fitted()
+        return self._apply(self._checked(y_score), self.calibrators_)
+
+    def _checked(self, y_score: ArrayLike) -> NDArray[np.float64]:
         s = _scores(y_score, "y_score")
         if not self._multiclass:
             if s.ndim != 1:
                 raise ValidationError(f"{_OWNER} was fitted on a binary model: 'y_score' must "
                                       "be 1-dimensional.", code="invalid_shape", loc=("y_score",))
-            cal = self.calibrators_[0]
-            return cal.transform(s) if cal is not None else s
-        if s.ndim != 2 or s.shape[1] != self.classes_:
+        elif s.ndim != 2 or s.shape[1] != self.classes_:
             raise ValidationError(
                 f"{_OWNER} was fitted on {self.classes_} classes: 'y_score' must have shape "
                 f"(n, {self.classes_}). Got {s.shape} instead.", code="invalid_shape",
                 loc=("y_score",))
+        return s
+
+    def _apply(self, s: NDArray[np.float64],
+               maps: Sequence[IsotonicCalibrator | None]) -> NDArray[np.float64]:
+        if not self._multiclass:
+            return maps[0].transform(s) if maps[0] is not None else s
+        if s.shape[0] == 0:
+            return s.copy()
         out = np.column_stack([cal.transform(s[:, c]) if cal is not None else s[:, c]
-                               for c, cal in enumerate(self.calibrators_)]) \
-            if s.shape[0] else s.copy()
+                               for c, cal in enumerate(maps)])
         total = out.sum(axis=1, keepdims=True)
         uniform = np.full_like(out, 1.0 / self.classes_)
         return np.divide(out, total, out=uniform, where=total != 0)
+
+    def _replicates(self, s: NDArray[np.float64]) -> NDArray[np.float64] | None:
+        """The window's probabilities under each bootstrap calibration, ``(b, n[, k])``."""
+        b = max((len(x) for x in self.bootstraps_), default=0)
+        if b == 0:
+            return None
+        maps = [[boots[r] if boots else cal for boots, cal in zip(self.bootstraps_,
+                                                                  self.calibrators_, strict=True)]
+                for r in range(b)]
+        return np.stack([self._apply(s, m) for m in maps])
 
     def estimate(self, y_score: ArrayLike, y_pred: ArrayLike | None = None) -> PerformanceEstimate:
         """Estimate the metrics of one window from its scores (and predicted labels).
@@ -289,8 +335,10 @@ class ConfidenceBasedEstimator:
             :class:`~modelmon.exceptions.UndefinedMetricWarning` for an empty window).
         """
         names = self._metric_names()
-        prob = self.calibrate(y_score)
-        raw = _scores(y_score, "y_score")
+        if not self.is_fitted:
+            raise _not_fitted()
+        raw = self._checked(y_score)
+        prob = self._apply(raw, self.calibrators_)
         n = raw.shape[0]
         if y_pred is None:
             pred = (raw >= self.threshold).astype(np.intp) if raw.ndim == 1 \
@@ -303,17 +351,36 @@ class ConfidenceBasedEstimator:
             return PerformanceEstimate(self.method, 0, tuple(
                 EstimatedMetric.make(m, math.nan, math.nan, 0) for m in names))
         seed = self.random_state
+        # the errors are read from a random subset of a large window: the sampling error
+        # shrinks as 1/sqrt(rows), the reference error does not depend on the rows' number
+        sub = np.arange(n)
+        if n > self.error_rows:
+            sub = np.sort(np.random.default_rng(seed).choice(n, self.error_rows, replace=False))
+        scale = math.sqrt(sub.size / n)
+        raw_s, prob_s, pred_s = raw[sub], prob[sub], pred[sub]
+        replicates = self._replicates(raw_s)
+        spread: dict[str, float] = {m: 0.0 for m in names}
         if self._multiclass:
             values = multiclass_estimates(prob, raw, pred, names)
-            errors = multiclass_sampling_errors(prob, raw, pred, names, draws=self.draws,
+            errors = multiclass_sampling_errors(prob_s, raw_s, pred_s, names, draws=self.draws,
                                                 seed=seed)
+            exact = multiclass_sampling_errors(prob, raw, pred, ["accuracy"], draws=2, seed=seed) \
+                if "accuracy" in names else {}
+            if replicates is not None:
+                batch = multiclass_estimates_batch(replicates, raw_s, pred_s, names)
+                spread = {m: _spread(v) for m, v in batch.items()}
         else:
-            positive = pred == 1
-            values = binary_estimates(prob, positive, raw, names)
-            errors = binary_sampling_errors(prob, positive, raw, names, draws=self.draws,
+            values = binary_estimates(prob, pred == 1, raw, names)
+            errors = binary_sampling_errors(prob_s, pred_s == 1, raw_s, names, draws=self.draws,
                                             seed=seed)
+            exact = binary_sampling_errors(prob, pred == 1, raw, ["accuracy"], draws=2, seed=seed) \
+                if "accuracy" in names else {}
+            if replicates is not None:
+                batch = binary_estimates_batch(replicates, pred_s == 1, raw_s, names)
+                spread = {m: _spread(v) for m, v in batch.items()}
+        errors = {m: exact.get(m, e * scale) for m, e in errors.items()}
         return PerformanceEstimate(self.method, n, tuple(
-            EstimatedMetric.make(m, values[m], errors[m], n) for m in names))
+            EstimatedMetric.make(m, values[m], errors[m], n, spread[m]) for m in names))
 
     # --- serialisation ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -322,10 +389,13 @@ class ConfidenceBasedEstimator:
             raise _not_fitted()
         return {"format": _FORMAT, "metrics": self._metric_names(),
                 "calibration": self.calibration, "threshold": self.threshold,
-                "draws": self.draws, "random_state": self.random_state,
+                "draws": self.draws, "bootstrap": self.bootstrap,
+                "error_rows": self.error_rows,
+                "random_state": self.random_state,
                 "classes": self.classes_, "multiclass": self._multiclass,
                 "n_reference": self.n_reference_,
-                "calibrators": [None if c is None else c.to_dict() for c in self.calibrators_]}
+                "calibrators": [None if c is None else c.to_dict() for c in self.calibrators_],
+                "bootstraps": [[c.to_dict() for c in boots] for boots in self.bootstraps_]}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ConfidenceBasedEstimator:
@@ -334,12 +404,16 @@ class ConfidenceBasedEstimator:
             raise ValidationError(f"Not a stored {_OWNER} (format {data.get('format')!r}).")
         est = cls(data["metrics"], calibration=data["calibration"],
                   threshold=float(data["threshold"]), draws=int(data["draws"]),
+                  bootstrap=int(data.get("bootstrap", 0)),
+                  error_rows=int(data.get("error_rows", 2000)),
                   random_state=int(data["random_state"]))
         est.classes_ = int(data["classes"])
         est._multiclass = bool(data["multiclass"])
         est.n_reference_ = int(data["n_reference"])
         est.calibrators_ = [None if c is None else IsotonicCalibrator.from_dict(c)
                             for c in data["calibrators"]]
+        est.bootstraps_ = [[IsotonicCalibrator.from_dict(c) for c in boots]
+                           for boots in data.get("bootstraps") or [[] for _ in est.calibrators_]]
         return est
 
     def __repr__(self) -> str:

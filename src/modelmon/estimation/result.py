@@ -27,13 +27,17 @@ class EstimatedMetric(Result):
     value : float
         The estimate (NaN when it is undefined, e.g. precision without predicted positives).
     sampling_error : float
-        Standard deviation of the *realized* metric of these rows around the estimate, from
-        sampling alone (see ``docs/estimation.md``): the realized value lies within
-        ``value ± 3 sampling_error`` in about 99.7 % of windows when the assumptions hold.
+        Standard deviation of the *realized* metric of these rows around its expectation, from
+        the rows' outcomes alone (given the scores, or the inputs).
+    reference_error : float
+        Standard deviation of the estimate itself over bootstrap replicates of the reference
+        (how much a different reference would move it; 0 where not measured, see
+        ``docs/estimation.md``).
     n : int
         Rows the estimate covers.
     lower, upper : float
-        ``value ∓ 3 sampling_error``, clipped to the metric's range.
+        ``value ∓ 3 standard_error``, clipped to the metric's range: while the assumptions
+        hold, the realized value lies in this band in all but a few windows in a thousand.
     """
 
     metric: str
@@ -42,16 +46,24 @@ class EstimatedMetric(Result):
     n: int
     lower: float
     upper: float
+    reference_error: float = 0.0
 
     @classmethod
     def make(cls, metric: str, value: float, sampling_error: float, n: int,
-             sigmas: float = 3.0) -> EstimatedMetric:
+             reference_error: float = 0.0, sigmas: float = 3.0) -> EstimatedMetric:
         """The estimate with its ``sigmas`` band."""
-        lo, hi = value - sigmas * sampling_error, value + sigmas * sampling_error
+        ref = float(reference_error) if math.isfinite(reference_error) else 0.0
+        se = math.hypot(sampling_error, ref)
+        lo, hi = value - sigmas * se, value + sigmas * se
         top = 1.0 if metric in _UNIT else math.inf
         return cls(metric, float(value), float(sampling_error), int(n),
                    max(lo, 0.0) if math.isfinite(lo) else lo,
-                   min(hi, top) if math.isfinite(hi) else hi)
+                   min(hi, top) if math.isfinite(hi) else hi, ref)
+
+    @property
+    def standard_error(self) -> float:
+        """The estimate's total standard error: sampling and reference errors combined."""
+        return math.hypot(self.sampling_error, self.reference_error)
 
     def covers(self, realized: float) -> bool:
         """Whether ``realized`` lies within the band."""
@@ -73,9 +85,10 @@ class PerformanceEstimate(Result):
 
     Examples
     --------
-    >>> est = PerformanceEstimate("cbpe", 100, (EstimatedMetric.make("accuracy", 0.9, 0.03, 100),))
-    >>> est["accuracy"].value, est.value("accuracy"), round(est["accuracy"].lower, 2)
-    (0.9, 0.9, 0.81)
+    >>> est = PerformanceEstimate("cbpe", 100, (EstimatedMetric.make("accuracy", 0.9, 0.03, 100,
+    ...                                                                0.04),))
+    >>> est["accuracy"].value, est["accuracy"].standard_error, round(est["accuracy"].lower, 2)
+    (0.9, 0.05, 0.75)
     """
 
     method: str

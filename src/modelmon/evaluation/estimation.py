@@ -8,11 +8,12 @@ rows, once per reference: confidence-based estimation for classifiers that send 
 
 Every window then gets, whether it has labels or not (:func:`window_estimates`):
 
-- ``estimated_<metric>`` and its sampling error ``estimated_<metric>_sampling_error``, for
+- ``estimated_<metric>`` and its standard error ``estimated_<metric>_standard_error`` (sampling
+  and the reference's own uncertainty), for
   each of the model's quality metrics that can be estimated (``ESTIMATED`` in the vocabulary);
 - once some rows are labelled, ``estimation_gap_<metric>``: the realized metric minus the
-  estimate *on the same labelled rows*, with its sampling error. Without concept drift the gap
-  stays within a few sampling errors of 0; a gap beyond that means the scores (or the inputs)
+  estimate *on the same labelled rows*, with its standard error. Without concept drift the gap
+  stays within a few standard errors of 0; a gap beyond that means the scores (or the inputs)
   no longer mean what they meant in the reference, which estimation alone cannot see.
 """
 
@@ -41,7 +42,7 @@ from modelmon.vocabulary import (
     Task,
     estimated_metric,
     estimation_gap_metric,
-    sampling_error_metric,
+    standard_error_metric,
 )
 
 __all__ = ["MIN_ESTIMATOR_ROWS", "estimated_names", "fit_estimator", "load_estimator",
@@ -155,7 +156,7 @@ def window_estimates(frame: EvalFrame, estimator: Estimator | None,
     for m in est:
         name = estimated_metric(m.metric)
         out[name] = (m.value, m.n)
-        out[sampling_error_metric(name)] = (m.sampling_error, m.n)
+        out[standard_error_metric(name)] = (m.standard_error, m.n)
     labelled = usable & frame.labelled
     n_lab = int(labelled.sum())
     if n_lab == 0:
@@ -173,6 +174,6 @@ def window_estimates(frame: EvalFrame, estimator: Estimator | None,
             continue
         name = estimation_gap_metric(m.metric)
         out[name] = (float(value) - m.value, n_lab)
-        out[sampling_error_metric(name)] = (m.sampling_error, n_lab)
+        out[standard_error_metric(name)] = (m.standard_error, n_lab)
     return out
 

@@ -8,8 +8,9 @@
   outside (the model very probably got worse, but no label confirms it yet), ``warning`` when
   outside a narrower limit in two of three windows.
 - :func:`estimation_gap_rule`: once labels arrive, the realized metric is compared with its
-  estimate on the same labelled rows. Their difference is sampling noise alone while the
-  estimator's assumptions hold (its sampling error says how much); a gap of many sampling errors
+  estimate on the same labelled rows. Their difference is sampling noise (and the reference's
+  own uncertainty) while the estimator's assumptions hold, and the estimate's standard error says
+  how much; a gap of many standard errors
   means the outcome no longer follows the model's scores (or inputs) as it did in the reference:
   concept drift, which estimation cannot see, and the estimates of unlabelled windows are no
   longer to be trusted. One ``warning`` per window, naming the metric with the largest gap.
@@ -39,7 +40,7 @@ from modelmon.vocabulary import (
     Severity,
     estimated_metric,
     estimation_gap_metric,
-    sampling_error_metric,
+    standard_error_metric,
 )
 
 __all__ = ["ENOUGH_LABELS", "estimated_quality_rule", "estimation_gap_rule"]
@@ -79,7 +80,7 @@ def estimated_quality_rule(f: WindowFacts) -> list[Reason]:
             continue
         severity, k, persistent = found
         value, n = c.current
-        se, _ = f.value(sampling_error_metric(estimated_metric(c.metric)))
+        se, _ = f.value(standard_error_metric(estimated_metric(c.metric)))
         lo, hi = c.band.limits(n, k)
         limit = band_limit(c, k)
         z = c.band.sigmas(value, n, default_directions.get(c.metric).direction)
@@ -93,7 +94,7 @@ def estimated_quality_rule(f: WindowFacts) -> list[Reason]:
             metric=estimated_metric(c.metric), value=value, threshold=limit,
             baseline=c.band.center,
             evidence={"sigmas": z, "limit_sigmas": k, "n": n, "labelled": labelled,
-                      "sampling_error": se, "band_low": lo, "band_high": hi,
+                      "standard_error": se, "band_low": lo, "band_high": hi,
                       "estimates": c.metric, "persistent": persistent}))
     reasons.sort(key=lambda r: (r.evidence["estimates"] != f.headline, -r.severity.rank))
     return reasons
@@ -101,11 +102,11 @@ def estimated_quality_rule(f: WindowFacts) -> list[Reason]:
 
 def estimation_gap_rule(f: WindowFacts) -> list[Reason]:
     """A ``warning`` when realized and estimated quality of the same labelled rows lie further
-    apart than sampling explains (two-sided, ``quality_alpha`` split between the metrics)."""
+    apart than chance explains (two-sided, ``quality_alpha`` split between the metrics)."""
     gaps = []
     for m in f.quality:
         gap, n = f.value(estimation_gap_metric(m))
-        se, _ = f.value(sampling_error_metric(estimation_gap_metric(m)))
+        se, _ = f.value(standard_error_metric(estimation_gap_metric(m)))
         if n < f.settings.min_labelled or not math.isfinite(gap) or not se > 0:
             continue
         estimate = f.value(m)[0] - gap
@@ -135,4 +136,4 @@ def estimation_gap_rule(f: WindowFacts) -> list[Reason]:
         "estimates of unlabelled windows are not reliable until the reference is refitted",
         metric=estimation_gap_metric(m), value=gap, threshold=limit * se, baseline=0.0,
         evidence={"sigmas": z, "limit_sigmas": limit, "n": n, "realized": realized,
-                  "estimated": estimate, "sampling_error": se, "metrics": [x[1] for x in found]})]
+                  "estimated": estimate, "standard_error": se, "metrics": [x[1] for x in found]})]
