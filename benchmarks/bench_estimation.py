@@ -292,6 +292,42 @@ def concept_drift(kind: str, *, windows: int, rows: int, change: int | None,
             "false gaps before": len(before), "service seconds": round(seconds, 1)}
 
 
+def without_labels(labelled_chunks: int = 3) -> list[dict[str, Any]]:
+    """NannyML's "work from home" set through the service with the analysis labels withheld
+    after the first ``labelled_chunks`` chunks: each chunk's verdict and what it names, beside
+    the chunks where NannyML's CBPE raises an estimated-performance alert."""
+    from benchmarks.peers.nannyml_chunks import run as nannyml_chunks
+
+    ds = public_data.load("synthetic_binary_classification")
+    labelled = np.zeros(ds.analysis.num_rows, dtype=bool)
+    labelled[: labelled_chunks * ds.chunk_size] = True
+    keep: dict[str, Any] = {}
+    run_table(ds.name, task=ds.task, reference=ds.reference, analysis=ds.analysis,
+              numeric=ds.numeric, categorical=ds.categorical, target=ds.target,
+              prediction=ds.prediction, score=ds.score if isinstance(ds.score, str) else None,
+              timestamp=ds.timestamp, identifier=ds.identifier, window=f"{ds.chunk_size}rows",
+              labelled=labelled, keep=keep)
+    peer = nannyml_chunks(ds.name)
+    alerts = {c["index"]: [m for m, v in (c.get("estimated_performance") or {}).items()
+                           if v.get("alert")]
+              for c in peer.get("chunks", []) if c["period"] == "analysis"}
+    points: dict[Any, dict[str, Any]] = {}
+    for r in keep["metrics"].to_pylist():
+        points.setdefault(r["window_start"], {})[r["metric"]] = r["value"]
+    rows = []
+    for i, v in enumerate(keep["verdicts"]):
+        estimated = [r["evidence"]["estimates"] for r in v.reasons
+                     if r["kind"] == ReasonKind.ESTIMATED_QUALITY]
+        rows.append({"chunk": i, "labels": "yes" if i < labelled_chunks else "no",
+                     "estimated accuracy": points[v.window_start].get("estimated_accuracy"),
+                     "modelmon verdict": v.status,
+                     "estimated metrics outside their band": ", ".join(estimated) or "-",
+                     "multivariate drift": "yes" if any(
+                         r["kind"] == ReasonKind.MULTIVARIATE_DRIFT for r in v.reasons) else "-",
+                     "NannyML CBPE alerts": ", ".join(alerts.get(i, [])) or "-"})
+    return rows
+
+
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_estimation")
     parser.add_argument("--quick", action="store_true")
@@ -394,6 +430,8 @@ def main(argv: list[str] | None = None) -> str:
                                                 change=None, seed=9)})
     text += print_table("Concept drift through the service: the realized-vs-estimated gap "
                         "(every window labelled)", rows)
+    text += print_table("NannyML's work-from-home set through the service, analysis labels "
+                        "withheld from chunk 3 on (change at chunk 5)", without_labels())
     print(f"(NannyML runner: {peer_seconds:.0f} s for {len(jobs)} jobs)")
     return text
 

@@ -12,9 +12,9 @@ import pyarrow as pa
 import pytest
 
 from benchmarks import estimation_data
-from modelmon._gbm import grow_trees, leaf_indices
+from modelmon._gbm import grow_trees, leaf_indices, tree_arrays
 from modelmon.estimation import DirectLossEstimator, estimator_from_dict
-from modelmon.estimation._kernels import leaf_sums, refit_leaves
+from modelmon.estimation._kernels import refit_leaves, tree_leaves, tree_sums
 from modelmon.exceptions import ParameterError, UndefinedMetricWarning, ValidationError
 
 
@@ -40,7 +40,33 @@ def test_refit_reproduces_lightgbms_own_fit() -> None:
     values, fitted = refit_leaves(np.ascontiguousarray(leaves.T), y[:, None], np.ones((3000, 1)),
                                   np.array([y.mean()]), 0.2, 15)
     np.testing.assert_allclose(fitted[:, 0], booster.predict(x), rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(leaf_sums(leaves, values, np.array([y.mean()]))[:, 0], fitted[:, 0])
+    trees = tree_arrays(booster)
+    np.testing.assert_allclose(tree_sums(x, **trees, values=values, init=np.array([y.mean()])),
+                               fitted, rtol=1e-12)
+
+
+@pytest.mark.parametrize("missing", [{}, {"zero_as_missing": True}])
+def test_tree_walk_is_lightgbms(missing: dict) -> None:
+    """Every row reaches the leaf LightGBM's own predict reaches: NaN, zeros, categories seen
+    and unseen, negative codes."""
+    rng = np.random.default_rng(9)
+    n = 6000
+
+    def data(rows: int, top: int) -> np.ndarray:
+        x = rng.normal(size=(rows, 4))
+        x[:, 2] = rng.integers(-1 if top > 6 else 0, top, rows)
+        x[rng.random(rows) < 0.08, 0] = np.nan
+        x[rng.random(rows) < 0.08, 2] = np.nan
+        x[rng.random(rows) < 0.2, 1] = 0.0
+        return x
+
+    x = data(n, 6)
+    y = np.abs(2 * x[:, 1] + (x[:, 2] == 3) + np.nan_to_num(x[:, 0]) + rng.normal(size=n))
+    params = {"objective": "regression", "num_leaves": 31, "verbose": -1, **missing}
+    booster = grow_trees(x, y, categorical=[2], params=params, rounds=30)
+    probe = data(5000, 9)
+    np.testing.assert_array_equal(tree_leaves(probe, **tree_arrays(booster)),
+                                  leaf_indices(booster, probe, 1).T)
 
 
 def test_estimates_follow_the_expected_losses() -> None:

@@ -90,3 +90,19 @@ def test_concept_drift_shows_as_a_gap_in_the_first_window_after_it(kind: str) ->
     named = [contribution_feature(k) for k in p if contribution_feature(k)]
     assert 1 <= len(named) <= 5
     assert all(math.isfinite(v) for v, _ in p.values() if v is not None)
+
+
+def test_reports_recommend_confirming_estimates_and_retraining_on_a_gap() -> None:
+    from modelmon.config import ModelSpec
+    from modelmon.evaluation.report import recommendations
+    from modelmon.judgement import Reason
+    from modelmon.vocabulary import Severity
+
+    spec = ModelSpec.model_validate({"name": "m", "task": "binary_classification"})
+    low = Reason(ReasonKind.ESTIMATED_QUALITY, Severity.HIGH, "estimated accuracy 0.9 ...",
+                 metric=estimated_metric("accuracy"), evidence={"estimates": "accuracy"})
+    gap = Reason(ReasonKind.ESTIMATION_GAP, Severity.WARNING, "realized accuracy ...",
+                 metric=estimation_gap_metric("accuracy"))
+    recs = recommendations(spec, [low, gap], None)
+    assert recs[0].startswith("Estimated accuracy fell below the reference's band")
+    assert "concept drift" in recs[1] and "Retrain" in recs[1]

@@ -1,4 +1,5 @@
-"""Compiled loops of direct loss estimation (numba): leaf values of a fixed tree ensemble.
+"""Compiled loops of direct loss estimation (numba): walking a tree ensemble, and leaf values of
+a fixed one.
 
 Import lazily (inside the estimator's methods): importing numba and loading the compiled code
 costs a fraction of a second the first time.
@@ -16,7 +17,11 @@ from numpy.typing import NDArray
 
 from modelmon.detectors._kernels._jit import kernel
 
-__all__ = ["leaf_sums", "refit_leaves"]
+__all__ = ["refit_leaves", "tree_leaves", "tree_sums"]
+
+# node flags (modelmon._gbm)
+_DEFAULT_LEFT, _MISSING_ZERO, _MISSING_NAN, _CATEGORICAL = 1, 2, 4, 8
+_ZERO = 1e-35
 
 
 @kernel
@@ -57,16 +62,68 @@ def refit_leaves(leaves: NDArray[np.int32], targets: NDArray[np.float64],
 
 
 @kernel
-def leaf_sums(leaves: NDArray[np.int32], values: NDArray[np.float64],
+def _leaf(x: NDArray[np.float64], i: int, node: int, feature: NDArray[np.int32],
+          threshold: NDArray[np.float64], left: NDArray[np.int32], right: NDArray[np.int32],
+          flags: NDArray[np.int8], start: NDArray[np.int32], count: NDArray[np.int32],
+          categories: NDArray[np.int32]) -> int:
+    """The leaf row ``i`` reaches from ``node``, by LightGBM's decision rules."""
+    while node >= 0:
+        f = x[i, feature[node]]
+        flag = flags[node]
+        if flag & _CATEGORICAL:
+            go_left = False
+            if not np.isnan(f) and int(f) >= 0:
+                v = int(f)
+                for j in range(start[node], start[node] + count[node]):
+                    if categories[j] == v:
+                        go_left = True
+                        break
+        else:
+            if np.isnan(f) and not flag & _MISSING_NAN:
+                f = 0.0
+            if (flag & _MISSING_ZERO and abs(f) <= _ZERO) or (flag & _MISSING_NAN
+                                                             and np.isnan(f)):
+                go_left = bool(flag & _DEFAULT_LEFT)
+            else:
+                go_left = f <= threshold[node]
+        node = left[node] if go_left else right[node]
+    return -node - 1
+
+
+@kernel
+def tree_leaves(x: NDArray[np.float64], root: NDArray[np.int32], feature: NDArray[np.int32],
+                threshold: NDArray[np.float64], left: NDArray[np.int32],
+                right: NDArray[np.int32], flags: NDArray[np.int8], start: NDArray[np.int32],
+                count: NDArray[np.int32], categories: NDArray[np.int32]) -> NDArray[np.int32]:
+    """The leaf of every row in every tree, ``(trees, n)``."""
+    n = x.shape[0]
+    trees = root.size
+    out = np.empty((trees, n), dtype=np.int32)
+    for i in range(n):
+        for t in range(trees):
+            out[t, i] = _leaf(x, i, root[t], feature, threshold, left, right, flags, start,
+                              count, categories)
+    return out
+
+
+@kernel
+def tree_sums(x: NDArray[np.float64], root: NDArray[np.int32], feature: NDArray[np.int32],
+              threshold: NDArray[np.float64], left: NDArray[np.int32], right: NDArray[np.int32],
+              flags: NDArray[np.int8], start: NDArray[np.int32], count: NDArray[np.int32],
+              categories: NDArray[np.int32], values: NDArray[np.float64],
               init: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Each row's prediction ``(n, k)``: ``init`` plus its leaf's value in every tree."""
-    n, trees = leaves.shape
+    """Each row's prediction ``(n, k)`` for each of ``k`` sets of leaf values, in one pass
+    through the trees."""
+    n = x.shape[0]
+    trees = root.size
     k = values.shape[0]
     out = np.empty((n, k))
     for i in range(n):
         for c in range(k):
-            s = init[c]
-            for t in range(trees):
-                s += values[c, t, leaves[i, t]]
-            out[i, c] = s
+            out[i, c] = init[c]
+        for t in range(trees):
+            leaf = _leaf(x, i, root[t], feature, threshold, left, right, flags, start, count,
+                         categories)
+            for c in range(k):
+                out[i, c] += values[c, t, leaf]
     return out

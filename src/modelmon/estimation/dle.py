@@ -8,12 +8,12 @@ mean predicted squared error, RMSE the square root of that, MAPE the mean predic
 percentage error. When the inputs shift towards regions where the model errs more, the
 estimate rises with them.
 
-The loss model is one LightGBM tree ensemble (:mod:`modelmon.estimation._gbm` says why) grown
+The loss model is one LightGBM tree ensemble (:mod:`modelmon._gbm` says why) grown
 on the absolute error, with its leaf values fitted again for each loss (absolute, squared,
 percentage) on the reference rows by the same L2 boosting (:mod:`modelmon.estimation._kernels`):
 each loss gets the conditional *mean* of that loss over the same partition of the inputs, and a
 window is read with one pass through the trees for all its metrics. NannyML fits one model per
-metric (100 trees of 31 leaves each); one shared partition of 60 trees is about ten times cheaper
+metric (100 trees of 31 leaves each); one shared partition of 40 trees is about ten times cheaper
 to fit and three times cheaper to apply, and ``docs/estimation.md`` compares the two on the
 same data. Predictions below zero are clipped.
 
@@ -47,7 +47,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from modelmon._features import FeatureEncoder
-from modelmon._gbm import grow_trees, leaf_indices, load_booster
+from modelmon._gbm import TreeArrays, grow_trees, tree_arrays
 from modelmon._validation import (
     as_1d_float,
     check_consistent_length,
@@ -70,6 +70,11 @@ REGRESSION_METRICS = ESTIMATED[Task.REGRESSION]
 _LOSS = {"mae": "absolute", "mse": "squared", "rmse": "squared", "mape": "percentage"}
 
 
+_TREE_TYPES = {"root": np.int32, "feature": np.int32, "threshold": np.float64, "left": np.int32,
+               "right": np.int32, "flags": np.int8, "start": np.int32, "count": np.int32,
+               "categories": np.int32}
+
+
 def _not_fitted() -> ValidationError:
     return ValidationError(
         f"This {_OWNER} instance is not fitted yet. Call 'fit' with reference data first.")
@@ -83,13 +88,13 @@ class DirectLossEstimator:
     ----------
     metrics : sequence of str, optional
         Any of ``mae, mse, rmse, mape`` (default: all).
-    n_estimators : int, default=60
+    n_estimators : int, default=40
         Trees of the loss model.
-    learning_rate : float, default=0.15
+    learning_rate : float, default=0.2
     num_leaves : int, default=31
     min_child_samples : int, default=20
         Fewest reference rows in a leaf.
-    max_train_rows : int, default=30_000
+    max_train_rows : int, default=20_000
         The model learns from at most this many reference rows (drawn at random); a fifth of
         the reference (at most 20,000 rows) is held out to measure the losses' spread.
     feature_types : mapping of str to {"numeric", "categorical"}, optional
@@ -126,9 +131,9 @@ class DirectLossEstimator:
 
     method = "dle"
 
-    def __init__(self, metrics: Sequence[str] | None = None, *, n_estimators: int = 60,
-                 learning_rate: float = 0.15, num_leaves: int = 31, min_child_samples: int = 20,
-                 max_train_rows: int = 30_000, feature_types: Mapping[str, str] | None = None,
+    def __init__(self, metrics: Sequence[str] | None = None, *, n_estimators: int = 40,
+                 learning_rate: float = 0.2, num_leaves: int = 31, min_child_samples: int = 20,
+                 max_train_rows: int = 20_000, feature_types: Mapping[str, str] | None = None,
                  n_jobs: int = 1, random_state: int = 0) -> None:
         self.metrics = metrics
         self.n_estimators = n_estimators
@@ -142,8 +147,7 @@ class DirectLossEstimator:
         self.features_: tuple[str, ...] = ()
         self.n_reference_ = 0
         self._encoder: FeatureEncoder | None = None
-        self._booster: Any = None
-        self._text = ""
+        self._trees: TreeArrays = {}
         self._losses: tuple[str, ...] = ()
         self._init: NDArray[np.float64] = np.empty(0)
         self._values: NDArray[np.float64] = np.empty((0, 0, 0))
@@ -232,15 +236,17 @@ class DirectLossEstimator:
         booster = grow_trees(matrix[learn], grow_on[learn],
                              categorical=encoder.categorical_indices, params=params,
                              rounds=int(self.n_estimators))
-        from modelmon.estimation._kernels import leaf_sums, refit_leaves
+        from modelmon.estimation._kernels import refit_leaves, tree_leaves, tree_sums
+
+        trees = tree_arrays(booster)
 
         w_learn = weights[learn]
         init = (targets[learn] * w_learn).sum(axis=0) / w_learn.sum(axis=0)
         values, _ = refit_leaves(
-            np.ascontiguousarray(leaf_indices(booster, matrix[learn], int(self.n_jobs)).T),
+            tree_leaves(np.ascontiguousarray(matrix[learn]), **trees),
             targets[learn], w_learn, init, float(self.learning_rate), int(self.num_leaves))
         predicted = np.maximum(
-            leaf_sums(leaf_indices(booster, matrix[held], int(self.n_jobs)), values, init), 0.0)
+            tree_sums(np.ascontiguousarray(matrix[held]), **trees, values=values, init=init), 0.0)
         spread: dict[str, float] = {}
         for c, loss in enumerate(losses):
             keep = weights[held, c] > 0
@@ -250,8 +256,7 @@ class DirectLossEstimator:
                 else math.nan
         self._encoder = encoder
         self.features_ = encoder.names
-        self._booster = booster
-        self._text = ""
+        self._trees = trees
         self._losses = losses
         self._init = init
         self._values = values
@@ -271,10 +276,10 @@ class DirectLossEstimator:
         pred = as_1d_float(y_pred, "y_pred", _OWNER)
         x = self._encoder.transform(features, _OWNER)
         check_consistent_length([x, pred], ["features", "y_pred"], _OWNER)
-        from modelmon.estimation._kernels import leaf_sums
+        from modelmon.estimation._kernels import tree_sums
 
-        leaves = leaf_indices(self._booster, np.column_stack([x, pred]), int(self.n_jobs))
-        sums = np.maximum(leaf_sums(leaves, self._values, self._init), 0.0)
+        sums = np.maximum(tree_sums(np.column_stack([x, pred]), **self._trees,
+                                    values=self._values, init=self._init), 0.0)
         return {loss: sums[:, c] for c, loss in enumerate(self._losses)}
 
     def estimate(self, features: Any, y_pred: ArrayLike) -> PerformanceEstimate:
@@ -308,12 +313,10 @@ class DirectLossEstimator:
 
     # --- serialisation ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able state: parameters, the feature encoding and each loss model in LightGBM's
-        text format."""
+        """JSON-able state: parameters, the feature encoding, the trees (as arrays: reading them
+        needs no LightGBM) and each loss's leaf values."""
         if self._encoder is None:
             raise _not_fitted()
-        if not self._text:
-            self._text = self._booster.model_to_string()
         return {"format": _FORMAT, "metrics": self._metric_names(),
                 "params": {"n_estimators": self.n_estimators, "learning_rate": self.learning_rate,
                            "num_leaves": self.num_leaves,
@@ -324,7 +327,7 @@ class DirectLossEstimator:
                 "encoder": self._encoder.to_dict(), "n_reference": self.n_reference_,
                 "losses": list(self._losses), "init": self._init.tolist(),
                 "values": self._values.tolist(), "spread": dict(self._spread),
-                "trees": self._text}
+                "trees": {k: v.tolist() for k, v in self._trees.items()}}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DirectLossEstimator:
@@ -340,8 +343,8 @@ class DirectLossEstimator:
         est._init = np.asarray(data["init"], dtype=np.float64)
         est._values = np.ascontiguousarray(data["values"], dtype=np.float64)
         est._spread = {k: float(v) for k, v in data["spread"].items()}
-        est._text = str(data["trees"])
-        est._booster = load_booster(est._text)
+        est._trees = {k: np.asarray(v, dtype=_TREE_TYPES[k])
+                      for k, v in data["trees"].items()}
         return est
 
     def __repr__(self) -> str:
