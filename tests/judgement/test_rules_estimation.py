@@ -117,3 +117,11 @@ def test_multivariate_drift_names_the_contributing_features() -> None:
     (low,) = run("multivariate_drift", facts({Metric.RECONSTRUCTION_ERROR: (0.95, 1000)}))
     assert "below its band" in low.message and "contributing" not in low.message
     assert run("multivariate_drift", facts({Metric.RECONSTRUCTION_ERROR: (1.102, 1000)})) == []
+
+
+def test_a_moderate_gap_needs_a_second_window() -> None:
+    moderate = gap(-0.04)  # 4 sd, 4.5 %: beyond the limit (3.1), not beyond strong_sigmas (6)
+    assert run("estimation_gap", facts(moderate)) == []
+    assert run("estimation_gap", facts(moderate, history=[gap(0.0), gap(0.0)])) == []
+    (r,) = run("estimation_gap", facts(moderate, history=[gap(-0.035), gap(0.0)]))
+    assert r.evidence["persistent"] and "in two of the last three windows" in r.message

@@ -15,10 +15,11 @@ Fit once on a reference with labels, then estimate any number of windows::
   scores (isotonic calibration when it helps): accuracy, precision, recall, specificity, F1,
   ROC AUC, average precision, binary and multiclass;
 - :class:`DirectLossEstimator` (DLE): a gradient-boosted model of each row's loss: MAE, MSE,
-  RMSE, MAPE (LightGBM, imported only by it).
+  RMSE, MAPE (LightGBM grows its trees, imported only then).
 
-Every estimate carries a sampling error: how far the realized metric of the same rows is
-expected to lie from the estimate by chance alone. The assumptions, and when the estimate
+Every estimate carries a standard error: how far the realized metric of the same rows is
+expected to lie from the estimate by chance alone (sampling, and the reference's own
+uncertainty). The assumptions, and when the estimate
 cannot be trusted, are in ``docs/estimation.md``. NumPy and SciPy only, except the DLE's loss
 models.
 """

@@ -96,24 +96,43 @@ class IsotonicCalibrator(Result):
         used = counts > 0
         x, counts, sums = x[used], counts[used], sums[used]
         fitted = isotonic_regression(sums / counts, weights=counts, increasing=True).x
-        # only the ends of each flat run matter to the linear interpolation (as scikit-learn)
-        keep = np.ones(fitted.size, dtype=bool)
-        if fitted.size > 2:
-            keep[1:-1] = (fitted[1:-1] != fitted[:-2]) | (fitted[1:-1] != fitted[2:])
-        return cls(x[keep].copy(), np.asarray(fitted[keep], dtype=np.float64))
+        return cls._compressed(x, np.asarray(fitted, dtype=np.float64))
 
     @classmethod
     def bootstrap(cls, scores: NDArray[np.float64], y_true: NDArray[Any], replicates: int,
                   seed: int) -> list[IsotonicCalibrator]:
-        """Maps fitted to Poisson bootstrap replicates of the reference (each row weighted by a
-        Poisson(1) count): how much the map itself varies with the reference drawn."""
+        """Maps fitted to bootstrap replicates of the reference (each row weighted by how often a
+        draw of ``n`` rows with replacement picked it): how much the map itself varies with the
+        reference drawn."""
         s = np.asarray(scores, dtype=np.float64)
         t = np.asarray(y_true, dtype=np.float64)
+        if s.size == 0 or replicates == 0:
+            return []
         order = np.argsort(s, kind="stable")
         s, t = s[order], t[order]
+        starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
         rng = np.random.default_rng(seed)
-        return [cls._fit_sorted(s, t, rng.poisson(1.0, s.size).astype(np.float64))
-                for _ in range(replicates)]
+        n = s.size
+        weights = np.stack([np.bincount(rng.integers(0, n, n), minlength=n)
+                            for _ in range(replicates)]).astype(np.float64)
+        counts = np.add.reduceat(weights, starts, axis=1)
+        sums = np.add.reduceat(weights * t, starts, axis=1)
+        x = s[starts]
+        out = []
+        for b in range(replicates):
+            used = counts[b] > 0
+            fitted = isotonic_regression(sums[b, used] / counts[b, used], weights=counts[b, used],
+                                         increasing=True).x
+            out.append(cls._compressed(x[used], np.asarray(fitted, dtype=np.float64)))
+        return out
+
+    @classmethod
+    def _compressed(cls, x: NDArray[np.float64], fitted: NDArray[np.float64]) -> IsotonicCalibrator:
+        """Only the ends of each flat run matter to the linear interpolation (as scikit-learn)."""
+        keep = np.ones(fitted.size, dtype=bool)
+        if fitted.size > 2:
+            keep[1:-1] = (fitted[1:-1] != fitted[:-2]) | (fitted[1:-1] != fitted[2:])
+        return cls(x[keep].copy(), fitted[keep].copy())
 
     def transform(self, scores: NDArray[np.float64]) -> NDArray[np.float64]:
         """Calibrated probabilities of ``scores`` (linear between the fitted points, clipped

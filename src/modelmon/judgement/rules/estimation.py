@@ -8,7 +8,9 @@
   outside (the model very probably got worse, but no label confirms it yet), ``warning`` when
   outside a narrower limit in two of three windows.
 - :func:`estimation_gap_rule`: once labels arrive, the realized metric is compared with its
-  estimate on the same labelled rows. Their difference is sampling noise (and the reference's
+  estimate on the same labelled rows (beyond ``strong_sigmas`` standard errors at once, beyond the
+  ``quality_alpha`` limit when one of the two windows before was too: an estimator's own error
+  has heavier tails than its standard error says). Their difference is sampling noise (and the reference's
   own uncertainty) while the estimator's assumptions hold, and the estimate's standard error says
   how much; a gap of many standard errors
   means the outcome no longer follows the model's scores (or inputs) as it did in the reference:
@@ -114,26 +116,42 @@ def estimation_gap_rule(f: WindowFacts) -> list[Reason]:
     if not gaps:
         return []
     limit = float(stats.norm.isf(f.settings.quality_alpha / len(gaps) / 2))
+    strong = max(limit, f.settings.strong_sigmas)
+
+    def beyond(gap: float, se: float, estimate: float, m: str) -> bool:
+        rel = abs(gap) / abs(estimate) if estimate else math.inf
+        practical = rel >= f.settings.min_change_of(m) or abs(gap) / se >= strong
+        return practical and abs(gap) / se >= limit
+
     found = []
     for m, gap, se, n, estimate in gaps:
         z = gap / se
-        rel = abs(gap) / abs(estimate) if estimate else math.inf
-        practical = rel >= f.settings.min_change_of(m) or abs(z) >= f.settings.strong_sigmas
-        if abs(z) >= limit and practical:
-            found.append((abs(z), m, gap, se, n, estimate, z))
+        if not beyond(gap, se, estimate, m):
+            continue
+        earlier = []
+        for h in f.history[-2:]:
+            g, _ = h.get(estimation_gap_metric(m), (math.nan, 0))
+            s_, _ = h.get(standard_error_metric(estimation_gap_metric(m)), (math.nan, 0))
+            r, _ = h.get(m, (math.nan, 0))
+            earlier.append(g is not None and s_ is not None and r is not None and
+                           math.isfinite(g) and s_ > 0 and beyond(g, s_, r - g, m))
+        if abs(z) >= strong or any(earlier):
+            found.append((abs(z), m, gap, se, n, estimate, z, abs(z) < strong))
     if not found:
         return []
     found.sort(reverse=True)
-    _, m, gap, se, n, estimate, z = found[0]
+    _, m, gap, se, n, estimate, z, persistent = found[0]
     realized = estimate + gap
     others = [x[1] for x in found[1:]]
     also = f"; also {', '.join(others)}" if others else ""
     return [Reason(
         ReasonKind.ESTIMATION_GAP, Severity.WARNING,
         f"realized {m} {fmt_metric(realized, m)} vs estimated {fmt_metric(estimate, m)} on the "
-        f"same {n:,} labelled rows: {fmt_sigmas(abs(z))} apart (limit {limit:.1f}){also}. The "
+        f"same {n:,} labelled rows: {fmt_sigmas(abs(z))} apart (limit {limit:.1f}"
+        f"{', in two of the last three windows' if persistent else ''}){also}. The "
         "outcome no longer follows the model's outputs as in the reference (concept drift?): "
         "estimates of unlabelled windows are not reliable until the reference is refitted",
         metric=estimation_gap_metric(m), value=gap, threshold=limit * se, baseline=0.0,
-        evidence={"sigmas": z, "limit_sigmas": limit, "n": n, "realized": realized,
+        evidence={"sigmas": z, "limit_sigmas": limit, "persistent": persistent, "n": n,
+                  "realized": realized,
                   "estimated": estimate, "standard_error": se, "metrics": [x[1] for x in found]})]
