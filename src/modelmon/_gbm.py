@@ -34,11 +34,12 @@ def lightgbm() -> Any:
 
 
 def grow_trees(x: NDArray[np.float64], y: NDArray[np.float64], *, categorical: Sequence[int],
-               params: Mapping[str, Any], rounds: int) -> Any:
-    """A LightGBM regression ensemble of ``rounds`` trees fitted to ``y``."""
+               params: Mapping[str, Any], rounds: int, max_bin: int = 255) -> Any:
+    """A LightGBM regression ensemble of ``rounds`` trees fitted to ``y`` (each feature binned
+    into at most ``max_bin`` histogram bins)."""
     lgb = lightgbm()
     data = lgb.Dataset(x, label=y, categorical_feature=list(categorical),
-                       params={"verbose": -1, "feature_pre_filter": False})
+                       params={"verbose": -1, "feature_pre_filter": False, "max_bin": max_bin})
     return lgb.train(dict(params), data, num_boost_round=rounds)
 
 
