@@ -107,6 +107,8 @@ def estimation_gap_rule(f: WindowFacts) -> list[Reason]:
     apart than chance explains (two-sided, ``quality_alpha`` split between the metrics)."""
     gaps = []
     for m in f.quality:
+        if m not in f.bands:  # a metric quality leaves unjudged (or not yet banded) is left alone
+            continue
         gap, n = f.value(estimation_gap_metric(m))
         se, _ = f.value(standard_error_metric(estimation_gap_metric(m)))
         if n < f.settings.min_labelled or not math.isfinite(gap) or not se > 0:
