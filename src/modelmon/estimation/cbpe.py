@@ -135,7 +135,7 @@ class ConfidenceBasedEstimator:
         Calibration maps fitted to bootstrap replicates of the reference; the spread of a
         window's estimate over them is its reference error (0 to skip; scores used as they are
         have none).
-    error_rows : int, default=2000
+    error_rows : int, default=1500
         The sampling and reference errors of a larger window are read from this many of its
         rows, drawn at random (the sampling error then scaled by ``sqrt(error_rows / n)``;
         accuracy's closed form always reads every row): a window's cost stops growing with
@@ -186,7 +186,7 @@ class ConfidenceBasedEstimator:
 
     def __init__(self, metrics: Sequence[str] | None = None, *, calibration: str = "auto",
                  threshold: float = 0.5, draws: int = 48, bootstrap: int = 12,
-                 error_rows: int = 2000, random_state: int = 0) -> None:
+                 error_rows: int = 1500, random_state: int = 0) -> None:
         self.metrics = metrics
         self.calibration = calibration
         self.threshold = threshold
@@ -405,7 +405,7 @@ class ConfidenceBasedEstimator:
         est = cls(data["metrics"], calibration=data["calibration"],
                   threshold=float(data["threshold"]), draws=int(data["draws"]),
                   bootstrap=int(data.get("bootstrap", 0)),
-                  error_rows=int(data.get("error_rows", 2000)),
+                  error_rows=int(data.get("error_rows", 1500)),
                   random_state=int(data["random_state"]))
         est.classes_ = int(data["classes"])
         est._multiclass = bool(data["multiclass"])
