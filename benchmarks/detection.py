@@ -39,7 +39,8 @@ from modelmon.store import BatchKind, WriteBatch
 from modelmon.store.duckdb_store import DuckDBStore
 from modelmon.vocabulary import ReasonKind
 
-__all__ = ["Detection", "WindowVerdict", "run_public", "run_table", "summarize"]
+__all__ = ["Detection", "WindowVerdict", "run_public", "run_table", "simulation_tables",
+           "summarize"]
 
 _T0 = datetime(2020, 1, 1, tzinfo=UTC)
 
@@ -94,7 +95,9 @@ def _with_times(table: pa.Table, timestamp: str | None, start: datetime) -> pa.T
 
 
 def _write(store: DuckDBStore, spec: ModelSpec, table: pa.Table, *, identifier: str | None,
-           target: str, prediction: str | None, score: str | None, batch: int = 20_000) -> None:
+           target: str, prediction: str | None, score: str | None, batch: int = 20_000,
+           labelled: np.ndarray | None = None,
+           probabilities: Sequence[str] | None = None) -> None:
     n = table.num_rows
     ids = (pc.cast(table.column(identifier), pa.string()) if identifier
            else pa.array([f"r{i}" for i in range(n)]))
@@ -108,15 +111,22 @@ def _write(store: DuckDBStore, spec: ModelSpec, table: pa.Table, *, identifier: 
             cols[f.name] = part.column(f.name)
         if score is not None:
             cols["score"] = part.column(score)
+        if probabilities:
+            matrix = np.column_stack([part.column(c).to_numpy() for c in probabilities])
+            cols["probabilities"] = pa.array(list(matrix), pa.list_(pa.float64()))
         if prediction is not None:
             col = part.column(prediction)
             cols["prediction"] = col if spec.task.value == "regression" else pc.cast(col, pa.string())
         preds = predictions_from_table(spec, pa.table(cols), now=now)
         truth = part.column(target)
         actual = truth if spec.task.value == "regression" else pc.cast(truth, pa.string())
-        acts = actuals_from_table(spec, pa.table({"prediction_id": pid, "actual": actual}), now=now)
-        store.write([WriteBatch(BatchKind.PREDICTIONS, spec.name, preds),
-                     WriteBatch(BatchKind.ACTUALS, spec.name, acts)])
+        batches = [WriteBatch(BatchKind.PREDICTIONS, spec.name, preds)]
+        keep = None if labelled is None else pa.array(labelled[lo:lo + batch])
+        if keep is None or pc.any(keep).as_py():
+            got = pa.table({"prediction_id": pid, "actual": actual})
+            acts = actuals_from_table(spec, got if keep is None else got.filter(keep), now=now)
+            batches.append(WriteBatch(BatchKind.ACTUALS, spec.name, acts))
+        store.write(batches)
 
 
 def run_table(
@@ -125,8 +135,17 @@ def run_table(
     timestamp: str | None = None, identifier: str | None = None, positive_class: Any = 1,
     classes: Sequence[Any] | None = None, window: str = "5000rows", mode: str = "file",
     preset: str = "standard", workdir: Path | None = None,
+    labelled: np.ndarray | None = None, keep: dict[str, Any] | None = None,
+    probabilities: Sequence[str] | None = None,
 ) -> Detection:
-    """Run one data set through the service path (see the module docstring)."""
+    """Run one data set through the service path (see the module docstring).
+
+    ``labelled``: which analysis rows get their actuals (all when None; reference rows stored
+    in ``mode="history"`` always do). ``keep``: when given, filled with the window results the
+    store holds after the run (``"metrics"``: every metric point of all traffic, ``"verdicts"``:
+    each window's stored verdict, ``"profile"``: the stored reference profile). ``probabilities``: a multiclass model's probability columns,
+    in the order of ``classes``.
+    """
     own = None
     if workdir is None:
         own = tempfile.TemporaryDirectory(prefix="mm-detect-")
@@ -136,8 +155,12 @@ def run_table(
             [{"name": f, "type": "categorical"} for f in categorical]
         prediction_spec: dict[str, Any] = {}
         if task != "regression":
-            prediction_spec = {"classes": [str(c) for c in (classes or [0, 1])],
-                               "positive_class": str(positive_class), "score": score is not None}
+            prediction_spec = {"classes": [str(c) for c in (classes or [0, 1])]}
+            if task == "binary_classification":
+                prediction_spec.update(positive_class=str(positive_class),
+                                       score=score is not None)
+            else:
+                prediction_spec["probabilities"] = bool(probabilities)
         spec_data: dict[str, Any] = {"name": "model", "task": task, "features": features,
                                      "prediction": prediction_spec, "windows": [window],
                                      "preset": preset, "judgement": {"window": window}}
@@ -150,7 +173,8 @@ def run_table(
                                              if c in ref.column_names]), path)
             spec_data["reference"] = {"path": str(path), "columns": {
                 "timestamp": "timestamp", "target": target, "prediction": prediction,
-                "score": score, "id": identifier}}
+                "score": score, "id": identifier,
+                "probabilities": list(probabilities) if probabilities else None}}
             stored = cur
             reference_rows = 0
         else:
@@ -165,13 +189,22 @@ def run_table(
         store.open()
         try:
             store.save_model(spec)
+            mask = None
+            if labelled is not None:
+                mask = np.r_[np.ones(reference_rows, dtype=bool), np.asarray(labelled, bool)]
             _write(store, spec, stored, identifier=identifier, target=target,
-                   prediction=prediction, score=score)
+                   prediction=prediction, score=score, labelled=mask,
+                   probabilities=probabilities)
             clock = stored.column("timestamp")[stored.num_rows - 1].as_py() + timedelta(days=30)
             t0 = time.perf_counter()
             Evaluator(store, clock=lambda: clock).backfill("model", chunk=200)
             seconds = time.perf_counter() - t0
             verdicts = _verdicts(store, "model", window)
+            if keep is not None:
+                keep["metrics"] = store.metric_series("model", window_size=window, version="*",
+                                                      segment="*", limit=10_000_000)
+                keep["verdicts"] = store.verdicts("model", window_size=window, limit=1_000_000)
+                keep["profile"] = store.get_reference("model")
         finally:
             store.close()
         rows_per = int(window[:-4]) if window.endswith("rows") else None
@@ -262,6 +295,32 @@ def simulated(kind: str, *, windows: int = 60, rows: int = 2000, change: int = 3
     analysis = pa.concat_tables([block(rows, amount_at(w)) for w in range(windows)])
     return reference, analysis, {"drifting": ["x1", "c1"], "change": None if kind == "stable"
                                  else change}
+
+
+def simulation_tables(sim: Any) -> tuple[pa.Table, pa.Table, dict[str, Any]]:
+    """A :mod:`benchmarks.estimation_data` simulation as the reference and analysis tables
+    :func:`run_table` takes, with the column roles to pass it."""
+    classification = sim.task != "regression"
+
+    def table(w: Any) -> pa.Table:
+        cols = dict(w.features)
+        cols["y"] = w.y_true.astype(str) if classification else w.y_true
+        cols["prediction"] = w.y_pred.astype(str) if classification else w.y_pred
+        if sim.task == "binary_classification":
+            cols["score"] = w.score
+        elif sim.task == "multiclass_classification":
+            for c in range(w.score.shape[1]):
+                cols[f"p{c}"] = w.score[:, c]
+        return pa.table(cols)
+
+    roles: dict[str, Any] = {
+        "task": sim.task, "numeric": ["x1", "x2", "x3"], "categorical": ["c"], "target": "y",
+        "prediction": "prediction",
+        "score": "score" if sim.task == "binary_classification" else None,
+        "classes": sim.classes or None,
+        "probabilities": [f"p{c}" for c in range(len(sim.classes))]
+        if sim.task == "multiclass_classification" else None}
+    return table(sim.reference), pa.concat_tables([table(w) for w in sim.windows]), roles
 
 
 def run_simulation(kind: str, *, windows: int = 60, rows: int = 2000, change: int = 30,

@@ -31,6 +31,7 @@ SECTIONS = [
     ("degradation", "Degradation detection"),
     ("evaluation", "Evaluation engine"),
     ("judgement", "Judgement: detection beside NannyML, planted changes, backfill"),
+    ("estimation", "Estimation without labels beside NannyML: equality, coverage, speed, concept drift"),
     ("alerts", "Alerting: rule evaluation per cycle, alert history"),
     ("notify", "Notifications: delivery of alerts firing at once, cost per cycle"),
     ("query", "Query API"),

@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 CORE = ["modelmon.metrics", "modelmon.drift", "modelmon.detectors", "modelmon.degradation",
-        "modelmon.judgement", "modelmon.vocabulary", "modelmon.backtest"]
+        "modelmon.judgement", "modelmon.estimation", "modelmon.vocabulary", "modelmon.backtest"]
 SERVICE_DEPS = ["fastapi", "starlette", "uvicorn", "duckdb", "pyarrow", "pandas", "polars",
                 "httpx", "pydantic", "prometheus_client", "yaml", "typer", "rich", "plotly",
                 "jinja2", "psutil", "sklearn", "river", "orjson"]
@@ -41,6 +41,12 @@ def test_core_layers_work_with_service_dependencies_blocked() -> None:
         rep = degradation.detect_degradation({{"accuracy": rng.normal(0.7, 0.01, 10)}},
                                              {{"accuracy": rng.normal(0.9, 0.01, 30)}})
         assert rep.degraded == ("accuracy",)
+        from modelmon import estimation
+        cbpe = estimation.CBPE().fit((s > rng.random(200)).astype(int), s)
+        assert 0 <= cbpe.estimate(s)["accuracy"].value <= 1
+        dle = estimation.DLE(n_estimators=5, min_child_samples=5).fit(
+            {{"a": s}}, s, s + rng.normal(size=200))
+        assert dle.estimate({{"a": s}}, s)["mae"].value > 0
         band = judgement.MetricBand.fit("accuracy", [0.9, 0.91, 0.89, 0.9], [100] * 4)
         assert band is not None and band.sigmas(0.5, 100, judgement.bands.Direction.HIGHER) > 10
         bt = backtest.backtest(backtest.Panel(rng.normal(size=(50, 4)), rng.normal(0, 0.01, (50, 4))),

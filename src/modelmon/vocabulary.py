@@ -20,6 +20,7 @@ from __future__ import annotations
 import enum
 
 __all__ = [
+    "ESTIMATED",
     "HEADLINE",
     "OPERATIONAL_DIRECTIONS",
     "OUTPUT_FEATURE",
@@ -32,7 +33,13 @@ __all__ = [
     "Severity",
     "Status",
     "Task",
+    "contribution_feature",
+    "contribution_metric",
     "direction_of_operational",
+    "estimated_metric",
+    "estimation_gap_metric",
+    "realized_of",
+    "standard_error_metric",
 ]
 
 
@@ -142,6 +149,9 @@ class ReasonKind(enum.StrEnum):
     PARTIAL_WINDOW = "partial_window"      # a finding in a window that is still filling
     BASELINE = "baseline"                  # the baseline or reference is missing or forming
     EVALUATION = "evaluation"              # evaluation itself failed
+    ESTIMATED_QUALITY = "estimated_quality"  # quality estimated without labels against its band
+    ESTIMATION_GAP = "estimation_gap"      # realized quality far from its estimate (concept drift)
+    MULTIVARIATE_DRIFT = "multivariate_drift"  # how the inputs vary together moved
 
 
 class Metric(enum.StrEnum):
@@ -164,6 +174,8 @@ class Metric(enum.StrEnum):
     PREDICTION_DRIFT = "prediction_drift_score"
     MISSING_SHARE = "missing_share"
     WORST_GROUP_ACCURACY = "worst_group_accuracy"
+    RECONSTRUCTION_ERROR = "reconstruction_error"
+    DOMAIN_CLASSIFIER_AUC = "domain_classifier_auc"
 
 
 #: Direction of each derived metric, with a note saying why (deliberate UNKNOWNs included).
@@ -186,6 +198,12 @@ OPERATIONAL_DIRECTIONS: dict[str, tuple[Direction, str]] = {
     Metric.MISSING_SHARE: (Direction.LOWER, "largest share of missing values over the features"),
     Metric.WORST_GROUP_ACCURACY: (Direction.HIGHER,
                                   "accuracy of the segment group with the lowest accuracy"),
+    Metric.RECONSTRUCTION_ERROR: (Direction.LOWER,
+                                  "mean PCA reconstruction error of the numeric inputs: larger "
+                                  "means their joint distribution moved"),
+    Metric.DOMAIN_CLASSIFIER_AUC: (Direction.LOWER,
+                                   "ROC AUC of a classifier telling the window from the "
+                                   "reference: 0.5 means indistinguishable"),
 }
 
 
@@ -198,6 +216,71 @@ def direction_of_operational(name: str) -> Direction | None:
 #: The name under which the model output's drift is reported beside the input features (no
 #: feature may take it: ``prediction`` is a reserved record field).
 OUTPUT_FEATURE = "prediction"
+
+#: Quality metrics estimated for every window without labels, per task (confidence-based
+#: estimation for classifiers, direct loss estimation for regression; modelmon.estimation).
+ESTIMATED: dict[Task, tuple[str, ...]] = {
+    Task.BINARY: ("accuracy", "precision", "recall", "specificity", "f1", "roc_auc",
+                  "average_precision"),
+    Task.MULTICLASS: ("accuracy", "precision", "recall", "specificity", "f1", "roc_auc",
+                      "average_precision"),
+    Task.REGRESSION: ("mae", "mse", "rmse", "mape"),
+}
+
+_ESTIMATED = "estimated_"
+_GAP = "estimation_gap_"
+_STANDARD_ERROR = "_standard_error"
+_CONTRIBUTION = "reconstruction_error."
+
+
+def estimated_metric(metric: str) -> str:
+    """The series of a quality metric estimated without labels.
+
+    >>> estimated_metric("accuracy"), realized_of("estimated_accuracy")
+    ('estimated_accuracy', 'accuracy')
+    """
+    return _ESTIMATED + metric
+
+
+def estimation_gap_metric(metric: str) -> str:
+    """The series of realized minus estimated ``metric`` on a window's labelled rows.
+
+    >>> estimation_gap_metric("mae")
+    'estimation_gap_mae'
+    """
+    return _GAP + metric
+
+
+def standard_error_metric(series: str) -> str:
+    """The series of the standard error of an estimate (or of a gap): how far the realized
+    value may lie from the estimate by chance (sampling and the reference's own uncertainty).
+
+    >>> standard_error_metric(estimated_metric("f1"))
+    'estimated_f1_standard_error'
+    """
+    return series + _STANDARD_ERROR
+
+
+def realized_of(series: str) -> str | None:
+    """The quality metric an ``estimated_*`` series estimates (None for any other name)."""
+    if series.startswith(_ESTIMATED) and not series.endswith(_STANDARD_ERROR):
+        return series[len(_ESTIMATED):]
+    return None
+
+
+def contribution_metric(feature: str) -> str:
+    """The series of one feature's share in the rise of the reconstruction error.
+
+    >>> contribution_metric("age")
+    'reconstruction_error.age'
+    """
+    return _CONTRIBUTION + feature
+
+
+def contribution_feature(series: str) -> str | None:
+    """The feature of a :func:`contribution_metric` series (None for any other name)."""
+    return series[len(_CONTRIBUTION):] if series.startswith(_CONTRIBUTION) else None
+
 
 #: The metric a model's status line and overview lead with, per task.
 HEADLINE: dict[Task, str] = {

@@ -246,13 +246,17 @@ class DriftSpec(_Strict):
 
     ``correction`` defaults to Holm: a monitored model is tested window after window, feature
     after feature, and without a correction chance alone flags some stable feature in most small
-    windows (p-value tests judge windows under 1,000 rows).
+    windows (p-value tests judge windows under 1,000 rows). ``multivariate`` chooses the tests
+    of how the inputs vary together (docs/evaluation.md).
     """
 
     tests: dict[str, str] = Field(default_factory=dict)
     thresholds: dict[str, float] = Field(default_factory=dict)
     correction: Literal["none", "bonferroni", "holm", "bh"] = "holm"
     drift_share: float = Field(0.5, gt=0.0, le=1.0)
+    #: Multivariate drift methods (``pca_reconstruction``, ``domain_classifier``); unset: PCA
+    #: reconstruction for the standard and advanced presets, none for basic; ``[]``: none.
+    multivariate: list[Literal["pca_reconstruction", "domain_classifier"]] | None = None
 
 
 class LimitSpec(_Strict):

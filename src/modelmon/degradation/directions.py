@@ -7,7 +7,8 @@ best at 0. :class:`DirectionRegistry` answers ``get(name)`` from, in order:
 2. the metric registry :data:`modelmon.metrics.registry.default_registry` (every built-in
    quality metric declares its direction where it is defined; metrics added later are seen at
    once, nothing is copied);
-3. built-in directions of the operational metrics the service produces (:data:`OPERATIONAL`);
+3. built-in directions of the operational metrics the service produces (:data:`OPERATIONAL`),
+   and of estimated quality metrics (``estimated_accuracy`` goes the way ``accuracy`` goes);
 4. name patterns (``fnmatch`` style, e.g. ``"drift_score*"``), the user's before the built-in
    ones (:data:`OPERATIONAL_PATTERNS`), longest pattern first.
 
@@ -27,7 +28,7 @@ from typing import Any
 from modelmon._results import Result
 from modelmon.exceptions import ParameterError
 from modelmon.metrics.registry import MetricRegistry
-from modelmon.vocabulary import OPERATIONAL_DIRECTIONS, Direction
+from modelmon.vocabulary import OPERATIONAL_DIRECTIONS, Direction, realized_of
 
 __all__ = [
     "OPERATIONAL",
@@ -247,6 +248,12 @@ class DirectionRegistry:
         if self.builtin and name in OPERATIONAL:
             d, note = OPERATIONAL[name]
             return MetricDirection(name, d, None, "builtin", note)
+        realized = realized_of(name)
+        if self.builtin and realized is not None:  # an estimate gets better as its metric does
+            of = self.get(realized)
+            if of.source != "unknown":
+                return MetricDirection(name, of.direction, of.target, "builtin",
+                                       f"estimated without labels: {of.note}".rstrip(": "))
         for pattern in sorted(self._patterns, key=len, reverse=True):
             if fnmatch.fnmatchcase(name, pattern):
                 e = self._patterns[pattern]

@@ -15,7 +15,8 @@ Every test is also a function on two samples (arrays or fitted column summaries)
 :func:`energy_distance`, :func:`population_stability_index`, :func:`jensen_shannon_distance`,
 :func:`kl_divergence`, :func:`hellinger_distance`, :func:`total_variation_distance`.
 Thresholds from the reference's own noise instead of fixed numbers: :class:`DriftBands`.
-Multivariate drift: :class:`PCAReconstructionDrift`. Methods, defaults and sources are described
+Multivariate drift: :class:`PCAReconstructionDrift` and, with a gradient-boosted classifier,
+:class:`DomainClassifierDrift`. Methods, defaults and sources are described
 in ``docs/drift.md``.
 """
 
@@ -34,6 +35,7 @@ from modelmon.drift.distances import (
     total_variation_distance,
     wasserstein_distance,
 )
+from modelmon.drift.domain import DomainClassifierDrift, DomainClassifierResult
 from modelmon.drift.multivariate import MultivariateDriftResult, PCAReconstructionDrift
 from modelmon.drift.numeric import (
     anderson_darling_test,
@@ -66,6 +68,8 @@ __all__ = [
     "SIZE_CUTOVER",
     "CategoricalSummary",
     "DatasetDriftResult",
+    "DomainClassifierDrift",
+    "DomainClassifierResult",
     "DriftBands",
     "DriftTest",
     "FeatureDriftResult",

@@ -16,6 +16,10 @@ Drift is flagged when ``|z| > z_threshold`` (default 3) **and** the mean error m
 
 Missing values are imputed with the reference mean (0 after standardising), as NannyML does.
 
+Which features: the squared reconstruction error is a sum over features, so each feature's
+mean squared residual can be compared with the reference's; ``contributions`` ranks the
+features by their share of the rise (the features whose usual relation to the others broke).
+
 References
 ----------
 NannyML (2022). Data reconstruction with PCA. https://nannyml.readthedocs.io (multivariate drift
@@ -69,6 +73,9 @@ class MultivariateDriftResult(Result):
         Rows used.
     z_threshold, min_relative_change : float
         The decision settings.
+    contributions : tuple of (str, float)
+        Features whose mean squared residual rose above the reference's, with their share of
+        the total rise, largest first (empty when nothing rose).
     """
 
     method: str
@@ -84,6 +91,7 @@ class MultivariateDriftResult(Result):
     n_current: int
     z_threshold: float
     min_relative_change: float
+    contributions: tuple[tuple[str, float], ...] = ()
 
 
 class PCAReconstructionDrift:
@@ -117,6 +125,7 @@ class PCAReconstructionDrift:
         n_reference: int,
         z_threshold: float = 3.0,
         min_relative_change: float = 0.1,
+        reference_feature_error: Sequence[float] | None = None,
     ) -> None:
         self.columns = list(columns)
         self.mean = np.asarray(mean, dtype=np.float64)
@@ -127,6 +136,10 @@ class PCAReconstructionDrift:
         self.n_reference = int(n_reference)
         self.z_threshold = float(z_threshold)
         self.min_relative_change = float(min_relative_change)
+        #: mean squared residual of each feature over the reference rows
+        self.reference_feature_error = (
+            np.zeros(len(self.columns)) if reference_feature_error is None
+            else np.asarray(reference_feature_error, dtype=np.float64))
 
     @classmethod
     def fit(
@@ -196,7 +209,7 @@ class PCAReconstructionDrift:
         k = int(np.searchsorted(ratio, variance_explained - 1e-12) + 1)
         k = max(1, min(k, len(names) - 1))
         components = eigvec[:, :k].T
-        errors = _errors(z, components)
+        errors, per_feature = _errors(z, components)
         return cls(
             columns=names,
             mean=mean,
@@ -207,15 +220,29 @@ class PCAReconstructionDrift:
             n_reference=z.shape[0],
             z_threshold=z_threshold,
             min_relative_change=min_relative_change,
+            reference_feature_error=per_feature / max(z.shape[0], 1),
         )
 
     def reconstruction_error(self, frame: Any) -> NDArray[np.float64]:
         """Per-row reconstruction errors of ``frame`` (standardised Euclidean distance)."""
+        return self._errors(frame)[0]
+
+    def _errors(self, frame: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         getters, _ = frame_columns(frame, "current", "PCAReconstructionDrift")
         names = select_columns(getters, self.columns, "current", "PCAReconstructionDrift")
         return _errors(
             _standardise(_matrix(getters, names), self.mean, self.scale), self.components
         )
+
+    def contributions(self, feature_error: NDArray[np.float64]) -> tuple[tuple[str, float], ...]:
+        """Features ranked by their share of the rise of the mean squared residual, given the
+        current data's per-feature mean squared residuals."""
+        rise = np.asarray(feature_error, dtype=np.float64) - self.reference_feature_error
+        total = float(rise[rise > 0].sum())
+        if not total > 0:
+            return ()
+        order = np.argsort(-rise, kind="stable")
+        return tuple((self.columns[j], float(rise[j] / total)) for j in order if rise[j] > 0)
 
     def compare(self, current: Any) -> MultivariateDriftResult:
         """Check current data against the fitted reference.
@@ -225,7 +252,7 @@ class PCAReconstructionDrift:
         """
         from scipy import stats
 
-        errors = self.reconstruction_error(current)
+        errors, per_feature = self._errors(current)
         m = errors.size
         mu, sigma = self.reference_mean, self.reference_std
         if m == 0:
@@ -246,10 +273,11 @@ class PCAReconstructionDrift:
             rel = 0.0 if diff == 0 else math.inf
         p = float(2.0 * stats.norm.sf(abs(z)))
         drifted = abs(z) > self.z_threshold and abs(rel) >= self.min_relative_change
-        return self._result(stat, z, p, rel, drifted, m)
+        return self._result(stat, z, p, rel, drifted, m, self.contributions(per_feature / m))
 
     def _result(
-        self, stat: float, z: float, p: float, rel: float, drifted: bool, m: int
+        self, stat: float, z: float, p: float, rel: float, drifted: bool, m: int,
+        contributions: tuple[tuple[str, float], ...] = (),
     ) -> MultivariateDriftResult:
         return MultivariateDriftResult(
             method="pca_reconstruction",
@@ -265,6 +293,7 @@ class PCAReconstructionDrift:
             n_current=m,
             z_threshold=self.z_threshold,
             min_relative_change=self.min_relative_change,
+            contributions=contributions,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -280,6 +309,7 @@ class PCAReconstructionDrift:
             "n_reference": self.n_reference,
             "z_threshold": self.z_threshold,
             "min_relative_change": self.min_relative_change,
+            "reference_feature_error": self.reference_feature_error.tolist(),
         }
 
     @classmethod
@@ -307,10 +337,16 @@ def _standardise(
     return z
 
 
-def _errors(z: NDArray[np.float64], components: NDArray[np.float64]) -> NDArray[np.float64]:
+def _errors(
+    z: NDArray[np.float64], components: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Each row's reconstruction error, and each feature's sum of squared residuals."""
     out = np.empty(z.shape[0])
+    per_feature = np.zeros(z.shape[1])
     for start in range(0, z.shape[0], _CHUNK):
         block = z[start : start + _CHUNK]
         residual = block - (block @ components.T) @ components
-        out[start : start + _CHUNK] = np.sqrt(np.einsum("ij,ij->i", residual, residual))
-    return out
+        squared = residual * residual
+        per_feature += squared.sum(axis=0)
+        out[start : start + _CHUNK] = np.sqrt(squared.sum(axis=1))
+    return out, per_feature

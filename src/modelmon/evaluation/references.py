@@ -7,7 +7,11 @@ A :class:`ReferenceProfile` holds everything the judgement needs from the refere
 - the drift bands (:class:`~modelmon.drift.DriftBands`): each statistic's noise, simulated from
   the summary and measured over the reference's own chunks;
 - the quality of the reference's chunks when the reference holds the true outcome (a file with
-  a ``target`` column), from which the quality bands are drawn.
+  a ``target`` column), from which the quality bands are drawn;
+- the performance estimator fitted on the reference's labelled rows, which estimates every
+  window's quality without labels (:mod:`~modelmon.evaluation.estimation`);
+- the multivariate drift models and their statistics over the reference's chunks
+  (:mod:`~modelmon.evaluation.multivariate`).
 
 Source, in order: the model's ``reference`` file (its columns mapped by ``reference.columns``;
 chunked by its timestamp into the model's status windows when it has one, else into
@@ -34,7 +38,9 @@ from modelmon.config.durations import parse_duration
 from modelmon.config.inference import read_reference
 from modelmon.config.models import ModelSpec, ReferenceColumns
 from modelmon.drift import DriftBands, Reference
+from modelmon.evaluation.estimation import fit_estimator, load_estimator
 from modelmon.evaluation.frame import EvalFrame, needed_columns
+from modelmon.evaluation.multivariate import MultivariateModels, fit_multivariate
 from modelmon.evaluation.operational import operational_metrics
 from modelmon.evaluation.presets import quality_metric_names
 from modelmon.evaluation.quality import quality_metrics
@@ -47,7 +53,9 @@ __all__ = ["ReferenceManager", "ReferenceProfile", "baseline_period", "output_co
 
 log = logging.getLogger("modelmon.evaluation")
 
-_FORMAT = "modelmon.ReferenceProfile"
+#: Profiles stored in an older format are fitted again (version 2 added the estimator and the
+#: multivariate drift models).
+_FORMAT = "modelmon.ReferenceProfile/2"
 
 
 def output_column(frame: EvalFrame) -> Any:
@@ -79,6 +87,8 @@ class ReferenceProfile:
     ``"baseline:START/END"`` (no server paths). ``window``: the window size the reference was
     chunked by (None: row chunks). ``unjudged``: quality metrics the judgement must leave alone,
     with why (MAPE when the targets come close to zero, see :func:`unjudged_metrics`).
+    ``estimator``: the JSON state of the performance estimator (None without labels, or for a
+    model that sends no score); ``multivariate``: the multivariate drift state.
     """
 
     reference: Reference
@@ -91,12 +101,29 @@ class ReferenceProfile:
     noise: dict[str, list[float]] = field(default_factory=dict)
     noise_n: int = 0
     unjudged: dict[str, str] = field(default_factory=dict)
+    estimator: dict[str, Any] | None = None
+    multivariate: dict[str, Any] = field(default_factory=dict)
+    _built: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def estimator_model(self) -> Any:
+        """The fitted performance estimator (built once), or None."""
+        if "estimator" not in self._built:
+            self._built["estimator"] = load_estimator(self.estimator)
+        return self._built["estimator"]
+
+    def multivariate_models(self) -> Any:
+        """The multivariate drift models (built once), or None when there are none."""
+        if "multivariate" not in self._built:
+            self._built["multivariate"] = MultivariateModels(self.multivariate) \
+                if self.multivariate else None
+        return self._built["multivariate"]
 
     def to_bytes(self) -> bytes:
         header = {"format": _FORMAT, "source": self.source, "n_rows": self.n_rows,
                   "chunks": self.chunks, "window": self.window, "quality": self.quality,
                   "noise": self.noise, "noise_n": self.noise_n, "unjudged": self.unjudged,
-                  "bands": self.bands.to_dict()}
+                  "bands": self.bands.to_dict(), "estimator": self.estimator,
+                  "multivariate": self.multivariate}
         head = json.dumps(header).encode()
         return len(head).to_bytes(8, "little") + head + self.reference.to_bytes()
 
@@ -110,7 +137,8 @@ class ReferenceProfile:
                    header["source"], int(header["n_rows"]), int(header["chunks"]),
                    header.get("window"), header.get("quality") or {},
                    header.get("noise") or {}, int(header.get("noise_n") or 0),
-                   header.get("unjudged") or {})
+                   header.get("unjudged") or {}, header.get("estimator"),
+                   header.get("multivariate") or {})
 
 
 #: Share of targets within 1 % of the median magnitude of zero from which MAPE is not judged.
@@ -399,10 +427,14 @@ class ReferenceManager:
         quality = _quality_of_chunks(frame, masks) if frame is not None and labelled else {}
         noise, noise_n = _noise(frame, masks) if frame is not None and labelled else ({}, 0)
         window = scheme.name if times is not None and len(masks) >= 3 else None
+        estimator = fit_estimator(frame) if frame is not None and labelled else None
+        multivariate = fit_multivariate(
+            spec, {f.name: data.column(f.name) for f in spec.features
+                   if f.name in data.column_names}, masks)
         return ReferenceProfile(reference, bands, "file", data.num_rows, len(masks), window,
                                 quality, noise, noise_n,
                                 unjudged_metrics(spec.task, frame.y_true, frame.labelled)
-                                if frame is not None else {})
+                                if frame is not None else {}, estimator, multivariate)
 
     def _fit_baseline(self, spec: ModelSpec, now: datetime, scheme: WindowScheme,
                       windows: int) -> ReferenceProfile | None:
@@ -427,9 +459,12 @@ class ReferenceManager:
         chunks = [data.take(pa.array(idx)) for idx in masks]
         bands = DriftBands.fit(reference, chunks=chunks, tests=_band_tests(spec, reference))
         noise, noise_n = _noise(frame, masks)
+        estimator = fit_estimator(frame) if frame.labelled.any() else None
+        multivariate = fit_multivariate(spec, frame.features, masks)
         return ReferenceProfile(reference, bands, f"baseline:{start.isoformat()}/{end.isoformat()}",
                                 data.num_rows, len(masks), scheme.name, {}, noise, noise_n,
-                                unjudged_metrics(spec.task, frame.y_true, frame.labelled))
+                                unjudged_metrics(spec.task, frame.y_true, frame.labelled),
+                                estimator, multivariate)
 
     def _first_prediction(self, model: str) -> datetime | None:
         table = self.store.read_predictions(model, columns=["event_time"], with_actuals=False,

@@ -86,6 +86,17 @@ def recommendations(spec: ModelSpec, reasons: Sequence[Reason],
                     "predictions or no baseline): send actuals, and watch quality as they "
                     "arrive.")
     kinds = {r.kind for r in reasons}
+    estimated = [str(r.evidence.get("estimates")) for r in reasons
+                 if r.kind is ReasonKind.ESTIMATED_QUALITY]
+    if estimated and not quality:
+        recs.append(f"Estimated {', '.join(estimated[:3])} fell below the reference's band "
+                    "before any label confirms it: send actuals for these predictions to "
+                    "confirm, and look at the drifted inputs meanwhile.")
+    if ReasonKind.ESTIMATION_GAP in kinds:
+        recs.append("Realized quality departs from its estimate on the same rows: the outcome "
+                    "no longer follows the model's outputs as in the reference (concept drift). "
+                    "Retrain, and refit the reference; until then, do not rely on the estimates "
+                    "of unlabelled windows.")
     if ReasonKind.LATENCY in kinds:
         recs.append("Latency rose: check the serving infrastructure, recent deployments and "
                     "upstream feature services.")

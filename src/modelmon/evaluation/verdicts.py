@@ -7,6 +7,10 @@ the detector events and schema changes in the range, and the baseline windows; i
 persistence rules), judges it and stores the verdicts. Nothing is re-read from the predictions:
 judging all of a model's history costs a few queries and a few microseconds per window.
 
+Estimated quality (``estimated_*``), the realized-vs-estimated gaps and the multivariate drift
+statistics are metric points like the others: the rules read them from the window's metrics.
+The multivariate statistics' bands come from the reference profile.
+
 Baselines: the quality, latency, error-rate and fairness bands of a window size come from its
 baseline windows: the windows of that size inside ``baseline: {start, end}`` (or
 ``{first: 7d}``), else its first ``judgement.baseline_windows`` windows. When the reference
@@ -28,6 +32,7 @@ from modelmon.config.durations import parse_duration
 from modelmon.config.models import ModelSpec
 from modelmon.drift import sigma_for
 from modelmon.evaluation.importance import importance_shift
+from modelmon.evaluation.multivariate import multivariate_bands
 from modelmon.evaluation.presets import judgement_settings, quality_metric_names
 from modelmon.evaluation.references import ReferenceProfile
 from modelmon.judgement import (
@@ -160,6 +165,8 @@ class WindowJudge:
                        "baseline", 1)
             if band is not None:
                 bands[metric] = band
+        # multivariate drift statistics: bands from the reference's own chunks
+        bands.update(multivariate_bands(profile.multivariate if profile is not None else None))
         fairness: dict[tuple[str, str], MetricBand] = {}
         for seg in spec.segments:
             for metric in _FAIRNESS:

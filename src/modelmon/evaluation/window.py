@@ -3,7 +3,8 @@
 Slices: all rows (version ``*``, segment ``*``); each version when the window holds several; each
 value of each segment column (the ``max_segment_values`` most frequent, the rest as ``other``).
 Fairness rows use the segment column's name as their segment (``country``: across its values).
-Drift and data quality are computed for all rows and for each version.
+Drift and data quality are computed for all rows and for each version; estimated quality
+(without labels) and multivariate drift for all rows.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ import pyarrow as pa
 from modelmon.config.models import ModelSpec
 from modelmon.evaluation.aggregates import WindowAggregate
 from modelmon.evaluation.data_quality import FeatureQuality, feature_quality
+from modelmon.evaluation.estimation import window_estimates
 from modelmon.evaluation.finance import business_metrics, finance_metrics
 from modelmon.evaluation.frame import EvalFrame
+from modelmon.evaluation.multivariate import window_multivariate
 from modelmon.evaluation.operational import operational_metrics
 from modelmon.evaluation.presets import quality_metric_names
 from modelmon.evaluation.quality import quality_metrics
@@ -198,6 +201,9 @@ def evaluate_window(
     if business_events is not None and prediction_ids is not None:
         all_values.update(business_metrics(frame, business_events, prediction_ids))
     all_values.update(drift_and_quality(frame, ALL))
+    if reference is not None:
+        all_values.update(window_estimates(frame, reference.estimator_model(), all_values))
+        all_values.update(window_multivariate(frame, reference.multivariate_models()))
     ev.add_points(ALL, ALL, all_values)
 
     versions = np.unique(frame.version.astype(str)) if frame.n else np.array([], dtype=str)

@@ -13,8 +13,10 @@ from modelmon.judgement.rules.baseline import baseline_rule, importance_rule
 from modelmon.judgement.rules.concept import concept_rule
 from modelmon.judgement.rules.data_quality import data_quality_rule, schema_rule
 from modelmon.judgement.rules.drift import drift_rule
+from modelmon.judgement.rules.estimation import estimated_quality_rule, estimation_gap_rule
 from modelmon.judgement.rules.fairness import fairness_rule
 from modelmon.judgement.rules.limits import limits_rule
+from modelmon.judgement.rules.multivariate import multivariate_rule
 from modelmon.judgement.rules.operations import operations_rule
 from modelmon.judgement.rules.quality import quality_rule
 
@@ -25,9 +27,12 @@ Rule = Callable[[WindowFacts], list[Reason]]
 #: Every rule, by name (tests and users may judge with a subset or their own).
 RULES: dict[str, Rule] = {
     "quality": quality_rule,
+    "estimated_quality": estimated_quality_rule,
+    "estimation_gap": estimation_gap_rule,
     "limits": limits_rule,
     "operations": operations_rule,
     "drift": drift_rule,
+    "multivariate_drift": multivariate_rule,
     "data_quality": data_quality_rule,
     "schema": schema_rule,
     "concept_drift": concept_rule,

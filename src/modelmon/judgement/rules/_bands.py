@@ -18,7 +18,8 @@ from modelmon.judgement.reasons import Reason
 from modelmon.judgement.text import fmt_metric, fmt_percent, fmt_sigmas
 from modelmon.vocabulary import Direction, ReasonKind, Severity
 
-__all__ = ["BandCheck", "band_findings", "history_of", "judged_metrics"]
+__all__ = ["BandCheck", "band_decision", "band_findings", "band_limit", "history_of",
+           "judged_metrics", "side_word"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,11 @@ class BandCheck:
     persistent: Severity   # severity of a value outside in two of three windows
     min_n: int = 1
     label: str = ""        # how the metric is named in the message (default: its name)
+    direction: Direction | None = None  # default: the metric's (UNKNOWN: both sides)
+
+    def worse(self) -> Direction:
+        """Which side of the band is a finding."""
+        return self.direction or default_directions.get(self.metric).direction
 
 
 def judged_metrics(names: Sequence[str], bands: Mapping[str, MetricBand]) -> list[str]:
@@ -45,11 +51,14 @@ def judged_metrics(names: Sequence[str], bands: Mapping[str, MetricBand]) -> lis
     return out
 
 
-def _word(direction: Direction) -> str:
+def _word(direction: Direction, above: bool | None = None) -> str:
+    """Where a finding lies from its band: ``above`` says which side for two-sided checks."""
     if direction is Direction.HIGHER:
         return "below"
     if direction is Direction.LOWER:
         return "above"
+    if above is not None:
+        return "above" if above else "below"
     return "away from"
 
 
@@ -79,35 +88,22 @@ def band_findings(checks: Sequence[BandCheck], settings: JudgementSettings,
     share = alpha / len(checks)
     reasons: list[Reason] = []
     for c in checks:
+        found = band_decision(c, settings, share)
+        if found is None:
+            continue
+        severity, k, persistent = found
         value, n = c.current
-        if n < c.min_n or not math.isfinite(value):
-            continue
-        d = default_directions.get(c.metric)
+        d = c.worse()
         band = c.band
-        k_far = limit_sigmas(share, band.windows, band.df_for(n))
-        k_persist = persistence_sigmas(share, band.windows, band.df_for(n))
-        min_change = settings.min_change_of(c.metric)
-
-        def beyond(v: float, size: int, k: float, c: BandCheck = c, d: Direction = d.direction,
-                   min_change: float = min_change) -> bool:
-            return _beyond(c, d, v, size, k, min_change, settings.strong_sigmas)
-
-        z = band.sigmas(value, n, d.direction)
-        if beyond(value, n, k_far):
-            severity, k, how = c.far, k_far, ""
-        elif beyond(value, n, k_persist) and any(beyond(v, m, k_persist) for v, m in c.previous[-2:]):
-            severity, k, how = c.persistent, k_persist, " in two of the last three windows"
-        else:
-            continue
-        lo, hi = band.limits(n, k)
-        limit = lo if (d.direction is Direction.HIGHER or
-                       (d.direction is Direction.TARGET and value < band.center)) else hi
+        z = band.sigmas(value, n, d)
+        how = " in two of the last three windows" if persistent else ""
+        limit = band_limit(c, k)
         name = c.label or c.metric
         rel = band.relative_change(value)
         change = f" ({fmt_percent(rel * 100)})" if math.isfinite(rel) else ""
         message = (f"{name} {fmt_metric(value, c.metric)} vs baseline "
                    f"{fmt_metric(band.center, c.metric)}{change}: {fmt_sigmas(z)} "
-                   f"{_word(d.direction)} its band{how} (limit {fmt_metric(limit, c.metric)}, "
+                   f"{_word(d, value > band.center)} its band{how} (limit {fmt_metric(limit, c.metric)}, "
                    f"n = {n})")
         reasons.append(Reason(
             c.kind, severity, message, metric=c.metric, value=value, threshold=limit,
@@ -115,9 +111,47 @@ def band_findings(checks: Sequence[BandCheck], settings: JudgementSettings,
             evidence={"sigmas": z, "limit_sigmas": k, "n": n, "scale": band.scale,
                       "baseline_spread": band.spread(n), "baseline_windows": band.windows,
                       "baseline_source": band.source, "relative_change": rel,
-                      "persistent": bool(how)},
+                      "persistent": persistent},
         ))
     return reasons
+
+
+def side_word(c: BandCheck) -> str:
+    """``"below"`` / ``"above"``: the side of its band ``c``'s value lies on."""
+    return _word(c.worse(), c.current[0] > c.band.center)
+
+
+def band_decision(c: BandCheck, settings: JudgementSettings,
+                  share: float) -> tuple[Severity, float, bool] | None:
+    """Whether ``c``'s value is a finding with a false-alarm chance of ``share``: ``(severity,
+    limit in sd, persistent)``, or None. The one decision :func:`band_findings` and the
+    estimation rule share."""
+    value, n = c.current
+    if n < c.min_n or not math.isfinite(value):
+        return None
+    d = c.worse()
+    band = c.band
+    k_far = limit_sigmas(share, band.windows, band.df_for(n))
+    k_persist = persistence_sigmas(share, band.windows, band.df_for(n))
+    min_change = settings.min_change_of(c.metric)
+
+    def beyond(v: float, size: int, k: float) -> bool:
+        return _beyond(c, d, v, size, k, min_change, settings.strong_sigmas)
+
+    if beyond(value, n, k_far):
+        return c.far, k_far, False
+    if beyond(value, n, k_persist) and any(beyond(v, m, k_persist) for v, m in c.previous[-2:]):
+        return c.persistent, k_persist, True
+    return None
+
+
+def band_limit(c: BandCheck, k: float) -> float:
+    """The edge of ``c``'s band (at ``k`` sd, at the window's size) its value crossed."""
+    value, n = c.current
+    d = c.worse()
+    lo, hi = c.band.limits(n, k)
+    two_sided = d in (Direction.TARGET, Direction.UNKNOWN)
+    return lo if (d is Direction.HIGHER or (two_sided and value < c.band.center)) else hi
 
 
 def history_of(history: Sequence[Mapping[str, tuple[float, int]]],
