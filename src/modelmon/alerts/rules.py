@@ -13,6 +13,8 @@ with the model's preset (:mod:`modelmon.alerts.builtin`)::
       annotations:
         summary: "{{ model }} accuracy {{ value | round(3) }} (limit {{ threshold }})"
         runbook_url: https://wiki/runbooks/accuracy
+      actions:                           # automated responses (docs/actions.md)
+        - {name: rollback, on: [firing, escalated], min_severity: critical}
 
 Conditions (``condition.kind``):
 
@@ -61,6 +63,7 @@ __all__ = [
     "DriftShareCondition",
     "MetricCondition",
     "NoDataCondition",
+    "RuleAction",
     "ServiceCondition",
     "StalenessCondition",
     "VerdictCondition",
@@ -276,6 +279,37 @@ CONDITION_KINDS = ("metric", "change", "drift", "drift_share", "data_quality", "
                    "detector", "no_data", "training_staleness", "service")
 
 
+ActionEvent = Literal["firing", "escalated", "resolved"]
+_DEFAULT_EVENTS: tuple[ActionEvent, ...] = ("firing", "escalated")
+
+
+def _action_shorthand(value: Any) -> Any:
+    return {"name": value} if isinstance(value, str) else value
+
+
+class RuleAction(_Strict):
+    """An action (defined under ``actions.definitions`` in the deployment file) that an alert of
+    the rule triggers: on which of its events (``firing``, ``escalated``, ``resolved``), from
+    which severity, and for which models (matchers on the alert's labels; all when absent).
+    Written as a name alone (``actions: [rollback]``) it runs on ``firing`` and ``escalated``."""
+
+    name: str
+    on: list[ActionEvent] = Field(default_factory=lambda: list(_DEFAULT_EVENTS), min_length=1)
+    min_severity: Severity | None = None
+    match: list[str] = Field(default_factory=list)
+
+    @field_validator("match")
+    @classmethod
+    def _matchers(cls, v: list[str]) -> list[str]:
+        for text in v:
+            Matcher.parse(text)
+        return v
+
+    @property
+    def matchers(self) -> list[Matcher]:
+        return [Matcher.parse(t) for t in self.match]
+
+
 class AlertRule(_Strict):
     """One alert rule (see the module docstring)."""
 
@@ -290,6 +324,8 @@ class AlertRule(_Strict):
     annotations: dict[str, str] = Field(default_factory=dict)
     description: str = ""
     enabled: bool = True
+    actions: list[Annotated[RuleAction, BeforeValidator(_action_shorthand)]] = Field(
+        default_factory=list)
 
     @field_validator("name")
     @classmethod
@@ -331,6 +367,15 @@ class AlertRule(_Strict):
         reserved = sorted(set(v) & {"alertname", "severity", "model"})
         if reserved:
             raise ValueError(f"labels {reserved} are set by modelmon")
+        return v
+
+    @field_validator("actions")
+    @classmethod
+    def _actions(cls, v: list[RuleAction]) -> list[RuleAction]:
+        names = [a.name for a in v]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"an action is listed once per rule; repeated: {dupes}")
         return v
 
     # --- derived -----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from modelmon.actions.spec import ActionSettings, check_action_refs
 from modelmon.alerts.rules import AlertRule
 from modelmon.config.models import ModelSpec
 from modelmon.exceptions import ConfigError
@@ -229,6 +230,7 @@ class Settings(_Section):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    actions: ActionSettings = Field(default_factory=ActionSettings)
     models: list[ModelSpec] = Field(default_factory=list)
     config_path: str | None = Field(None, exclude=True)
 
@@ -242,6 +244,13 @@ class Settings(_Section):
             raise ValueError(
                 "store.backend 'duckdb' is embedded in one process: server.workers must be 1"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _actions_defined(self) -> Settings:
+        problems = check_action_refs(self.alerts.rules, self.actions)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def summary(self) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from modelmon.service.fast_lane import ModelmonAPI
 from modelmon.service.middleware import RequestMiddleware
 from modelmon.service.openapi import install_openapi
 from modelmon.service.routes import (
+    actions,
     alerts,
     backtest,
     evaluation,
@@ -158,6 +159,7 @@ def create_app(
     app.include_router(system.router, dependencies=auth)
     app.include_router(evaluation.router, dependencies=auth)
     app.include_router(alerts.router, dependencies=auth)
+    app.include_router(actions.router, dependencies=auth)
     app.include_router(backtest.router, dependencies=auth)
     install_openapi(app)
     install_docs(app)

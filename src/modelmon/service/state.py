@@ -45,6 +45,8 @@ class ServiceState:
     backfills: Any = None
     #: The alert engine (set with the scheduler; None when alerting is off).
     alerts: Any = None
+    #: The action runner (set with the alert engine; see modelmon.actions).
+    actions: Any = None
 
     def ingest_now(self) -> EventTimeBounds:
         """The server's time and the event times ingest accepts now (``ingest.max_event_age``,

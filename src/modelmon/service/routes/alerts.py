@@ -257,10 +257,21 @@ def _parse_rule(data: Any, name: str | None = None) -> AlertRule:
     return validated(AlertRule, body)
 
 
+def _check_actions(request: Request, rule: AlertRule) -> None:
+    """A rule may name only actions the deployment defines (``actions.definitions``)."""
+    defined = _state(request).settings.actions
+    for i, ref in enumerate(rule.actions):
+        if defined.get(ref.name) is None:
+            raise ValidationError(f"rule {rule.name!r}: no action named {ref.name!r} is defined "
+                                  "(actions.definitions)", code="invalid_value",
+                                  loc=("actions", i, "name"))
+
+
 @router.post("/rules", summary="Create an alert rule", status_code=201,
              openapi_extra=body_doc(AlertRule), responses=_ERRORS)
 async def create_rule(request: Request) -> Response:
     rule = _parse_rule(await read_json(request))
+    _check_actions(request, rule)
     engine = _engine(request)
     try:
         engine.check_templates(rule)
@@ -279,6 +290,7 @@ async def create_rule(request: Request) -> Response:
             openapi_extra=body_doc(AlertRule), responses=_ERRORS)
 async def put_rule(request: Request, name: str) -> Response:
     rule = _parse_rule(await read_json(request), name)
+    _check_actions(request, rule)
     engine = _engine(request)
     try:
         engine.check_templates(rule)
