@@ -79,6 +79,14 @@ class Prepared:
         return text
 
 
+def _hidden(values: Any) -> tuple[str, ...]:
+    """What to blank in what comes back: each secret, and the words of one (the token of
+    ``"Bearer <token>"``) of at least 8 characters; longest first."""
+    found = {v for v in values if v}
+    found |= {w for v in list(found) for w in v.split() if len(w) >= 8}
+    return tuple(sorted(found, key=len, reverse=True))
+
+
 def _url(template: str, spec: ActionSpec, model: str | None) -> str:
     return (template.replace("{model}", quote(model or "", safe=""))
             .replace("{action}", quote(spec.name, safe="")))
@@ -90,7 +98,7 @@ def prepare(spec: ActionSpec, record: ActionRecord, body: Mapping[str, Any],
     definition's secrets by where they go (``header:Authorization``, ``env:TOKEN``,
     ``signing``)."""
     raw = json.dumps(body, default=str, sort_keys=True).encode()
-    hidden = tuple(v for v in secrets.values() if v)
+    hidden = _hidden(secrets.values())
     if spec.url is not None:
         url = _url(spec.url, spec, record.model)
         headers = {"Content-Type": "application/json", "Idempotency-Key": record.idempotency_key,
