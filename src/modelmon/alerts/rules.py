@@ -284,7 +284,12 @@ _DEFAULT_EVENTS: tuple[ActionEvent, ...] = ("firing", "escalated")
 
 
 def _action_shorthand(value: Any) -> Any:
-    return {"name": value} if isinstance(value, str) else value
+    if isinstance(value, str):
+        return {"name": value}
+    if isinstance(value, dict) and True in value and "on" not in value:
+        # YAML 1.1 reads a bare ``on:`` key as the boolean true
+        value = {("on" if k is True else k): v for k, v in value.items()}
+    return value
 
 
 class RuleAction(_Strict):
