@@ -46,7 +46,15 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from modelmon._durations import parse_duration
 from modelmon.alerts.matchers import Matcher
@@ -279,6 +287,14 @@ CONDITION_KINDS = ("metric", "change", "drift", "drift_share", "data_quality", "
                    "detector", "no_data", "training_staleness", "service")
 
 
+def _parse_matchers(v: list[str]) -> list[str]:
+    for text in v:
+        Matcher.parse(text)
+    return v
+
+
+#: Alertmanager-style matchers as written (``team=~"risk.*"``), each checked.
+Matchers = Annotated[list[str], AfterValidator(_parse_matchers)]
 ActionEvent = Literal["firing", "escalated", "resolved"]
 _DEFAULT_EVENTS: tuple[ActionEvent, ...] = ("firing", "escalated")
 
@@ -301,14 +317,7 @@ class RuleAction(_Strict):
     name: str
     on: list[ActionEvent] = Field(default_factory=lambda: list(_DEFAULT_EVENTS), min_length=1)
     min_severity: Severity | None = None
-    match: list[str] = Field(default_factory=list)
-
-    @field_validator("match")
-    @classmethod
-    def _matchers(cls, v: list[str]) -> list[str]:
-        for text in v:
-            Matcher.parse(text)
-        return v
+    match: Matchers = Field(default_factory=list)
 
     @property
     def matchers(self) -> list[Matcher]:
@@ -321,7 +330,7 @@ class AlertRule(_Strict):
     name: str
     condition: Condition
     severity: Severity = Severity.WARNING
-    match: list[str] = Field(default_factory=list)
+    match: Matchers = Field(default_factory=list)
     for_: str | int = Field(0, alias="for")
     keep_firing_for: str | None = None
     min_samples: int = Field(0, ge=0)
@@ -338,13 +347,6 @@ class AlertRule(_Strict):
         if not _RULE_NAME.match(v):
             raise ValueError(f"invalid rule name {v!r}: letters, digits and '_', not starting "
                              "with a digit, at most 128 characters")
-        return v
-
-    @field_validator("match")
-    @classmethod
-    def _matchers(cls, v: list[str]) -> list[str]:
-        for text in v:
-            Matcher.parse(text)
         return v
 
     @field_validator("for_")

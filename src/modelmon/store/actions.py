@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from modelmon.actions.record import UNFINISHED, ActionRecord, ActionState
 from modelmon.exceptions import NotFoundError
+from modelmon.store._filters import listing_filter
 from modelmon.store._time import aware, naive_utc
 
 __all__ = ["ActionStore", "DuckDBActions"]
@@ -140,20 +141,8 @@ class DuckDBActions:
         start: datetime | None = None, end: datetime | None = None,
         before: datetime | None = None, limit: int = 100,
     ) -> list[ActionRecord]:
-        conds: list[str] = []
-        params: list[Any] = []
-        for column, value in (("model", model), ("action", action), ("rule", rule)):
-            if value is not None:
-                conds.append(f"{column} = ?")
-                params.append(value)
-        if state:
-            conds.append(f"state IN ({', '.join('?' for _ in state)})")
-            params.extend(state)
-        for op, when in ((">=", start), ("<", end), ("<", before)):
-            if when is not None:
-                conds.append(f"created_at {op} ?")
-                params.append(naive_utc(when))
-        where = f" WHERE {' AND '.join(conds)}" if conds else ""
+        where, params = listing_filter((("model", model), ("action", action), ("rule", rule)),
+                                       state, "created_at", start, end, before)
         return self._select(where, params, limit=limit)
 
     def recent_actions(self, action: str, model: str | None, since: datetime

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from modelmon.actions.record import ActionState
 from modelmon.exceptions import NotFoundError, StoreError, ValidationError
 from modelmon.service.openapi import body_doc, error_responses
-from modelmon.service.params import time_range
+from modelmon.service.params import next_page, parse_time, time_range
 from modelmon.service.routes._body import json_response, read_json, require_object, validated
 
 router = APIRouter(prefix="/v1/actions", tags=["actions"])
@@ -56,16 +56,12 @@ async def list_actions(
             raise ValidationError(f"'state' must be one of {', '.join(ActionState.ALL)}; got "
                                   f"{s!r}", code="invalid_value", loc=("query", "state"))
     lo, hi = time_range(start, end)
-    cursor = time_range(before, None)[0]
+    cursor = parse_time(before, "before")
     runner = _runner(request)
     rows = await asyncio.to_thread(runner.store.list_actions, model=model, action=action,
                                    rule=rule, state=state, start=lo, end=hi, before=cursor,
                                    limit=limit + 1)
-    page = rows[:limit]
-    nxt = None
-    if len(rows) > limit:
-        url = request.url.include_query_params(before=page[-1].created_at.isoformat())
-        nxt = f"{url.path}?{url.query}"
+    page, nxt = next_page(request.url, rows, limit, lambda r: r.created_at)
     return json_response({"actions": [r.to_dict() for r in page], "next": nxt})
 
 

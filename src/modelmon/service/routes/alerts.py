@@ -21,7 +21,7 @@ from modelmon.alerts.silences import Silence
 from modelmon.alerts.state import ACTIVE, AlertState
 from modelmon.exceptions import NotFoundError, StoreError, ValidationError
 from modelmon.service.openapi import body_doc, error_responses
-from modelmon.service.params import time_range
+from modelmon.service.params import next_page, time_range
 from modelmon.service.routes._body import json_response, read_json, require_object, validated
 from modelmon.service.state import ServiceState
 from modelmon.vocabulary import Severity
@@ -120,11 +120,7 @@ async def alert_history(
         engine.store.list_alerts, model=model, severity=severity,
         state=state or [AlertState.PENDING, AlertState.FIRING, AlertState.RESOLVED],
         silenced=silenced, start=lo, end=hi, before=cursor, limit=limit + 1)
-    page = rows[:limit]
-    nxt = None
-    if len(rows) > limit:
-        url = request.url.include_query_params(before=page[-1].started_at.isoformat())
-        nxt = f"{url.path}?{url.query}"
+    page, nxt = next_page(request.url, rows, limit, lambda a: a.started_at)
     return json_response({"alerts": [a.to_dict() for a in page], "next": nxt})
 
 
