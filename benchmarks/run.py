@@ -32,6 +32,7 @@ SECTIONS = [
     ("evaluation", "Evaluation engine"),
     ("judgement", "Judgement: detection beside NannyML, planted changes, backfill"),
     ("alerts", "Alerting: rule evaluation per cycle, alert history"),
+    ("notify", "Notifications: delivery of alerts firing at once, cost per cycle"),
     ("query", "Query API"),
     ("sdk", "SDK overhead on the caller"),
     ("ingest", "Ingest over HTTP"),

@@ -1,20 +1,32 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test-suite needs, only when they are absent: Debian's
-# prometheus package gives promtool (`promtool check metrics` on /metrics) and the Prometheus
-# server that an integration test starts on a loopback port to scrape the service.
+# prometheus package gives promtool (`promtool check metrics`, `promtool test rules`) and the
+# Prometheus server an integration test starts on a loopback port to scrape the service;
+# prometheus-alertmanager gives Alertmanager 0.25 and amtool (forwarded alerts, the exported
+# routing configuration).
 # Needs root (CI runs as root); prints what it does.
 set -euo pipefail
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
+command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 if [ ${#need[@]} -eq 0 ]; then
   echo "system packages present"
   exit 0
 fi
+# each package once
+mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
 if [ "$(id -u)" -ne 0 ]; then
   echo "missing Debian packages: ${need[*]} (run as root: apt-get install ${need[*]})" >&2
   exit 1
 fi
 echo "installing Debian packages: ${need[*]}"
 apt-get update -q
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[0]}"
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"
+# the packages' services are not wanted: the tests start their own servers on loopback
+for svc in prometheus prometheus-alertmanager prometheus-node-exporter; do
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    systemctl stop "$svc" || true
+  fi
+done

@@ -403,6 +403,88 @@ def export_prometheus_rules(
         err_console.print(f"not exported: {s['model']}/{s['rule']}: {s['reason']}")
 
 
+@export_app.command("alertmanager-config")
+def export_alertmanager_config(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Write the configuration here "
+                                      "(readable by its owner only: it holds the receivers' "
+                                      "secrets).")],
+    config: ConfigOption = None,
+) -> None:
+    """The deployment's notification routing (receivers, routes, inhibition, time intervals)
+    as an Alertmanager configuration; `amtool check-config` accepts it."""
+    import os
+
+    import yaml
+
+    from modelmon.notify.amconfig import alertmanager_config
+
+    settings = _settings(config)
+    try:
+        doc, skipped = alertmanager_config(settings.notifications,
+                                           settings.alerts.external_url or "")
+    except ValueError as exc:
+        _fail(str(exc))
+    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(out, 0o600)
+    err_console.print(f"wrote {out}: {len(doc['receivers'])} receivers (it holds secrets: "
+                      "keep it private)")
+    for s in skipped:
+        err_console.print(f"not exported: {s}")
+
+
+@alerts_app.command("test")
+def alerts_test(
+    receiver: Annotated[str, typer.Argument(help="The receiver's name.")],
+    config: ConfigOption = None,
+    url: Annotated[str | None, typer.Option(help="Ask a running service to send it instead.",
+                                            envvar="MODELMON_URL")] = None,
+    api_key: KeyOption = None,
+) -> None:
+    """Send a test message through each integration of a receiver (from the configuration
+    file, or through a running service with --url)."""
+    from datetime import UTC, datetime
+
+    if url:
+        with _api(url, api_key) as client:
+            resp = client.post(f"/v1/receivers/{receiver}/test")
+        if resp.status_code != 200:
+            _fail(f"{url} answered {resp.status_code}: {resp.text[:300]}")
+        results = resp.json()["results"]
+    else:
+        import httpx
+
+        from modelmon.notify.dispatcher import messages_for
+        from modelmon.notify.service import test_notification
+        from modelmon.notify.transport import DeliveryError, deliver
+
+        settings = _settings(config)
+        if settings.notifications.receiver(receiver) is None:
+            _fail(f"no receiver {receiver!r} in notifications.receivers")
+        now = datetime.now(UTC)
+        n = test_notification(receiver, settings.alerts.external_url or "", now)
+        results = []
+        with httpx.Client() as client:
+            for msg in messages_for(settings.notifications, n):
+                try:
+                    deliver(settings.notifications, client, msg.receiver, msg.integration,
+                            msg.idx, msg.payload, now.timestamp())
+                    results.append({"integration": msg.integration, "index": msg.idx,
+                                    "delivered": True, "error": None})
+                except DeliveryError as exc:
+                    results.append({"integration": msg.integration, "index": msg.idx,
+                                    "delivered": False, "error": str(exc)})
+    for r in results:
+        mark = "[green]sent[/]" if r["delivered"] else f"[bold red]failed[/]: {r['error']}"
+        console.print(f"{receiver} {r['integration']} #{r['index']}: {mark}")
+    if not results:
+        _fail(f"receiver {receiver!r} has no integrations")
+    if not all(r["delivered"] for r in results):
+        raise typer.Exit(1)
+
+
 @alerts_app.command("list")
 def alerts_list(url: UrlOption = "http://127.0.0.1:8000", api_key: KeyOption = None,
                 model: Annotated[str | None, typer.Option()] = None,

@@ -27,6 +27,7 @@ from modelmon.actions.spec import ActionSettings, check_action_refs
 from modelmon.alerts.rules import AlertRule
 from modelmon.config.models import ModelSpec
 from modelmon.exceptions import ConfigError
+from modelmon.notify.config import NotificationSettings
 
 __all__ = [
     "IngestSettings",
@@ -221,8 +222,8 @@ class AlertSettings(_Section):
 
 
 class Settings(_Section):
-    """The whole deployment: store, server, ingest limits, scheduler, registry, alerts and
-    models."""
+    """The whole deployment: store, server, ingest limits, scheduler, registry, alerts,
+    notifications and models."""
 
     store: StoreSettings = Field(default_factory=StoreSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
@@ -230,6 +231,7 @@ class Settings(_Section):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     actions: ActionSettings = Field(default_factory=ActionSettings)
     models: list[ModelSpec] = Field(default_factory=list)
     config_path: str | None = Field(None, exclude=True)
@@ -262,6 +264,8 @@ class Settings(_Section):
             "models": [m.name for m in self.models],
             "scheduler": {"enabled": self.scheduler.enabled,
                           "interval_seconds": self.scheduler.interval_seconds},
+            "notifications": {"receivers": [r.name for r in self.notifications.receivers],
+                              "alertmanagers": len(self.notifications.alertmanagers)},
             "config_path": self.config_path,
         }
 

@@ -29,7 +29,7 @@ from modelmon.service.auth import require_api_key
 from modelmon.service.collectors import register_collectors
 from modelmon.service.docs import install_docs
 from modelmon.service.errors import install_error_handlers
-from modelmon.service.evaluation_hook import start_scheduler
+from modelmon.service.evaluation_hook import start_notifications, start_scheduler
 from modelmon.service.fast_lane import ModelmonAPI
 from modelmon.service.middleware import RequestMiddleware
 from modelmon.service.openapi import install_openapi
@@ -41,6 +41,7 @@ from modelmon.service.routes import (
     health,
     ingest,
     models,
+    notifications,
     prometheus,
     results,
     system,
@@ -110,7 +111,7 @@ def create_app(
         gc.freeze()
         writer.start()
         stoppers = []
-        for hook in [start_scheduler, *(startup_hooks or [])]:
+        for hook in [start_scheduler, start_notifications, *(startup_hooks or [])]:
             stop = hook(state)
             if asyncio.iscoroutine(stop):
                 stop = await stop
@@ -159,6 +160,7 @@ def create_app(
     app.include_router(system.router, dependencies=auth)
     app.include_router(evaluation.router, dependencies=auth)
     app.include_router(alerts.router, dependencies=auth)
+    app.include_router(notifications.router, dependencies=auth)
     app.include_router(actions.router, dependencies=auth)
     app.include_router(backtest.router, dependencies=auth)
     install_openapi(app)

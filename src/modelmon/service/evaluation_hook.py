@@ -46,12 +46,37 @@ def alert_engine(state: ServiceState) -> AlertEngine | None:
     cfg = state.settings.alerts
     if not cfg.enabled:
         return None
-    server = state.settings.server
-    url = cfg.external_url or f"http://{server.host}:{server.port}"
+    url = external_url(state)
     metrics = state.metrics
     return AlertEngine(state.store.alerts, [(r, "config") for r in cfg.rules],  # type: ignore[attr-defined]
                        builtin=builtin_rules if cfg.presets else None, dashboard_url=url,
                        observe=metrics.observe_rule if metrics is not None else None)
+
+
+def external_url(state: ServiceState) -> str:
+    """The service's address as people reach it (links in alerts and notifications)."""
+    server = state.settings.server
+    return state.settings.alerts.external_url or f"http://{server.host}:{server.port}"
+
+
+def start_notifications(state: ServiceState) -> Callable[[], None] | None:
+    """Start the notification dispatcher and delivery (after the scheduler built the alert
+    engine); its stopper. Without alerting nothing starts."""
+    from modelmon.notify.service import NotificationService
+
+    if state.alerts is None:
+        return None
+    metrics = state.metrics
+    service = NotificationService(
+        state.settings.notifications, state.store, state.alerts, state.clock, external_url(state),
+        observe=metrics.observe_notification if metrics is not None else None)
+    state.notifications = service
+    if metrics is not None:
+        metrics.watch("modelmon_notification_outbox_messages",
+                      "Notifications queued and not yet delivered.",
+                      service.store.notifications.queued)
+    service.start()
+    return service.stop
 
 
 def start_scheduler(state: ServiceState) -> Callable[[], None]:

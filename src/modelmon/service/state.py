@@ -45,6 +45,8 @@ class ServiceState:
     backfills: Any = None
     #: The alert engine (set with the scheduler; None when alerting is off).
     alerts: Any = None
+    #: Notifications (dispatcher and delivery; None when alerting is off).
+    notifications: Any = None
     #: The action runner (set with the alert engine; see modelmon.actions).
     actions: Any = None
 

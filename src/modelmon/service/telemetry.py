@@ -159,6 +159,25 @@ class ServiceMetrics:
             registry=r,
         )
 
+        self.notifications = Counter(
+            "modelmon_notifications_total",
+            "Notification attempts by receiver, integration and result (delivered, retry, "
+            "failed, expired).", ["receiver", "integration", "result"], registry=r,
+        )
+        self.notification_latency = Histogram(
+            "modelmon_notification_delivery_seconds",
+            "From a notification queued to its receiver accepting it.", ["integration"],
+            buckets=(0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 1800.0, 7200.0),
+            registry=r,
+        )
+
+    def observe_notification(self, receiver: str, integration: str, result: str,
+                             seconds: float | None) -> None:
+        """One delivery attempt (``seconds``: queued to delivered, for delivered ones)."""
+        self.notifications.labels(receiver, integration, result).inc()
+        if seconds is not None:
+            self.notification_latency.labels(integration).observe(seconds)
+
     def watch(self, name: str, doc: str, read: Callable[[], float]) -> None:
         """Export ``read()`` as a gauge evaluated at scrape time."""
         self.registry.register(_CallbackGauges({name: (doc, read)}))

@@ -325,12 +325,49 @@ _M7 = _sql(
 )
 
 
+# The notification outbox (a row per message per receiver integration, written before it is
+# sent), the notification log (what each group last told each receiver: nothing is sent twice
+# after a restart) and the escalations already sent.
+_M6 = _sql(
+    """CREATE SEQUENCE notification_ids START 1""",
+    """CREATE TABLE notifications (
+        id BIGINT PRIMARY KEY DEFAULT nextval('notification_ids'),
+        created_at TIMESTAMP NOT NULL,
+        receiver VARCHAR NOT NULL,
+        integration VARCHAR NOT NULL,
+        idx INTEGER NOT NULL,
+        kind VARCHAR NOT NULL,
+        group_key VARCHAR NOT NULL,
+        fingerprints JSON NOT NULL,
+        payload JSON NOT NULL,
+        state VARCHAR NOT NULL,
+        attempts INTEGER NOT NULL,
+        next_attempt_at TIMESTAMP NOT NULL,
+        last_error VARCHAR,
+        delivered_at TIMESTAMP
+    )""",
+    """CREATE TABLE notification_log (
+        receiver VARCHAR NOT NULL,
+        group_key VARCHAR NOT NULL,
+        sent_at TIMESTAMP NOT NULL,
+        firing JSON NOT NULL,
+        PRIMARY KEY (receiver, group_key)
+    )""",
+    """CREATE TABLE notification_escalations (
+        alert_id VARCHAR NOT NULL,
+        route VARCHAR NOT NULL,
+        sent_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (alert_id, route)
+    )""",
+)
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "models, versions, events, data tables", _M1),
     Migration(2, "evaluation results: metric points, feature results, detectors, reports", _M2),
     Migration(3, "idempotency keys remember the hash of their request", _M3),
     Migration(4, "a verdict per window: status and reasons", _M4),
     Migration(5, "alerts, their history, silences and rules made over the API", _M5),
+    Migration(6, "notification outbox, notification log, escalations", _M6),
     Migration(7, "actions: what triggered each, its request, response and outcome", _M7),
 ]
 

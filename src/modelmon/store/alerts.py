@@ -19,6 +19,7 @@ from modelmon.alerts.matchers import Matcher
 from modelmon.alerts.silences import Silence
 from modelmon.alerts.state import ACTIVE, AlertInstance
 from modelmon.store._filters import listing_filter
+from modelmon.store._rows import TIMESTAMP, arrow_rows
 from modelmon.store._time import aware, naive_utc
 from modelmon.vocabulary import Severity
 
@@ -74,7 +75,7 @@ class AlertStore(Protocol):
         """Rules made over the API, by name."""
 
 
-_TS = pa.timestamp("us")
+_TS = TIMESTAMP
 #: Arrow types of the alerts table's columns (rows go in as one Arrow table: DuckDB's
 #: executemany takes milliseconds per row).
 _ALERT_TYPES = (pa.string(), pa.string(), pa.string(), pa.string(), pa.string(), pa.string(),
@@ -83,13 +84,6 @@ _ALERT_TYPES = (pa.string(), pa.string(), pa.string(), pa.string(), pa.string(),
 _EVENT_SCHEMA = pa.schema([("alert_id", pa.string()), ("fingerprint", pa.string()),
                           ("occurred_at", _TS), ("event", pa.string()), ("state", pa.string()),
                           ("value", pa.float64()), ("note", pa.string())])
-
-
-def _arrow(rows: Sequence[Sequence[Any]], names: Sequence[str], types: Sequence[pa.DataType]
-           ) -> pa.Table:
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    return pa.table({n: pa.array(list(c), t) for n, c, t in zip(names, columns, types,
-                                                                 strict=True)})
 
 
 def _row(a: AlertInstance) -> list[Any]:
@@ -128,8 +122,8 @@ class DuckDBAlerts:
             return
         latest = {a.alert_id: a for a in alerts}  # one row per incident, its last state
         cols = ", ".join(_ALERT_COLUMNS)
-        _new_alerts = _arrow([_row(a) for a in latest.values()], _ALERT_COLUMNS, _ALERT_TYPES)
-        _new_events = _arrow(
+        _new_alerts = arrow_rows([_row(a) for a in latest.values()], _ALERT_COLUMNS, _ALERT_TYPES)
+        _new_events = arrow_rows(
             [[a.alert_id, a.fingerprint, naive_utc(at), event, a.state, a.value, note]
              for a, at, event, note in events], _EVENT_SCHEMA.names, _EVENT_SCHEMA.types)
         with self._lock, self._transaction() as con:

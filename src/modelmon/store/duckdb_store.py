@@ -67,6 +67,7 @@ from modelmon.store.base import (
     WriteBatch,
     WriteResult,
 )
+from modelmon.store.notifications import DuckDBNotifications
 from modelmon.store.recent_ids import RecentIdIndex, hash_ids
 
 __all__ = ["DuckDBStore"]
@@ -196,6 +197,9 @@ class DuckDBStore(DuckDBResultsMixin):
         #: Alerts, silences and API-made rules (a part over this store's connection).
         self.alerts = DuckDBAlerts(self._cursor, self._transaction, self._write_lock,
                                    lambda: self.clock())
+        #: The notification outbox, log and escalations (a part over the same connection).
+        self.notifications = DuckDBNotifications(self._cursor, self._transaction,
+                                                 self._write_lock)
         #: Action records and the registry change of a rollback (a part, like ``alerts``).
         self.actions = DuckDBActions(self._cursor, self._transaction, self._write_lock)
 
