@@ -42,7 +42,7 @@ def test_a_critical_alert_rolls_back_to_the_previous_good_version(tmp_path: Path
         h = harness(tmp_path / "db", [rollback(
             serving.url, headers={"X-Team": "risk"},
             secret_headers={"Authorization": "Bearer s3cret-token"},
-            signing_secret="sign-me")], CRITICAL)
+            secret="sign-me")], CRITICAL)
         try:
             h.window(0.90)
             h.window(0.83)  # a warning: below the action's min_severity
@@ -57,9 +57,11 @@ def test_a_critical_alert_rolls_back_to_the_previous_good_version(tmp_path: Path
             assert req.headers["Idempotency-Key"] == rec.idempotency_key
             assert req.headers["Authorization"] == "Bearer s3cret-token"
             assert req.headers["X-Team"] == "risk"
-            raw = json.dumps(req.body, sort_keys=True).encode()
-            assert req.headers["X-Modelmon-Signature-256"] == "sha256=" + hmac.new(
-                b"sign-me", raw, hashlib.sha256).hexdigest()
+            # signed as notifications' webhooks are: HMAC-SHA256 of "<timestamp>.<body>"
+            ts = req.headers["X-Modelmon-Timestamp"]
+            assert abs(time.time() - int(ts)) < 60
+            assert req.headers["X-Modelmon-Signature"] == "sha256=" + hmac.new(
+                b"sign-me", ts.encode() + b"." + req.raw, hashlib.sha256).hexdigest()
             assert req.body["rollback"] == {"from_version": "v2", "to_version": "v1"}
             assert req.body["alert"]["labels"]["alertname"] == "AccuracyLow"
             assert req.body["trigger"] == {"event": "escalated", "rule": "AccuracyLow",
@@ -71,7 +73,8 @@ def test_a_critical_alert_rolls_back_to_the_previous_good_version(tmp_path: Path
             # the record: what triggered it, the request without secrets, the response
             shown = rec.to_dict()
             assert shown["request"]["headers"]["Authorization"] == "***"
-            assert shown["request"]["headers"]["X-Modelmon-Signature-256"] == "***"
+            assert shown["request"]["signed"] is True
+            assert "X-Modelmon-Signature" not in shown["request"]["headers"]
             assert "s3cret" not in json.dumps(shown) and "sign-me" not in json.dumps(shown)
             assert shown["response"]["status"] == 200
             assert shown["details"]["from_version"] == "v2"
@@ -425,27 +428,26 @@ def test_a_failing_or_hanging_command_fails_the_action(tmp_path: Path) -> None:
         h.close()
 
 
-def test_secret_files_are_read_when_the_action_runs(tmp_path: Path) -> None:
+def test_secrets_from_files_and_the_environment_are_sent_and_never_kept(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     token = tmp_path / "token"
-    token.write_text("from-a-file\n")
-    echo = '{"header": "Bearer from-a-file", "token": "from-a-file"}'
+    token.write_text("from-a-file-0123\n")
+    monkeypatch.setenv("TEAM_KEY", "team-key-4567")
+    echo = '{"header": "from-a-file-0123", "key": "Bearer team-key-4567"}'
     with receiver([(200, echo)]) as serving:
-        spec = rollback(serving.url, secret_headers={
-            "Authorization": {"file": str(token), "prefix": "Bearer "}}, cooldown=None)
-        h = harness(tmp_path / "db", [spec], ["rollback"], versions=("v0", "v1", "v2"))
+        spec = rollback(serving.url, secret_headers={"X-Api-Key": {"file": str(token)},
+                                                     "X-Team-Key": {"env": "TEAM_KEY"}})
+        h = harness(tmp_path / "db", [spec], ["rollback"])
         try:
             h.window(0.70)
             [rec] = h.records()
-            assert serving.requests[0].headers["Authorization"] == "Bearer from-a-file"
-            assert rec.response is not None and rec.response["body"] == '{"header": "***", "token": "***"}'
-            # the file is gone: the next rollback fails without naming the path
-            token.unlink()
-            h.window(0.90)
-            h.window(0.70)
-            failed = h.records()[-1]
-            assert failed.state == ActionState.FAILED
-            assert failed.error == "the secret file of secret_headers.Authorization cannot be read"
-            assert str(tmp_path) not in json.dumps(failed.to_dict())
+            assert serving.requests[0].headers["X-Api-Key"] == "from-a-file-0123"
+            assert serving.requests[0].headers["X-Team-Key"] == "team-key-4567"
+            assert rec.response is not None
+            assert rec.response["body"] == '{"header": "***", "key": "Bearer ***"}'
+            shown = json.dumps(rec.to_dict())
+            assert "from-a-file" not in shown and "team-key" not in shown
+            assert str(tmp_path / "token") not in shown
         finally:
             h.close()
 

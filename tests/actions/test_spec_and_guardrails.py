@@ -39,6 +39,7 @@ def record(state: str, minutes_ago: float, **kw: Any) -> ActionRecord:
 
 def test_a_deployment_file_with_actions_loads_with_secrets_from_the_environment(
         tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("file-token-89\n")
     path = tmp_path / "deploy.yaml"
     path.write_text("""
 actions:
@@ -52,7 +53,7 @@ actions:
     - name: retrain
       type: retrain
       command: [/opt/ml/retrain.sh]
-      secret_env: {TOKEN: {file: /run/secrets/token}}
+      secret_env: {TOKEN: {file: TOKEN_PATH}}
 alerts:
   rules:
     - name: AccuracyLow
@@ -60,7 +61,7 @@ alerts:
       actions:
         - {name: rollback, min_severity: critical, match: [team=risk]}
         - retrain
-""")
+""".replace("TOKEN_PATH", str(tmp_path / "token")))
     settings = load_settings(path, env={"SERVING_TOKEN": "tok-123"})
     [rule] = settings.alerts.rules
     assert [(a.name, a.on, a.min_severity) for a in rule.actions] == [
@@ -69,9 +70,12 @@ alerts:
     rb = settings.actions.get("rollback")
     assert rb is not None and rb.cooldown_period == timedelta(minutes=30)
     shown = json.dumps([a.describe() for a in settings.actions.definitions])
-    assert "tok-123" not in shown and "/run/secrets" not in shown
+    assert "tok-123" not in shown and "file-token" not in shown
     assert rb.describe()["secret_headers"] == {"Authorization": "***"}
-    assert "tok-123" not in repr(settings)
+    assert "tok-123" not in repr(settings) and "file-token" not in repr(settings)
+    retrain = settings.actions.get("retrain")
+    assert retrain is not None and retrain.secret_values() == {"env:TOKEN": "file-token-89"}
+    assert rb.secret_values() == {"header:Authorization": "Bearer tok-123"}
 
 
 @pytest.mark.parametrize(("actions", "rules", "message"), [

@@ -20,6 +20,7 @@ class Received:
     headers: dict[str, str]
     body: Any
     at: float
+    raw: bytes = b""
 
 
 @dataclass
@@ -43,7 +44,7 @@ class Receiver:
                 body = json.loads(raw) if raw else None
             except ValueError:
                 body = raw.decode("utf-8", "replace")
-            self.requests.append(Received(path, headers, body, time.monotonic()))
+            self.requests.append(Received(path, headers, body, time.monotonic(), raw))
             status, text = self.responses[min(len(self.requests), len(self.responses)) - 1]
         try:
             if self.delay:

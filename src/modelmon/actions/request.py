@@ -16,8 +16,6 @@ The payload::
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,12 +25,12 @@ from urllib.parse import quote
 import modelmon
 from modelmon.actions.record import ActionRecord
 from modelmon.actions.spec import ActionSpec
+from modelmon.notify.integrations.webhook import signature
 
 __all__ = ["HIDDEN", "Prepared", "payload", "prepare"]
 
 #: How secret values appear in records and the API.
 HIDDEN = "***"
-SIGNATURE_HEADER = "X-Modelmon-Signature-256"
 
 
 def payload(spec: ActionSpec, record: ActionRecord, alert: Mapping[str, Any] | None,
@@ -71,6 +69,18 @@ class Prepared:
     env: dict[str, str] = field(default_factory=dict)
     #: secret values, scrubbed from whatever is recorded of the response
     secrets: tuple[str, ...] = ()
+    #: the definition's ``secret``: each attempt is signed as notifications' webhooks are
+    signing_key: str | None = None
+
+    def headers_at(self, now: float) -> dict[str, str]:
+        """The headers of an attempt at ``now`` (Unix seconds): with a signing key,
+        ``X-Modelmon-Timestamp`` and ``X-Modelmon-Signature: sha256=<hex HMAC-SHA256 of
+        "<timestamp>.<body>">``, as :mod:`modelmon.notify.integrations.webhook` signs."""
+        if self.signing_key is None:
+            return dict(self.headers)
+        ts = str(int(now))
+        return {**self.headers, "X-Modelmon-Timestamp": ts,
+                "X-Modelmon-Signature": signature(self.signing_key.encode(), ts, self.body)}
 
     def scrub(self, text: str) -> str:
         for secret in self.secrets:
@@ -96,7 +106,7 @@ def prepare(spec: ActionSpec, record: ActionRecord, body: Mapping[str, Any],
             secrets: Mapping[str, str]) -> Prepared:
     """The request of ``spec`` carrying ``body``; ``secrets`` holds the values of the
     definition's secrets by where they go (``header:Authorization``, ``env:TOKEN``,
-    ``signing``)."""
+    ``signing``: :meth:`~modelmon.actions.spec.ActionSpec.secret_values`)."""
     raw = json.dumps(body, default=str, sort_keys=True).encode()
     hidden = _hidden(secrets.values())
     if spec.url is not None:
@@ -108,13 +118,10 @@ def prepare(spec: ActionSpec, record: ActionRecord, body: Mapping[str, Any],
         for name in spec.secret_headers:
             headers[name] = secrets[f"header:{name}"]
             shown[name] = HIDDEN
-        if spec.signing_secret is not None:
-            digest = hmac.new(secrets["signing"].encode(), raw, hashlib.sha256).hexdigest()
-            headers[SIGNATURE_HEADER] = f"sha256={digest}"
-            shown[SIGNATURE_HEADER] = HIDDEN
-        recorded = {"method": spec.method, "url": url, "headers": shown, "body": dict(body)}
+        recorded = {"method": spec.method, "url": url, "headers": shown, "body": dict(body),
+                    "signed": spec.secret is not None}
         return Prepared(raw, recorded, url=url, method=spec.method, headers=headers,
-                        secrets=hidden)
+                        secrets=hidden, signing_key=secrets.get("signing"))
     assert spec.command is not None
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", **spec.env,
            "MODELMON_ACTION": spec.name, "MODELMON_ACTION_ID": record.action_id,

@@ -37,7 +37,7 @@ from modelmon.actions.guardrails import DAY, decide
 from modelmon.actions.record import FINAL, ActionRecord, ActionState, idempotency_key
 from modelmon.actions.request import payload, prepare
 from modelmon.actions.spec import ActionSettings, ActionSpec
-from modelmon.actions.transport import SecretUnavailable, read_secrets, send
+from modelmon.actions.transport import send
 from modelmon.actions.versions import NoRollbackTarget, plan_rollback
 from modelmon.alerts.engine import AlertChange
 from modelmon.alerts.matchers import matches_all
@@ -247,7 +247,7 @@ class ActionRunner:
                                              self.registry.list_versions(record.model)).to_dict())
             except (NoRollbackTarget, NotFoundError) as exc:
                 details["plan_error"] = str(exc)
-        hidden = dict.fromkeys(_secret_slots(spec), "***")
+        hidden = dict.fromkeys(spec.secret_values(), "***")
         body = payload(spec, record, details.get("alert"), details)
         return record.evolve(record.updated_at, details=details,
                              request=prepare(spec, record, body, hidden).recorded)
@@ -390,11 +390,7 @@ class ActionRunner:
         else:
             body = payload(spec, record, record.details.get("alert"), record.details)
         now = self.clock()
-        try:
-            secrets = read_secrets(spec)
-        except SecretUnavailable as exc:
-            return record.evolve(now, started_at=record.started_at or now, error=str(exc)), False
-        prepared = prepare(spec, record, body, secrets)
+        prepared = prepare(spec, record, body, spec.secret_values())
         record = record.evolve(now, state=ActionState.RUNNING,
                                started_at=record.started_at or now, request=prepared.recorded,
                                note="resumed after a restart" if resumed else record.note)
@@ -475,7 +471,3 @@ class ActionRunner:
                   and a.fired_at is not None and now - a.fired_at <= CATCH_UP]
         self.listen([AlertChange(a, "firing", now, "caught up at start") for a in recent])
 
-
-def _secret_slots(spec: ActionSpec) -> list[str]:
-    slots = [f"header:{k}" for k in spec.secret_headers] + [f"env:{k}" for k in spec.secret_env]
-    return [*slots, "signing"] if spec.signing_secret is not None else slots

@@ -11,7 +11,7 @@
           url: https://serving.internal/models/{model}/rollback
           headers: {X-Team: risk}
           secret_headers:             # never logged, stored or shown
-            Authorization: "Bearer ${SERVING_TOKEN}"
+            Authorization: "Bearer ${SERVING_TOKEN}"   # or {env: NAME}, {file: PATH}
           cooldown: 30m               # per action and model
           max_per_day: 3              # per action and model, in any 24 hours
           approval: false             # true: waits for POST /v1/actions/{id}/approve
@@ -19,8 +19,9 @@
           retries: 2
 
 Rules name the actions their alerts trigger (``actions:`` of an alert rule, see
-:class:`~modelmon.alerts.rules.RuleAction`). Pure data: nothing here reads files, the
-environment or the network (``${VAR}`` is filled by :func:`~modelmon.config.load_settings`).
+:class:`~modelmon.alerts.rules.RuleAction`). Secrets are written as in ``notifications:``
+(``${VAR}``, ``{env: VAR}``, ``{file: PATH}`` or a plain string, read when the settings are
+loaded) and held as secret strings.
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ from datetime import timedelta
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from modelmon._durations import parse_duration
+from modelmon.notify.config import Secret
 
-__all__ = ["ACTION_TYPES", "ActionSettings", "ActionSpec", "FileSecret", "check_action_refs"]
+__all__ = ["ACTION_TYPES", "ActionSettings", "ActionSpec", "check_action_refs"]
 
 #: Every action type; all but ``command`` are webhooks by default (``url``), any may run a
 #: ``command`` instead.
@@ -51,17 +53,6 @@ _HEADER = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class FileSecret(_Strict):
-    """A secret read from a file when the action runs (a mounted secret; its trailing newline
-    dropped), with an optional ``prefix`` (``"Bearer "``)."""
-
-    file: str = Field(min_length=1)
-    prefix: str = ""
-
-
-Secret = SecretStr | FileSecret
 
 
 def _duration(value: Any, name: str) -> timedelta:
@@ -81,7 +72,7 @@ class ActionSpec(_Strict):
     method: Literal["POST", "PUT", "PATCH"] = "POST"
     headers: dict[str, str] = Field(default_factory=dict)
     secret_headers: dict[str, Secret] = Field(default_factory=dict)
-    signing_secret: Secret | None = None
+    secret: Secret | None = None
     command: list[str] | None = Field(None, min_length=1)
     env: dict[str, str] = Field(default_factory=dict)
     secret_env: dict[str, Secret] = Field(default_factory=dict)
@@ -150,8 +141,8 @@ class ActionSpec(_Strict):
             raise ValueError(f"action {self.name!r} ({self.type}) needs {missing}")
         if self.command is None and (self.env or self.secret_env):
             raise ValueError(f"action {self.name!r}: 'env' and 'secret_env' are for commands")
-        if self.url is None and (self.headers or self.secret_headers or self.signing_secret):
-            raise ValueError(f"action {self.name!r}: headers and 'signing_secret' are for "
+        if self.url is None and (self.headers or self.secret_headers or self.secret):
+            raise ValueError(f"action {self.name!r}: headers and 'secret' (signing) are for "
                              "webhooks")
         if self.cooldown is not None:
             _duration(self.cooldown, "cooldown")
@@ -179,11 +170,19 @@ class ActionSpec(_Strict):
     def describe(self) -> dict[str, Any]:
         """The definition as the API shows it: secrets (and the paths of secret files) as
         ``"***"``."""
-        out = self.model_dump(mode="json", exclude={"secret_headers", "secret_env",
-                                                    "signing_secret"})
+        out = self.model_dump(mode="json", exclude={"secret_headers", "secret_env", "secret"})
         out["secret_headers"] = dict.fromkeys(self.secret_headers, "***")
         out["secret_env"] = dict.fromkeys(self.secret_env, "***")
-        out["signing_secret"] = None if self.signing_secret is None else "***"
+        out["secret"] = None if self.secret is None else "***"
+        return out
+
+    def secret_values(self) -> dict[str, str]:
+        """The secrets' values by where they go (``header:NAME``, ``env:NAME``, ``signing``),
+        as :func:`~modelmon.actions.request.prepare` takes them."""
+        out = {f"header:{k}": v.get_secret_value() for k, v in self.secret_headers.items()}
+        out.update({f"env:{k}": v.get_secret_value() for k, v in self.secret_env.items()})
+        if self.secret is not None:
+            out["signing"] = self.secret.get_secret_value()
         return out
 
 

@@ -9,25 +9,20 @@ retried. What is kept of the answer is an excerpt with secret values blanked.
 from __future__ import annotations
 
 import subprocess
+import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from modelmon.actions.request import Prepared
-from modelmon.actions.spec import ActionSpec, FileSecret
 
-__all__ = ["EXCERPT", "Outcome", "read_secrets", "send"]
+__all__ = ["EXCERPT", "Outcome", "send"]
 
 #: Characters kept of a response body or a command's output.
 EXCERPT = 2000
 _RETRY_STATUS = frozenset({408, 425, 429})
 _EX_TEMPFAIL = 75
-
-
-class SecretUnavailable(RuntimeError):
-    """A secret file cannot be read (said without its path)."""
 
 
 @dataclass(frozen=True)
@@ -38,26 +33,6 @@ class Outcome:
     response: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     retryable: bool = False
-
-
-def _read(secret: Any, where: str) -> str:
-    if isinstance(secret, FileSecret):
-        try:
-            text = Path(secret.file).read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError:
-            raise SecretUnavailable(f"the secret file of {where} cannot be read") from None
-        return secret.prefix + text
-    return str(secret.get_secret_value())
-
-
-def read_secrets(spec: ActionSpec) -> dict[str, str]:
-    """The values of ``spec``'s secrets, keyed as :func:`~modelmon.actions.request.prepare`
-    takes them (raises :class:`SecretUnavailable`)."""
-    out = {f"header:{k}": _read(v, f"secret_headers.{k}") for k, v in spec.secret_headers.items()}
-    out.update({f"env:{k}": _read(v, f"secret_env.{k}") for k, v in spec.secret_env.items()})
-    if spec.signing_secret is not None:
-        out["signing"] = _read(spec.signing_secret, "signing_secret")
-    return out
 
 
 def _excerpt(prepared: Prepared, data: bytes | str | None) -> str:
@@ -72,7 +47,7 @@ def _http(prepared: Prepared, timeout: float) -> Outcome:
     try:
         with httpx.Client(timeout=timeout, follow_redirects=False) as client:
             resp = client.request(prepared.method, prepared.url, content=prepared.body,
-                                  headers=prepared.headers)
+                                  headers=prepared.headers_at(time.time()))
     except httpx.TimeoutException:
         return Outcome(False, {}, f"no answer within {timeout:g} s", retryable=True)
     except httpx.HTTPError as exc:
