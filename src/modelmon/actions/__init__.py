@@ -9,3 +9,13 @@ retrain, any webhook or command, with guardrails.
 - :mod:`~modelmon.actions.transport`: sending it (HTTP, a command);
 - :mod:`~modelmon.actions.runner`: the worker that hears alerts and runs actions.
 """
+
+from __future__ import annotations
+
+from modelmon.actions.guardrails import Decision, decide
+from modelmon.actions.record import ActionRecord, ActionState, idempotency_key
+from modelmon.actions.spec import ActionSettings, ActionSpec
+from modelmon.actions.versions import NoRollbackTarget, RollbackPlan, plan_rollback
+
+__all__ = ["ActionRecord", "ActionSettings", "ActionSpec", "ActionState", "Decision",
+           "NoRollbackTarget", "RollbackPlan", "decide", "idempotency_key", "plan_rollback"]
