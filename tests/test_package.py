@@ -62,7 +62,7 @@ def test_core_layers_work_with_service_dependencies_blocked() -> None:
 
 
 @pytest.mark.parametrize("module", ["modelmon", *CORE, "modelmon.config", "modelmon.store",
-                                    "modelmon.evaluation", "modelmon.sdk"])
+                                    "modelmon.evaluation", "modelmon.sdk", "modelmon.actions"])
 def test_all_is_complete_and_importable(module: str) -> None:
     mod = importlib.import_module(module)
     names = mod.__all__

@@ -1,5 +1,5 @@
 """The ``modelmon`` command line: serve, init, models, backfill, backtest, rules, export,
-alerts, silences, demo and version.
+alerts, silences, actions, demo and version.
 
 Run ``modelmon --help`` or ``modelmon COMMAND --help``.
 """
@@ -38,6 +38,9 @@ app.add_typer(alerts_app, name="alerts")
 silences_app = typer.Typer(help="Silences of a running service: add, list, expire.",
                            no_args_is_help=True)
 app.add_typer(silences_app, name="silences")
+from modelmon.actions.cli import actions_app  # noqa: E402  (its own module: modelmon actions ...)
+
+app.add_typer(actions_app, name="actions")
 
 console = Console()
 err_console = Console(stderr=True)

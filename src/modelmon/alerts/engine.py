@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -484,3 +485,46 @@ class AlertEngine:
     def matching(self, matchers: Sequence[Matcher]) -> list[AlertInstance]:
         """Active alerts a silence with these matchers would silence."""
         return [a for a in self.active() if matches_all(matchers, a.labels)]
+
+    # --- alerts raised from outside rule evaluation ---------------------------------------------
+    def raise_alert(self, name: str, labels: dict[str, str], *, severity: Severity,
+                    annotations: dict[str, str], now: datetime, model: str | None = None,
+                    value: float | None = None) -> AlertInstance:
+        """Fire (or, while it fires, update) an alert that no rule evaluates, such as
+        ``ActionFailed{model, action}``: it lives, is silenced, acknowledged, stored and told
+        to listeners like any other, and stays firing until :meth:`resolve_alert`."""
+        full = {"alertname": name, "severity": str(severity),
+                **({"model": model} if model else {}), **labels}
+        fp = fingerprint({k: v for k, v in full.items() if k != "severity"})
+        silenced = any(s.silences(full, now) for s in self.silences())
+        with self._lock:
+            current = self._state().get(fp)
+            if current is not None and current.state in ACTIVE:
+                inst = replace(current, labels=full, annotations=annotations, value=value,
+                               severity=severity, silenced=silenced, last_active_at=now,
+                               last_evaluated_at=now, evaluations=current.evaluations + 1)
+                event = ("escalated" if severity.rank > current.severity.rank else
+                         "deescalated" if severity.rank < current.severity.rank else "evaluated")
+            else:
+                inst = AlertInstance(uuid.uuid4().hex, fp, name, model, full, annotations,
+                                     AlertState.FIRING, severity, value, None, now, now, now,
+                                     fired_at=now, silenced=silenced)
+                event = AlertState.FIRING
+            self._state()[fp] = inst
+            self._save(_Pending([inst], [(inst, now, event, None)]))
+        return inst
+
+    def resolve_alert(self, name: str, labels: dict[str, str], *, now: datetime,
+                      model: str | None = None) -> AlertInstance | None:
+        """Resolve an alert fired by :meth:`raise_alert` (``None`` when none is active)."""
+        full = {"alertname": name, **({"model": model} if model else {}), **labels}
+        fp = fingerprint(full)
+        with self._lock:
+            current = self._state().get(fp)
+            if current is None or current.state not in ACTIVE:
+                return None
+            inst = replace(current, state=AlertState.RESOLVED, resolved_at=now,
+                           last_evaluated_at=now)
+            self._state().pop(fp, None)
+            self._save(_Pending([inst], [(inst, now, AlertState.RESOLVED, None)]))
+        return inst

@@ -13,6 +13,8 @@ with the model's preset (:mod:`modelmon.alerts.builtin`)::
       annotations:
         summary: "{{ model }} accuracy {{ value | round(3) }} (limit {{ threshold }})"
         runbook_url: https://wiki/runbooks/accuracy
+      actions:                           # automated responses (docs/actions.md)
+        - {name: rollback, on: [firing, escalated], min_severity: critical}
 
 Conditions (``condition.kind``):
 
@@ -44,7 +46,15 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from modelmon._durations import parse_duration
 from modelmon.alerts.matchers import Matcher
@@ -61,6 +71,7 @@ __all__ = [
     "DriftShareCondition",
     "MetricCondition",
     "NoDataCondition",
+    "RuleAction",
     "ServiceCondition",
     "StalenessCondition",
     "VerdictCondition",
@@ -276,13 +287,50 @@ CONDITION_KINDS = ("metric", "change", "drift", "drift_share", "data_quality", "
                    "detector", "no_data", "training_staleness", "service")
 
 
+def _parse_matchers(v: list[str]) -> list[str]:
+    for text in v:
+        Matcher.parse(text)
+    return v
+
+
+#: Alertmanager-style matchers as written (``team=~"risk.*"``), each checked.
+Matchers = Annotated[list[str], AfterValidator(_parse_matchers)]
+ActionEvent = Literal["firing", "escalated", "resolved"]
+_DEFAULT_EVENTS: tuple[ActionEvent, ...] = ("firing", "escalated")
+
+
+def _action_shorthand(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"name": value}
+    if isinstance(value, dict) and True in value and "on" not in value:
+        # YAML 1.1 reads a bare ``on:`` key as the boolean true
+        value = {("on" if k is True else k): v for k, v in value.items()}
+    return value
+
+
+class RuleAction(_Strict):
+    """An action (defined under ``actions.definitions`` in the deployment file) that an alert of
+    the rule triggers: on which of its events (``firing``, ``escalated``, ``resolved``), from
+    which severity, and for which models (matchers on the alert's labels; all when absent).
+    Written as a name alone (``actions: [rollback]``) it runs on ``firing`` and ``escalated``."""
+
+    name: str
+    on: list[ActionEvent] = Field(default_factory=lambda: list(_DEFAULT_EVENTS), min_length=1)
+    min_severity: Severity | None = None
+    match: Matchers = Field(default_factory=list)
+
+    @property
+    def matchers(self) -> list[Matcher]:
+        return [Matcher.parse(t) for t in self.match]
+
+
 class AlertRule(_Strict):
     """One alert rule (see the module docstring)."""
 
     name: str
     condition: Condition
     severity: Severity = Severity.WARNING
-    match: list[str] = Field(default_factory=list)
+    match: Matchers = Field(default_factory=list)
     for_: str | int = Field(0, alias="for")
     keep_firing_for: str | None = None
     min_samples: int = Field(0, ge=0)
@@ -290,6 +338,8 @@ class AlertRule(_Strict):
     annotations: dict[str, str] = Field(default_factory=dict)
     description: str = ""
     enabled: bool = True
+    actions: list[Annotated[RuleAction, BeforeValidator(_action_shorthand)]] = Field(
+        default_factory=list)
 
     @field_validator("name")
     @classmethod
@@ -297,13 +347,6 @@ class AlertRule(_Strict):
         if not _RULE_NAME.match(v):
             raise ValueError(f"invalid rule name {v!r}: letters, digits and '_', not starting "
                              "with a digit, at most 128 characters")
-        return v
-
-    @field_validator("match")
-    @classmethod
-    def _matchers(cls, v: list[str]) -> list[str]:
-        for text in v:
-            Matcher.parse(text)
         return v
 
     @field_validator("for_")
@@ -331,6 +374,15 @@ class AlertRule(_Strict):
         reserved = sorted(set(v) & {"alertname", "severity", "model"})
         if reserved:
             raise ValueError(f"labels {reserved} are set by modelmon")
+        return v
+
+    @field_validator("actions")
+    @classmethod
+    def _actions(cls, v: list[RuleAction]) -> list[RuleAction]:
+        names = [a.name for a in v]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"an action is listed once per rule; repeated: {dupes}")
         return v
 
     # --- derived -----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from modelmon.actions.spec import ActionSettings, check_action_refs
 from modelmon.alerts.rules import AlertRule
 from modelmon.config.models import ModelSpec
 from modelmon.exceptions import ConfigError
@@ -250,6 +251,7 @@ class Settings(_Section):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    actions: ActionSettings = Field(default_factory=ActionSettings)
     models: list[ModelSpec] = Field(default_factory=list)
     config_path: str | None = Field(None, exclude=True)
 
@@ -263,6 +265,13 @@ class Settings(_Section):
             raise ValueError(
                 "store.backend 'duckdb' is embedded in one process: server.workers must be 1"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _actions_defined(self) -> Settings:
+        problems = check_action_refs(self.alerts.rules, self.actions)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def summary(self) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""The demo's live terminal table (each model's status, headline numbers, top reasons and active
-alerts) and its alert feed (a line when an alert fires or resolves)."""
+"""The demo's live terminal table (each model's status, serving version, headline numbers, top
+reasons and active alerts) and its feed (a line when an alert fires or resolves, or an action
+such as fraud's rollback runs)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from modelmon.actions.record import ActionState
 from modelmon.alerts.state import ACTIVE, AlertInstance, AlertState
 from modelmon.store.results import ALL
 from modelmon.vocabulary import Status
@@ -33,7 +35,8 @@ def render(run: Any) -> Table:
     active: dict[str, list[AlertInstance]] = {}
     for a in store.alerts.list_alerts(state=list(ACTIVE), limit=200):
         active.setdefault(a.model or "", []).append(a)
-    for col in ("model", "status", "quality", "latency p95", "drift", "reasons", "alerts"):
+    for col in ("model", "status", "version", "quality", "latency p95", "drift", "reasons",
+                "alerts"):
         table.add_column(col, overflow="fold")
     for model in ("fraud", "intent", "price"):
         st = store.get_status(model)
@@ -45,10 +48,21 @@ def render(run: Any) -> Table:
         drift = latest.get("drift_share")
         reasons = "\n".join(r["message"] for r in (st.reasons if st else [])[:4]) or "-"
         alerts = "\n".join(_alert_cell(a) for a in active.get(model, [])[:5]) or "-"
-        table.add_row(model, f"[{_STYLE.get(status, '')}]{status}[/]", quality,
+        table.add_row(model, f"[{_STYLE.get(status, '')}]{status}[/]",
+                      version_cell(store.list_versions(model)), quality,
                       f"{lat * 1000:.0f} ms" if lat is not None else "-",
                       f"{drift * 100:.0f} %" if drift is not None else "-", reasons, alerts)
     return table
+
+
+def version_cell(versions: list[Any]) -> str:
+    """The version serving (the newest active one) and those rolled back:
+    ``"v1 (v2 rolled back)"``."""
+    active = [v.version for v in versions if v.stage == "active"]
+    if not active:
+        return "-"
+    rolled = [v.version for v in versions if v.stage == "rolled_back"]
+    return active[-1] + (f" [yellow]({', '.join(rolled)} rolled back)[/]" if rolled else "")
 
 
 def _alert_name(a: AlertInstance) -> str:
@@ -85,22 +99,57 @@ class AlertFeed:
         return lines
 
 
+class ActionFeed:
+    """Lines for actions that ended (or wait for approval) since the last call:
+    ``ROLLBACK fraud v2 -> v1 (succeeded; ModelDegraded critical)``."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self._seen: dict[str, str] = {}
+
+    def new_lines(self) -> list[str]:
+        lines = []
+        for a in reversed(self._store.actions.list_actions(limit=100)):
+            if a.state in (ActionState.RUNNING, ActionState.APPROVED) or \
+                    self._seen.get(a.action_id) == a.state:
+                continue
+            self._seen[a.action_id] = a.state
+            style = "green" if a.state == ActionState.SUCCEEDED else (
+                "bold red" if a.state == ActionState.FAILED else "yellow")
+            if a.type == "rollback" and a.details.get("from_version"):
+                what = f"{a.model} {a.details['from_version']} -> {a.details['to_version']}"
+                word = "ROLLBACK"
+            else:
+                what, word = f"{a.action} {a.model or ''}", "ACTION  "
+            why = a.error or a.note
+            lines.append(f"{a.updated_at:%H:%M:%S} [{style}]{word}[/] {what} ({a.state}; "
+                         f"{a.rule} {a.severity}){f'  {why}' if why else ''}")
+        return lines
+
+
+def _feeds(run: Any) -> list[Any]:
+    store = run.server.state.store
+    return [AlertFeed(store), ActionFeed(store)]
+
+
 def live_table(run: Any, console: Console) -> None:
     deadline = None if run.options.duration is None else time.monotonic() + run.options.duration
-    feed = AlertFeed(run.server.state.store)
+    feeds = _feeds(run)
     with Live(render(run), console=console, refresh_per_second=1) as live:
         while deadline is None or time.monotonic() < deadline:
             time.sleep(2)
-            for line in feed.new_lines():
-                live.console.print(line, highlight=False, soft_wrap=True)
+            for feed in feeds:
+                for line in feed.new_lines():
+                    live.console.print(line, highlight=False, soft_wrap=True)
             live.update(render(run))
 
 
 def alert_lines(run: Any, console: Console) -> None:
-    """Without the table: print each alert as it fires and resolves."""
+    """Without the table: print each alert as it fires and resolves, and each action."""
     deadline = None if run.options.duration is None else time.monotonic() + run.options.duration
-    feed = AlertFeed(run.server.state.store)
+    feeds = _feeds(run)
     while deadline is None or time.monotonic() < deadline:
         time.sleep(1)
-        for line in feed.new_lines():
-            console.print(line, highlight=False, soft_wrap=True)
+        for feed in feeds:
+            for line in feed.new_lines():
+                console.print(line, highlight=False, soft_wrap=True)

@@ -2,10 +2,13 @@
 
 The traffic goes through the SDK over HTTP like a real model server's would; ground truth is
 logged later (a few seconds, as delayed labels are). After ``change_after`` seconds the fraud
-model's inputs drift and its accuracy falls, and the intent model's latency rises; the price model
-stays healthy; after ``recover_after`` seconds the traffic is as before and the alerts resolve.
-Alerts are shown in the live table and printed as they fire and resolve. Ctrl-C stops everything
-cleanly.
+model's inputs drift and a new version of it, ``v2``, is deployed on the simulated serving
+system (:mod:`~modelmon.demo.serving`); its accuracy falls, and the intent model's latency
+rises; the price model stays healthy. When fraud's ``ModelDegraded`` alert turns critical, the
+demo's rollback action calls the serving system's rollback webhook: fraud is served by ``v1``
+again, the registry shows ``v1`` active, and accuracy recovers while the drift stays. After
+``recover_after`` seconds the traffic is as before and the alerts resolve. Alerts and actions
+are shown in the live table and printed as they happen. Ctrl-C stops everything cleanly.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from modelmon.config.settings import Settings, load_settings
-from modelmon.demo.scenario import DEMO_MODELS, ModelSim, model_specs, simulators
+from modelmon.demo.scenario import DEMO_MODELS, ModelSim, demo_actions, model_specs, simulators
+from modelmon.demo.serving import SimulatedServing
 from modelmon.vocabulary import Status
 
 __all__ = ["DemoOptions", "DemoRun", "run_demo"]
@@ -59,6 +63,7 @@ class DemoRun:
     server: Any = None
     monitor: Any = None
     sent: dict[str, int] = field(default_factory=dict)
+    serving: SimulatedServing | None = None
 
     @property
     def elapsed(self) -> float:
@@ -82,8 +87,9 @@ class DemoRun:
         return "recovered"
 
 
-def prepare(options: DemoOptions) -> Settings:
-    """A fresh demo folder with reference data sets and the settings for the service."""
+def prepare(options: DemoOptions, serving_url: str) -> Settings:
+    """A fresh demo folder with reference data sets and the settings for the service (its
+    rollback action calls the simulated serving system at ``serving_url``)."""
     root = Path(options.directory).resolve()
     if root.exists():
         shutil.rmtree(root)
@@ -97,6 +103,7 @@ def prepare(options: DemoOptions) -> Settings:
                    "log_level": "warning"},
         "scheduler": {"interval_seconds": options.interval, "detector_lateness": "10s"},
         "models": model_specs(str(root / "reference"), options.window, baseline),
+        **demo_actions(serving_url),
     })
 
 
@@ -106,9 +113,11 @@ def _traffic(run: DemoRun, name: str, sim: ModelSim, labels: _LabelQueue) -> Non
     rng = np.random.default_rng(opts.seed + hash(name) % 1000)
     while not run.stop.is_set():
         tick = time.monotonic()
-        batch = sim.sample(per_tick, run.changed)
+        version = run.serving.version(name) if run.serving and name in SERVED else None
+        batch = sim.sample(per_tick, run.changed, version or "v1")
         for i in range(per_tick):
-            kwargs: dict[str, Any] = {"model": name, "latency": float(batch.latency[i])}
+            kwargs: dict[str, Any] = {"model": name, "latency": float(batch.latency[i]),
+                                      "version": version}
             if batch.scores is not None:
                 kwargs["score"] = float(batch.scores[i])
             if batch.probabilities is not None:
@@ -120,6 +129,34 @@ def _traffic(run: DemoRun, name: str, sim: ModelSim, labels: _LabelQueue) -> Non
                         batch.actuals[i])
         run.sent[name] = run.sent.get(name, 0) + per_tick
         run.stop.wait(max(0.0, 0.2 - (time.monotonic() - tick)))
+
+
+#: Models the simulated serving system serves by version.
+SERVED = {"fraud": "v1"}
+
+
+def _register(run: DemoRun, model: str, version: str, stage: str = "active") -> None:
+    import httpx
+
+    httpx.post(f"{run.url}/v1/models/{model}/versions", json={"version": version, "stage": stage},
+               timeout=30).raise_for_status()
+
+
+def _timeline(run: DemoRun) -> None:
+    """Deploy fraud's v2 at the change (on the serving system and in modelmon's registry, as a
+    CD pipeline would); at the recovery, put v1 back if no rollback did."""
+    opts, serving = run.options, run.serving
+    assert serving is not None
+    if run.stop.wait(opts.change_after):
+        return
+    serving.deploy("fraud", "v2")
+    _register(run, "fraud", "v2")
+    if opts.recover_after is None or run.stop.wait(max(0.0, opts.recover_after - run.elapsed)):
+        return
+    if serving.version("fraud") == "v2":
+        serving.deploy("fraud", "v1")
+        _register(run, "fraud", "v2", "retired")
+        _register(run, "fraud", "v1")
 
 
 class _LabelQueue:
@@ -157,10 +194,13 @@ def start(options: DemoOptions) -> DemoRun:
     from modelmon.sdk import Monitor
     from modelmon.service.background import BackgroundServer
 
-    settings = prepare(options)
+    serving = SimulatedServing(dict(SERVED), host=options.host).start()
+    settings = prepare(options, serving.url)
     server = BackgroundServer(settings).start()
-    run = DemoRun(options, settings, server.url, server=server)
+    run = DemoRun(options, settings, server.url, server=server, serving=serving)
     run.monitor = Monitor(server.url, batch_size=500, flush_interval=0.5)
+    for model, version in SERVED.items():  # registered before their first prediction
+        _register(run, model, version)
     labels = _LabelQueue()
     for name, sim in simulators(options.seed).items():
         t = threading.Thread(target=_traffic, args=(run, name, sim, labels), daemon=True,
@@ -168,6 +208,8 @@ def start(options: DemoOptions) -> DemoRun:
         run.threads.append(t)
     run.threads.append(threading.Thread(target=_labels, args=(run, labels), daemon=True,
                                         name="demo-labels"))
+    run.threads.append(threading.Thread(target=_timeline, args=(run,), daemon=True,
+                                        name="demo-timeline"))
     for t in run.threads:
         t.start()
     return run
@@ -182,6 +224,8 @@ def shutdown(run: DemoRun) -> None:
         run.monitor.close(timeout=10)
     if run.server is not None:
         run.server.stop()
+    if run.serving is not None:
+        run.serving.stop()
 
 
 def statuses(run: DemoRun) -> dict[str, Any]:
@@ -197,8 +241,8 @@ def statuses(run: DemoRun) -> dict[str, Any]:
 def _recovery(options: DemoOptions) -> str:
     if options.recover_after is None:
         return ""
-    return (f" After {int(options.recover_after)} s the traffic is as before: the models recover "
-            "and the alerts resolve.")
+    return (f"\n  After {int(options.recover_after)} s the traffic is as before: the models "
+            "recover and\n  the alerts resolve.")
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -233,10 +277,17 @@ def run_demo(options: DemoOptions) -> None:
 
   alerts:             {url}/v1/alerts
   alert history:      {url}/v1/alerts/history
+  actions:            {url}/v1/actions
+  fraud's versions:   {url}/v1/models/fraud/versions
+  serving system:     {run.serving.url if run.serving else "-"}/models/fraud (simulated)
 
-  In about {int(options.change_after)} s the fraud model's inputs drift and its accuracy falls, and the
-  intent model slows down; the price model stays healthy. Alerts fire (drift, accuracy drop,
-  latency) and are listed here as they fire and resolve.{_recovery(options)} Press Ctrl-C to stop.
+  In about {int(options.change_after)} s the fraud model's inputs drift and a new version of it,
+  v2, is deployed: its accuracy falls. The intent model slows down; the price
+  model stays healthy. Alerts fire (drift, accuracy drop, latency) and are
+  listed here as they fire and resolve. When fraud's alert turns critical,
+  modelmon rolls fraud back to v1 through the serving system's webhook: its
+  accuracy recovers, the drift stays.{_recovery(options)}
+  Press Ctrl-C to stop.
 """)
     try:
         if options.live:

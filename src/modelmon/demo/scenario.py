@@ -1,7 +1,9 @@
 """The demo's three simulated models and their traffic (pure NumPy, no I/O).
 
-- ``fraud`` (binary classifier): after the change, ``amount`` and ``merchant_risk`` drift and the
-  fraud pattern the model learned stops holding, so its accuracy falls.
+- ``fraud`` (binary classifier): at the change a new version, ``v2``, is deployed while
+  ``amount`` and ``merchant_risk`` drift; ``v2`` learned merchant risk backwards, so accuracy
+  falls. Rolled back to ``v1``, accuracy recovers (``v1`` copes with the drifted inputs); the
+  drift stays until the traffic recovers.
 - ``intent`` (multiclass classifier): its inputs stay put but its serving latency rises.
 - ``price`` (regression: next-day return forecasts, with finance metrics): stays healthy.
 """
@@ -14,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DEMO_MODELS", "Batch", "ModelSim", "model_specs", "simulators"]
+__all__ = ["DEMO_MODELS", "Batch", "ModelSim", "demo_actions", "model_specs", "simulators"]
 
 _COUNTRIES = np.array(["DE", "FR", "US", "GB", "ES"])
 _COUNTRY_P = [0.3, 0.2, 0.25, 0.15, 0.1]
@@ -57,8 +59,9 @@ class ModelSim(abc.ABC):
         self.rng = np.random.default_rng(seed)
 
     @abc.abstractmethod
-    def sample(self, n: int, changed: bool) -> Batch:
-        """``n`` rows of traffic, after the scenario's change when ``changed``."""
+    def sample(self, n: int, changed: bool, version: str = "v1") -> Batch:
+        """``n`` rows of traffic, after the scenario's change when ``changed``, answered by
+        ``version`` of the model."""
 
     def reference(self, n: int) -> dict[str, np.ndarray]:
         """Pre-change data with the model's output and the true outcome, for the reference file."""
@@ -75,20 +78,20 @@ class ModelSim(abc.ABC):
 class FraudSim(ModelSim):
     name = "fraud"
 
-    def sample(self, n: int, changed: bool) -> Batch:
+    def sample(self, n: int, changed: bool, version: str = "v1") -> Batch:
         r = self.rng
         amount = r.lognormal(4.6 if changed else 3.8, 0.6, n).round(2)
         risk = r.beta(5, 3, n) if changed else r.beta(2, 5, n)
         online = r.random(n) < 0.6
         age_days = r.gamma(2.0, 200.0, n).round()
         country = _COUNTRIES[r.choice(5, n, p=_COUNTRY_P)]
-        learned = -1.0 + 1.1 * (np.log(amount) - 3.8) + 5.0 * (risk - 0.3) + 0.8 * online \
-            - 0.002 * (age_days - 400)
-        score = _sigmoid(learned + r.normal(0, 0.2, n))
-        if changed:  # fraudsters moved on: high-risk merchants are now mostly legitimate
-            truth_logit = -0.5 - 4.0 * (risk - 0.6) + 0.3 * online
+        truth_logit = -1.0 + 1.1 * (np.log(amount) - 3.8) + 5.0 * (risk - 0.3) + 0.8 * online \
+            - 0.002 * (age_days - 400)  # what v1 learned, and how fraud really behaves
+        if version == "v2":  # retrained on a bad label join: high merchant risk looks legitimate
+            model_logit = -0.5 - 4.0 * (risk - 0.6) + 0.3 * online
         else:
-            truth_logit = learned
+            model_logit = truth_logit
+        score = _sigmoid(model_logit + r.normal(0, 0.2, n))
         actual = (r.random(n) < _sigmoid(truth_logit)).astype(int)
         features = _rows({"amount": amount, "merchant_risk": risk.round(4), "country": country,
                           "is_online": online, "account_age_days": age_days})
@@ -99,7 +102,7 @@ class FraudSim(ModelSim):
 class IntentSim(ModelSim):
     name = "intent"
 
-    def sample(self, n: int, changed: bool) -> Batch:
+    def sample(self, n: int, changed: bool, version: str = "v1") -> Batch:
         r = self.rng
         length = r.lognormal(4.0, 0.5, n).round()
         questions = r.poisson(1.0, n)
@@ -125,7 +128,7 @@ class IntentSim(ModelSim):
 class PriceSim(ModelSim):
     name = "price"
 
-    def sample(self, n: int, changed: bool) -> Batch:
+    def sample(self, n: int, changed: bool, version: str = "v1") -> Batch:
         r = self.rng
         momentum = r.normal(0, 1, n)
         volatility = r.gamma(2.0, 0.01, n)
@@ -179,3 +182,23 @@ def model_specs(reference_dir: str, window: str, baseline: str) -> list[dict[str
          "reference": {"path": f"{reference_dir}/price.parquet", "columns": {"target": "actual"}},
          **common},
     ]
+
+
+def demo_actions(serving_url: str) -> dict[str, Any]:
+    """The demo's ``alerts`` and ``actions`` sections: the preset's ``ModelDegraded`` rule with
+    a rollback of fraud when it turns critical, over the simulated serving system's webhook."""
+    from modelmon.alerts.builtin import builtin_rules
+    from modelmon.config.models import ModelSpec
+
+    spec = ModelSpec.model_validate({"name": "fraud", "task": "binary_classification"})
+    degraded = next(r for r in builtin_rules(spec) if r.name == "ModelDegraded")
+    rule = {**degraded.model_dump(mode="json", by_alias=True, exclude={"actions"}),
+            "actions": [{"name": "rollback", "min_severity": "critical",
+                         "match": ["model=fraud"]}]}
+    return {
+        "alerts": {"rules": [rule]},
+        "actions": {"definitions": [{
+            "name": "rollback", "type": "rollback",
+            "url": serving_url + "/models/{model}/rollback",
+            "cooldown": "10m", "max_per_day": 3, "timeout": "5s"}]},
+    }

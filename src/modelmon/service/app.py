@@ -38,6 +38,7 @@ from modelmon.service.fast_lane import ModelmonAPI
 from modelmon.service.middleware import RequestMiddleware
 from modelmon.service.openapi import install_openapi
 from modelmon.service.routes import (
+    actions,
     admin,
     alerts,
     backtest,
@@ -166,6 +167,7 @@ def create_app(
     app.include_router(evaluation.router, dependencies=auth)
     app.include_router(alerts.router, dependencies=auth)
     app.include_router(notifications.router, dependencies=auth)
+    app.include_router(actions.router, dependencies=auth)
     app.include_router(admin.router, dependencies=auth)
     app.include_router(backtest.router, dependencies=auth)
     install_openapi(app)

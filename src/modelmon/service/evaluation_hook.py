@@ -13,6 +13,7 @@ from modelmon.alerts.engine import AlertEngine
 from modelmon.config.durations import parse_duration
 from modelmon.evaluation import DetectorConfig, Evaluator, Scheduler
 from modelmon.evaluation.backfill import BackfillJobs
+from modelmon.service.actions_hook import start_actions
 from modelmon.service.state import ServiceState
 from modelmon.service.system_metrics import store_folder
 from modelmon.vocabulary import Health
@@ -100,6 +101,7 @@ def start_scheduler(state: ServiceState) -> Callable[[], None]:
     return its stopper."""
     cfg = state.settings.scheduler
     state.alerts = alert_engine(state)
+    stop_actions = start_actions(state)  # listens before the first evaluation
     evaluator = Evaluator(
         state.store,
         clock=state.clock,
@@ -114,4 +116,9 @@ def start_scheduler(state: ServiceState) -> Callable[[], None]:
     state.components["scheduler"] = scheduler.health
     if cfg.enabled:
         scheduler.start()
-    return scheduler.stop
+
+    def stop() -> None:
+        scheduler.stop()
+        stop_actions()
+
+    return stop

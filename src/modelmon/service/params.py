@@ -1,4 +1,4 @@
-"""Parsing request parameters shared by routes: times and time ranges.
+"""Parsing request parameters shared by routes: times and time ranges; paging by a cursor.
 
 A time is ISO 8601 text; without an offset it is UTC, and it is returned as an aware UTC
 datetime. Errors are 422s naming the parameter: ``invalid_timestamp`` for text that is not a
@@ -9,11 +9,15 @@ time, ``timestamp_out_of_range`` for a time whose UTC value is not a year 1-9999
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from modelmon.exceptions import ValidationError
 
-__all__ = ["parse_time", "time_range"]
+__all__ = ["next_page", "parse_time", "time_range"]
+
+_Row = TypeVar("_Row")
 
 Loc = tuple[str | int, ...]
 
@@ -54,3 +58,15 @@ def time_range(start: str | None, end: str | None,
         raise ValidationError(f"'end' ({e.isoformat()}) must be after 'start' ({s.isoformat()})",
                               code="invalid_value", loc=(*where, "end"))
     return s, e
+
+
+def next_page(url: Any, rows: Sequence[_Row], limit: int, cursor: Callable[[_Row], datetime]
+              ) -> tuple[list[_Row], str | None]:
+    """The page of ``rows`` (read ``limit + 1`` of them, newest first) and the link to the next
+    one: the request's ``url`` (a Starlette ``URL``) with ``before`` set to the cursor of the
+    page's last row; ``None`` on the last page."""
+    page = list(rows[:limit])
+    if len(rows) <= limit:
+        return page, None
+    nxt = url.include_query_params(before=cursor(page[-1]).isoformat())
+    return page, f"{nxt.path}?{nxt.query}"

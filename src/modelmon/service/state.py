@@ -49,6 +49,8 @@ class ServiceState:
     notifications: Any = None
     #: The retention job (None when no retention is configured).
     retention: Any = None
+    #: The action runner (set with the alert engine; see modelmon.actions).
+    actions: Any = None
 
     def ingest_now(self) -> EventTimeBounds:
         """The server's time and the event times ingest accepts now (``ingest.max_event_age``,

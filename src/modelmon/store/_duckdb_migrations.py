@@ -292,6 +292,38 @@ _M5 = _sql(
     )""",
 )
 
+_M7 = _sql(
+    """CREATE TABLE actions (
+        action_id VARCHAR PRIMARY KEY,
+        idempotency_key VARCHAR NOT NULL,
+        action VARCHAR NOT NULL,
+        type VARCHAR NOT NULL,
+        model VARCHAR,
+        rule VARCHAR,
+        alert_id VARCHAR,
+        fingerprint VARCHAR,
+        trigger VARCHAR NOT NULL,
+        severity VARCHAR,
+        state VARCHAR NOT NULL,
+        dry_run BOOLEAN NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        updated_at TIMESTAMP NOT NULL,
+        started_at TIMESTAMP,
+        finished_at TIMESTAMP,
+        attempts INTEGER NOT NULL,
+        request JSON,
+        response JSON,
+        details JSON NOT NULL,
+        error VARCHAR,
+        note VARCHAR,
+        related_id VARCHAR,
+        decided_by VARCHAR,
+        decided_at TIMESTAMP,
+        decision_note VARCHAR
+    )""",
+    "CREATE INDEX actions_by_key ON actions (idempotency_key)",
+)
+
 
 # The notification outbox (a row per message per receiver integration, written before it is
 # sent), the notification log (what each group last told each receiver: nothing is sent twice
@@ -336,6 +368,7 @@ MIGRATIONS: list[Migration] = [
     Migration(4, "a verdict per window: status and reasons", _M4),
     Migration(5, "alerts, their history, silences and rules made over the API", _M5),
     Migration(6, "notification outbox, notification log, escalations", _M6),
+    Migration(7, "actions: what triggered each, its request, response and outcome", _M7),
 ]
 
 

@@ -18,6 +18,7 @@ import pyarrow as pa
 from modelmon.alerts.matchers import Matcher
 from modelmon.alerts.silences import Silence
 from modelmon.alerts.state import ACTIVE, AlertInstance
+from modelmon.store._filters import listing_filter
 from modelmon.store._rows import TIMESTAMP, arrow_rows
 from modelmon.store._time import aware, naive_utc
 from modelmon.vocabulary import Severity
@@ -149,20 +150,9 @@ class DuckDBAlerts:
         start: datetime | None = None, end: datetime | None = None,
         before: datetime | None = None, limit: int = 100,
     ) -> list[AlertInstance]:
-        conds: list[str] = []
-        params: list[Any] = []
-        for column, value in (("model", model), ("severity", severity), ("silenced", silenced)):
-            if value is not None:
-                conds.append(f"{column} = ?")
-                params.append(value)
-        if state:
-            conds.append(f"state IN ({', '.join('?' for _ in state)})")
-            params.extend(state)
-        for op, when in ((">=", start), ("<", end), ("<", before)):
-            if when is not None:
-                conds.append(f"started_at {op} ?")
-                params.append(naive_utc(when))
-        where = f" WHERE {' AND '.join(conds)}" if conds else ""
+        where, params = listing_filter(
+            (("model", model), ("severity", severity), ("silenced", silenced)), state,
+            "started_at", start, end, before)
         return self._select(where, params, "started_at DESC, alert_id", limit)
 
     def get_alert(self, key: str) -> AlertInstance | None:

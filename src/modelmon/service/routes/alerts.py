@@ -21,7 +21,7 @@ from modelmon.alerts.silences import Silence
 from modelmon.alerts.state import ACTIVE, AlertState
 from modelmon.exceptions import NotFoundError, StoreError, ValidationError
 from modelmon.service.openapi import body_doc, error_responses
-from modelmon.service.params import time_range
+from modelmon.service.params import next_page, time_range
 from modelmon.service.routes._body import json_response, read_json, require_object, validated
 from modelmon.service.state import ServiceState
 from modelmon.vocabulary import Severity
@@ -120,11 +120,7 @@ async def alert_history(
         engine.store.list_alerts, model=model, severity=severity,
         state=state or [AlertState.PENDING, AlertState.FIRING, AlertState.RESOLVED],
         silenced=silenced, start=lo, end=hi, before=cursor, limit=limit + 1)
-    page = rows[:limit]
-    nxt = None
-    if len(rows) > limit:
-        url = request.url.include_query_params(before=page[-1].started_at.isoformat())
-        nxt = f"{url.path}?{url.query}"
+    page, nxt = next_page(request.url, rows, limit, lambda a: a.started_at)
     return json_response({"alerts": [a.to_dict() for a in page], "next": nxt})
 
 
@@ -257,10 +253,21 @@ def _parse_rule(data: Any, name: str | None = None) -> AlertRule:
     return validated(AlertRule, body)
 
 
+def _check_actions(request: Request, rule: AlertRule) -> None:
+    """A rule may name only actions the deployment defines (``actions.definitions``)."""
+    defined = _state(request).settings.actions
+    for i, ref in enumerate(rule.actions):
+        if defined.get(ref.name) is None:
+            raise ValidationError(f"rule {rule.name!r}: no action named {ref.name!r} is defined "
+                                  "(actions.definitions)", code="invalid_value",
+                                  loc=("actions", i, "name"))
+
+
 @router.post("/rules", summary="Create an alert rule", status_code=201,
              openapi_extra=body_doc(AlertRule), responses=_ERRORS)
 async def create_rule(request: Request) -> Response:
     rule = _parse_rule(await read_json(request))
+    _check_actions(request, rule)
     engine = _engine(request)
     try:
         engine.check_templates(rule)
@@ -279,6 +286,7 @@ async def create_rule(request: Request) -> Response:
             openapi_extra=body_doc(AlertRule), responses=_ERRORS)
 async def put_rule(request: Request, name: str) -> Response:
     rule = _parse_rule(await read_json(request), name)
+    _check_actions(request, rule)
     engine = _engine(request)
     try:
         engine.check_templates(rule)
