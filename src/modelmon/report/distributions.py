@@ -1,0 +1,133 @@
+"""A feature's reference and current distributions side by side, and one drift score per test.
+
+Pure: column summaries (:mod:`modelmon.drift.summaries`) in, small dicts of numbers out (the
+dashboard and the HTML report draw them as grouped bars). Numeric features share equal-width bins
+over the range holding 99 % of both samples, with the tails as two more bins; categorical ones
+show their most frequent categories and the rest as ``other``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from modelmon.drift.summaries import CategoricalSummary, NumericSummary
+
+__all__ = ["distribution", "drift_score"]
+
+#: Bins of a numeric distribution chart (inside the tails).
+BINS = 24
+#: Categories a categorical chart shows before ``other``.
+TOP_CATEGORIES = 20
+
+
+def drift_score(kind: str | None, statistic: float | None, p_value: float | None,
+                threshold: float | None) -> float | None:
+    """How far a feature is from drifting: 1 at its threshold, above 1 when it drifted.
+
+    Distances: ``statistic / threshold``. P-value tests: ``log p / log threshold`` (so
+    ``p = threshold`` scores 1 and ``p = threshold**2`` scores 2). None when undefined.
+
+    >>> drift_score("distance", 0.15, None, 0.1), drift_score("p_value", 3.2, 0.0025, 0.05)
+    (1.5, 2.0)
+    """
+    if threshold is None or not math.isfinite(threshold) or threshold <= 0:
+        return None
+    if kind == "p_value" or (kind is None and p_value is not None):
+        if p_value is None or not math.isfinite(p_value) or threshold >= 1:
+            return None
+        return round(math.log(max(p_value, 1e-300)) / math.log(threshold), 6)
+    if statistic is None or not math.isfinite(statistic):
+        return None
+    return round(statistic / threshold, 6)
+
+
+def _shares(counts: np.ndarray) -> list[float]:
+    total = float(counts.sum())
+    return [0.0 if total == 0 else round(float(c) / total, 6) for c in counts]
+
+
+def _edge_range(*summaries: NumericSummary) -> tuple[float, float] | None:
+    lows, highs = [], []
+    for s in summaries:
+        if s.n == 0:
+            continue
+        edges = s.quantile_edges(200)
+        lows.append(float(edges[0]) if edges.size else s.minimum)
+        highs.append(float(edges[-1]) if edges.size else s.maximum)
+    if not lows:
+        return None
+    lo, hi = min(lows), max(highs)
+    if not hi > lo:
+        lo, hi = min(s.minimum for s in summaries if s.n), max(s.maximum for s in summaries if s.n)
+    return (lo, hi) if hi > lo else None
+
+
+def _label(x: float) -> str:
+    a = abs(x)
+    if a == 0:
+        return "0"
+    if a >= 1e5 or a < 1e-3:
+        return f"{x:.2e}"
+    return f"{x:.3g}"
+
+
+def numeric_distribution(reference: NumericSummary, current: NumericSummary,
+                         bins: int = BINS) -> dict[str, Any]:
+    """Shares of each sample in shared bins (see the module docstring).
+
+    >>> from modelmon.drift import summarize_numeric
+    >>> d = numeric_distribution(summarize_numeric(np.arange(100.0)),
+    ...                          summarize_numeric(np.arange(50.0, 150.0)), bins=4)
+    >>> d["categories"][0], round(sum(d["reference"]), 6), round(sum(d["current"]), 6)
+    ('< 0.5', 1.0, 1.0)
+    """
+    span = _edge_range(reference, current)
+    if span is None:
+        value = reference.minimum if reference.n else current.minimum
+        return {"categories": [_label(value)], "reference": [1.0 if reference.n else 0.0],
+                "current": [1.0 if current.n else 0.0]}
+    edges = np.linspace(span[0], span[1], bins + 1)
+    labels = [f"< {_label(edges[0])}"]
+    labels += [f"{_label(a)}–{_label(b)}" for a, b in zip(edges[:-1], edges[1:])]
+    labels.append(f"≥ {_label(edges[-1])}")
+    ref, cur = reference.histogram(edges), current.histogram(edges)
+    keep = [i for i in range(len(labels)) if i not in (0, len(labels) - 1) or ref[i] or cur[i]]
+    return {"categories": [labels[i] for i in keep],
+            "reference": [_shares(ref)[i] for i in keep],
+            "current": [_shares(cur)[i] for i in keep]}
+
+
+def categorical_distribution(reference: CategoricalSummary, current: CategoricalSummary,
+                             top: int = TOP_CATEGORIES) -> dict[str, Any]:
+    """Shares of the most frequent categories (both samples counted), the rest as ``other``."""
+    cats, ref, cur = reference.aligned(current)
+    ref_s = ref / max(ref.sum(), 1)
+    cur_s = cur / max(cur.sum(), 1)
+    order = np.argsort(-(ref_s + cur_s), kind="stable")
+    shown = order[:top]
+    out_ref = [round(float(ref_s[i]), 6) for i in shown]
+    out_cur = [round(float(cur_s[i]), 6) for i in shown]
+    labels = [str(cats[i]) for i in shown]
+    if len(order) > top:
+        rest = order[top:]
+        labels.append("other")
+        out_ref.append(round(float(ref_s[rest].sum()), 6))
+        out_cur.append(round(float(cur_s[rest].sum()), 6))
+    return {"categories": labels, "reference": out_ref, "current": out_cur}
+
+
+def distribution(reference: NumericSummary | CategoricalSummary,
+                 current: NumericSummary | CategoricalSummary) -> dict[str, Any]:
+    """The chart spec (``kind: bars``) of one feature's reference and current shares."""
+    if isinstance(reference, NumericSummary) and isinstance(current, NumericSummary):
+        d = numeric_distribution(reference, current)
+    elif isinstance(reference, CategoricalSummary) and isinstance(current, CategoricalSummary):
+        d = categorical_distribution(reference, current)
+    else:
+        raise TypeError("reference and current must be summaries of the same feature type")
+    return {"kind": "bars", "categories": d["categories"],
+            "series": [{"label": "reference", "values": d["reference"], "color": "#9aa5b1"},
+                       {"label": "current", "values": d["current"], "color": "#3b6fd8"}]}
