@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,7 +44,7 @@ from modelmon.store.results import ALL, StoredVerdict
 from modelmon.vocabulary import Metric, Task
 from modelmon.windows import RowWindows, WindowScheme
 
-__all__ = ["WindowJudge", "drift_sigma", "schema_text"]
+__all__ = ["WindowJudge", "chunk_bands", "drift_sigma", "schema_text"]
 
 _US = timedelta(microseconds=1)
 #: Operational metrics with bands (their baseline comes from stored windows even when the
@@ -307,6 +307,27 @@ class WindowJudge:
             if shift is not None and shift.shifted:
                 out.append((t, shift.reason()))
         return out
+
+
+@dataclass(frozen=True)
+class _ChunkProfile:
+    """The parts of a :class:`ReferenceProfile` band fitting reads: quality per chunk."""
+
+    quality: dict[str, list[list[float]]]
+    noise: dict[str, list[float]] = field(default_factory=dict)
+    noise_n: int = 0
+    unjudged: dict[str, str] = field(default_factory=dict)
+
+
+def chunk_bands(spec: ModelSpec, quality: dict[str, list[list[float]]], *,
+                unjudged: dict[str, str] | None = None) -> dict[str, MetricBand]:
+    """Quality bands from a reference cut into chunks (``{metric: [[value, labelled rows],
+    ...]}``), fitted exactly as :meth:`WindowJudge.judge` fits a reference file's bands (the
+    offline report judges a current data set against them)."""
+    profile = _ChunkProfile(quality, unjudged=dict(unjudged or {}))
+    bands, _ = WindowJudge(None)._bands(spec, [], profile,  # type: ignore[arg-type]
+                                        judgement_settings(spec).min_labelled)
+    return {m: b for m, b in bands.items() if m in quality}
 
 
 def _recent_error(details: Any) -> float | None:

@@ -15,7 +15,7 @@ import numpy as np
 
 from modelmon.drift.summaries import CategoricalSummary, NumericSummary
 
-__all__ = ["distribution", "drift_score"]
+__all__ = ["distribution", "distribution_of_values", "drift_score"]
 
 #: Bins of a numeric distribution chart (inside the tails).
 BINS = 24
@@ -49,20 +49,43 @@ def _shares(counts: np.ndarray) -> list[float]:
     return [0.0 if total == 0 else round(float(c) / total, 6) for c in counts]
 
 
-def _edge_range(*summaries: NumericSummary) -> tuple[float, float] | None:
-    lows, highs = [], []
-    for s in summaries:
-        if s.n == 0:
-            continue
-        edges = s.quantile_edges(200)
-        lows.append(float(edges[0]) if edges.size else s.minimum)
-        highs.append(float(edges[-1]) if edges.size else s.maximum)
-    if not lows:
+#: The sample of values a raw column's range is estimated from.
+_RANGE_SAMPLE = 100_000
+
+
+def _span(sample: NumericSummary | np.ndarray) -> tuple[float, float, float, float] | None:
+    """(0.5 % quantile, 99.5 % quantile, minimum, maximum) of a summary or of raw values."""
+    if isinstance(sample, NumericSummary):
+        if sample.n == 0:
+            return None
+        edges = sample.quantile_edges(200)
+        lo = float(edges[0]) if edges.size else sample.minimum
+        hi = float(edges[-1]) if edges.size else sample.maximum
+        return lo, hi, sample.minimum, sample.maximum
+    finite = sample[np.isfinite(sample)]
+    if finite.size == 0:
         return None
-    lo, hi = min(lows), max(highs)
+    step = max(1, finite.size // _RANGE_SAMPLE)
+    lo, hi = np.quantile(finite[::step], [0.005, 0.995])
+    return float(lo), float(hi), float(finite.min()), float(finite.max())
+
+
+def _edge_range(*samples: NumericSummary | np.ndarray) -> tuple[float, float] | None:
+    spans = [s for s in (_span(x) for x in samples) if s is not None]
+    if not spans:
+        return None
+    lo, hi = min(s[0] for s in spans), max(s[1] for s in spans)
     if not hi > lo:
-        lo, hi = min(s.minimum for s in summaries if s.n), max(s.maximum for s in summaries if s.n)
+        lo, hi = min(s[2] for s in spans), max(s[3] for s in spans)
     return (lo, hi) if hi > lo else None
+
+
+def _counts(sample: NumericSummary | np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Counts in ``(-inf, e1), [e1, e2), ..., [ek, inf)``."""
+    if isinstance(sample, NumericSummary):
+        return sample.histogram(edges)
+    finite = sample[np.isfinite(sample)]
+    return np.bincount(np.searchsorted(edges, finite, side="right"), minlength=edges.size + 1)
 
 
 def _label(x: float) -> str:
@@ -74,7 +97,7 @@ def _label(x: float) -> str:
     return f"{x:.3g}"
 
 
-def numeric_distribution(reference: NumericSummary, current: NumericSummary,
+def numeric_distribution(reference: NumericSummary, current: NumericSummary | np.ndarray,
                          bins: int = BINS) -> dict[str, Any]:
     """Shares of each sample in shared bins (see the module docstring).
 
@@ -85,15 +108,18 @@ def numeric_distribution(reference: NumericSummary, current: NumericSummary,
     ('< 0.5', 1.0, 1.0)
     """
     span = _edge_range(reference, current)
+    cur_n = current.n if isinstance(current, NumericSummary) else int(np.isfinite(current).sum())
     if span is None:
-        value = reference.minimum if reference.n else current.minimum
+        value = reference.minimum if reference.n else (
+            current.minimum if isinstance(current, NumericSummary) else
+            float(np.nanmin(current)) if cur_n else 0.0)
         return {"categories": [_label(value)], "reference": [1.0 if reference.n else 0.0],
-                "current": [1.0 if current.n else 0.0]}
+                "current": [1.0 if cur_n else 0.0]}
     edges = np.linspace(span[0], span[1], bins + 1)
     labels = [f"< {_label(edges[0])}"]
     labels += [f"{_label(a)}–{_label(b)}" for a, b in zip(edges[:-1], edges[1:])]
     labels.append(f"≥ {_label(edges[-1])}")
-    ref, cur = reference.histogram(edges), current.histogram(edges)
+    ref, cur = reference.histogram(edges), _counts(current, edges)
     keep = [i for i in range(len(labels)) if i not in (0, len(labels) - 1) or ref[i] or cur[i]]
     return {"categories": [labels[i] for i in keep],
             "reference": [_shares(ref)[i] for i in keep],
@@ -119,10 +145,32 @@ def categorical_distribution(reference: CategoricalSummary, current: Categorical
     return {"categories": labels, "reference": out_ref, "current": out_cur}
 
 
+def distribution_of_values(reference: NumericSummary | CategoricalSummary,
+                           values: Any) -> dict[str, Any]:
+    """:func:`distribution` with the current side as raw values: a float array for a numeric
+    feature (NaN is missing), any Arrow or Python sequence for a categorical one."""
+    if isinstance(reference, NumericSummary):
+        current: Any = np.asarray(values, dtype=np.float64)
+    else:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        counted = pc.value_counts(pa.chunked_array(values) if isinstance(
+            values, pa.ChunkedArray) else pa.array(values)).to_pylist()
+        ref_kind = type(reference.categories[0]) if reference.categories else str
+        pairs = [(v["values"], v["counts"]) for v in counted if v["values"] is not None]
+        if ref_kind is str:
+            pairs = [(str(k), c) for k, c in pairs]
+        pairs.sort(key=lambda p: str(p[0]))
+        current = CategoricalSummary(tuple(k for k, _ in pairs),
+                                     np.array([c for _, c in pairs], dtype=np.int64))
+    return distribution(reference, current)
+
+
 def distribution(reference: NumericSummary | CategoricalSummary,
-                 current: NumericSummary | CategoricalSummary) -> dict[str, Any]:
+                 current: NumericSummary | CategoricalSummary | np.ndarray) -> dict[str, Any]:
     """The chart spec (``kind: bars``) of one feature's reference and current shares."""
-    if isinstance(reference, NumericSummary) and isinstance(current, NumericSummary):
+    if isinstance(reference, NumericSummary) and isinstance(current, NumericSummary | np.ndarray):
         d = numeric_distribution(reference, current)
     elif isinstance(reference, CategoricalSummary) and isinstance(current, CategoricalSummary):
         d = categorical_distribution(reference, current)

@@ -9,14 +9,11 @@ from datetime import datetime
 from typing import Any
 
 from modelmon.report.html import render_report
+from modelmon.report.view import MAX_DISTRIBUTIONS, report_view
 from modelmon.store.results import ALL
 from modelmon.vocabulary import OUTPUT_FEATURE
 
 __all__ = ["MAX_DISTRIBUTIONS", "window_report_html", "window_report_view"]
-
-#: Features whose distributions a report draws (the most drifted first).
-MAX_DISTRIBUTIONS = 50
-
 
 def _quality_rows(store: Any, model: str, window: dict[str, Any]) -> list[dict[str, Any]]:
     if not window.get("size") or not window.get("start"):
@@ -47,46 +44,23 @@ def window_report_view(store: Any, model: str, report: dict[str, Any]) -> dict[s
     from modelmon.dashboard.data.drift import feature_distribution
 
     window = report.get("window") or {}
-    drift = report.get("drift") or {}
-    features = [f for f in drift.get("features", [])]
     dists: dict[str, Any] = {}
-    omitted = 0
     if window.get("start") and window.get("end"):
         start = datetime.fromisoformat(window["start"])
         end = datetime.fromisoformat(window["end"])
-        inputs = [f for f in features if f["feature"] != OUTPUT_FEATURE]
-        for f in inputs[:MAX_DISTRIBUTIONS]:
+        features = (report.get("drift") or {}).get("features", [])
+        for f in [f for f in features if f["feature"] != OUTPUT_FEATURE][:MAX_DISTRIBUTIONS]:
             spec = feature_distribution(store, model, f["feature"], start, end)
             if spec is not None:
                 dists[f["feature"]] = spec
-        omitted = max(0, len(inputs) - MAX_DISTRIBUTIONS)
-    tested = [f for f in features if f["feature"] != OUTPUT_FEATURE
-              and f.get("statistic") is not None]
-    return {
-        "title": f"{model}: window {window.get('size') or ''} from "
-                 f"{(window.get('start') or '')[:16].replace('T', ' ')}",
-        "subtitle": f"Evaluation report {report.get('id')} · reference: "
-                    f"{report.get('reference') or 'none'} · {window.get('n') or 0} predictions",
-        "generated_at": report.get("created_at"),
-        "status": report.get("status"),
-        "reasons": report.get("reasons", []),
-        "recommendations": report.get("recommendations", []),
-        "summary": [("predictions", window.get("n") or 0),
-                    ("features drifted", f"{sum(f['drifted'] for f in tested)} of {len(tested)}"),
-                    ("baseline windows", (report.get("baseline") or {}).get("windows", 0))],
-        "metrics": [{"metric": m["metric"], "reference": m.get("baseline_mean"),
-                     "current": m.get("value"), "change": m.get("relative_change"),
-                     "sigmas": m.get("sigmas"), "finding": m.get("finding")}
-                    for m in report.get("metrics", [])],
-        "drift": {"share": drift.get("share"), "tested": len(tested),
-                  "drifted": sum(f["drifted"] for f in tested),
-                  "features": [{"feature": f["feature"], "type": "", "test": f.get("test"),
-                                "statistic": f.get("statistic"), "threshold": f.get("threshold"),
-                                "p_value": None, "drifted": f.get("drifted")}
-                               for f in features]},
-        "distributions": dists, "distributions_omitted": omitted,
-        "data_quality": _quality_rows(store, model, window),
-    }
+    view = report_view(report, distributions=dists,
+                       data_quality=_quality_rows(store, model, window))
+    view["title"] = (f"{model}: window {window.get('size') or ''} from "
+                     f"{(window.get('start') or '')[:16].replace('T', ' ')}")
+    view["subtitle"] = (f"Evaluation report {report.get('id')} · reference: "
+                        f"{report.get('reference') or 'none'} · {window.get('n') or 0} "
+                        "predictions")
+    return view
 
 
 def window_report_html(store: Any, model: str, report_id: str) -> str:
