@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test-suite needs, only when they are absent: Debian's
 # prometheus package gives promtool (`promtool check metrics` on /metrics) and the Prometheus
-# server that an integration test starts on a loopback port to scrape the service.
+# server that integration tests start on a loopback port to scrape the service; chromium is the
+# browser the dashboard's tests drive through Playwright (never a downloaded browser).
 # Needs root (CI runs as root); prints what it does.
 set -euo pipefail
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
   echo "system packages present"
   exit 0
 fi
+# each package once
+mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
 if [ "$(id -u)" -ne 0 ]; then
   echo "missing Debian packages: ${need[*]} (run as root: apt-get install ${need[*]})" >&2
   exit 1
 fi
 echo "installing Debian packages: ${need[*]}"
 apt-get update -q
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[0]}"
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"
