@@ -400,6 +400,20 @@ def export_prometheus_rules(
         err_console.print(f"not exported: {s['model']}/{s['rule']}: {s['reason']}")
 
 
+@export_app.command("grafana-dashboards")
+def export_grafana_dashboards(
+    folder: Annotated[Path, typer.Argument(help="Folder to write the dashboards into.",
+                                           file_okay=False)],
+) -> None:
+    """Write Grafana dashboards (overview, model drill-down with $model/$version/$window,
+    service and host) as provisioning-ready JSON, with a $datasource variable, and a provider
+    file for provisioning/dashboards/."""
+    from modelmon.export.grafana import write_dashboards
+
+    for path in write_dashboards(folder):
+        console.print(f"wrote {path}")
+
+
 @alerts_app.command("list")
 def alerts_list(url: UrlOption = "http://127.0.0.1:8000", api_key: KeyOption = None,
                 model: Annotated[str | None, typer.Option()] = None,

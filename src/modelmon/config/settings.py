@@ -155,7 +155,7 @@ class ServerSettings(_Section):
         text = value.get_secret_value() if isinstance(value, SecretStr) else value
         return None if isinstance(text, str) and not text.strip() else value
 
-    def keys(self) -> list[ApiKey]:
+    def all_keys(self) -> list[ApiKey]:
         """Every configured key: ``api_key`` (an admin key named ``api_key``) and ``api_keys``."""
         out = list(self.api_keys)
         if self.api_key is not None:

@@ -8,13 +8,15 @@ is sent to ``/ui/signin``; a ``read`` session may look but not acknowledge, sile
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from modelmon.dashboard.sessions import COOKIE, Session, SessionSigner
 
-__all__ = ["OPEN_SESSION", "SignInRequired", "WriteForbidden", "check_form", "signer", "viewer"]
+__all__ = ["OPEN_SESSION", "SignInRequired", "Viewer", "WriteForbidden", "check_form", "signer",
+           "viewer"]
 
 #: The session of everyone when the service has no keys.
 OPEN_SESSION = Session("anonymous", "admin", 0, "")
@@ -59,6 +61,10 @@ async def viewer(request: Request) -> Session:
     if session is None:
         raise SignInRequired(sign_in_url(request))
     return session
+
+
+#: A page handler's parameter: the session of whoever looks at the page.
+Viewer = Annotated[Session, Depends(viewer)]
 
 
 def check_form(session: Session, form: dict[str, str]) -> None:

@@ -8,6 +8,7 @@ show their most frequent categories and the rest as ``other``.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -105,7 +106,7 @@ def numeric_distribution(reference: NumericSummary, current: NumericSummary | np
     >>> d = numeric_distribution(summarize_numeric(np.arange(100.0)),
     ...                          summarize_numeric(np.arange(50.0, 150.0)), bins=4)
     >>> d["categories"][0], round(sum(d["reference"]), 6), round(sum(d["current"]), 6)
-    ('< 0.5', 1.0, 1.0)
+    ('< 1', 1.0, 1.0)
     """
     span = _edge_range(reference, current)
     cur_n = current.n if isinstance(current, NumericSummary) else int(np.isfinite(current).sum())
@@ -117,7 +118,7 @@ def numeric_distribution(reference: NumericSummary, current: NumericSummary | np
                 "current": [1.0 if cur_n else 0.0]}
     edges = np.linspace(span[0], span[1], bins + 1)
     labels = [f"< {_label(edges[0])}"]
-    labels += [f"{_label(a)}–{_label(b)}" for a, b in zip(edges[:-1], edges[1:])]
+    labels += [f"{_label(a)}–{_label(b)}" for a, b in itertools.pairwise(edges)]
     labels.append(f"≥ {_label(edges[-1])}")
     ref, cur = reference.histogram(edges), _counts(current, edges)
     keep = [i for i in range(len(labels)) if i not in (0, len(labels) - 1) or ref[i] or cur[i]]

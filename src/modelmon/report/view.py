@@ -23,7 +23,7 @@ def report_view(report: dict[str, Any], *, distributions: dict[str, Any],
     tested = [f for f in features if f["feature"] != OUTPUT_FEATURE
               and f.get("statistic") is not None]
     drifted = sum(bool(f.get("drifted")) for f in tested)
-    shown = {}
+    shown: dict[str, Any] = {}
     order = [f["feature"] for f in features if f["feature"] != OUTPUT_FEATURE]
     order += [OUTPUT_FEATURE] if any(f["feature"] == OUTPUT_FEATURE for f in features) else []
     for name in order:

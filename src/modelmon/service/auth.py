@@ -62,7 +62,7 @@ def authenticate(server: ServerSettings, given: str) -> Principal | None:
     """
     found: Principal | None = None
     raw = given.encode()
-    for key in server.keys():
+    for key in server.all_keys():
         secret = key.key.get_secret_value().encode()
         if raw and secret and hmac.compare_digest(raw, secret) and found is None:
             found = Principal(key.name or key.role, key.role)

@@ -32,7 +32,7 @@ def sparkline(values: list[float | None], width: int = 120, height: int = 26) ->
     """SVG polyline points for ``values`` (gaps left out), scaled into the box.
 
     >>> sparkline([0.0, 1.0, None, 0.5], width=30, height=10)
-    '1.0,9.0 11.0,1.0 29.0,5.0'
+    '1.0,9.0 10.3,1.0 29.0,5.0'
     """
     finite = [(i, v) for i, v in enumerate(values) if v is not None and math.isfinite(v)]
     if not finite:

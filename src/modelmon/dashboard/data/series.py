@@ -126,8 +126,9 @@ def markers(store: Any, alerts: Any, model: str, rng: Range) -> list[dict[str, A
     """Alerts that started, detector drifts, new versions and schema changes in the range."""
     if rng.start is None or rng.end is None:
         return []
-    lo, hi = rng.start, rng.end + parse_window(rng.window).size if isinstance(
-        parse_window(rng.window), FixedWindows) else rng.end
+    scheme = parse_window(rng.window)
+    lo = rng.start
+    hi = rng.end + scheme.size if isinstance(scheme, FixedWindows) else rng.end
     out: list[dict[str, Any]] = []
     if alerts is not None:
         for a in alerts.store.list_alerts(model=model, start=lo, end=hi, limit=500,
@@ -183,7 +184,7 @@ def metric_charts(
     return charts
 
 
-_TITLES = {Metric.LATENCY_P95: "latency p95 (s)", Metric.LATENCY_P50: "latency p50 (s)",
+_TITLES: dict[str, str] = {Metric.LATENCY_P95: "latency p95 (s)", Metric.LATENCY_P50: "latency p50 (s)",
            Metric.LATENCY_P99: "latency p99 (s)", Metric.THROUGHPUT: "throughput (per s)",
            Metric.ERROR_RATE: "error rate", Metric.PREDICTION_COUNT: "predictions",
            Metric.DRIFT_SHARE: "drift share"}

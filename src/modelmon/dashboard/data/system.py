@@ -10,8 +10,8 @@ import modelmon
 __all__ = ["service_figures", "system_page"]
 
 
-def _sum_samples(metric: Any, suffix: str = "_total") -> dict[tuple[str, ...], float]:
-    out: dict[tuple[str, ...], float] = {}
+def _sum_samples(metric: Any, suffix: str = "_total") -> dict[tuple[tuple[str, str], ...], float]:
+    out: dict[tuple[tuple[str, str], ...], float] = {}
     for family in metric.collect():
         for s in family.samples:
             if s.name.endswith(suffix):

@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from modelmon.dashboard.access import WriteForbidden, check_form, viewer
+from modelmon.dashboard.access import Viewer, WriteForbidden, check_form
 from modelmon.dashboard.data.alerts import alerts_page
 from modelmon.dashboard.pages._common import off_loop, page, render
 from modelmon.dashboard.sessions import Session
@@ -32,7 +32,7 @@ def _back(message: str, error: bool = False) -> Response:
 
 
 @router.get("/alerts")
-async def alerts_view(request: Request, session: Session = Depends(viewer)) -> HTMLResponse:
+async def alerts_view(request: Request, session: Viewer) -> HTMLResponse:
     state = request.app.state.mm
     q = request.query_params
 
@@ -82,7 +82,7 @@ async def _act(request: Request, session: Session, action: Any) -> Response:
 
 @router.post("/alerts/{fingerprint}/ack")
 async def ack(request: Request, fingerprint: str,
-              session: Session = Depends(viewer)) -> Response:
+              session: Viewer) -> Response:
     state = request.app.state.mm
 
     def action(form: dict[str, str]) -> str:
@@ -94,7 +94,7 @@ async def ack(request: Request, fingerprint: str,
 
 
 @router.post("/silences")
-async def create_silence(request: Request, session: Session = Depends(viewer)) -> Response:
+async def create_silence(request: Request, session: Viewer) -> Response:
     state = request.app.state.mm
 
     def action(form: dict[str, str]) -> str:
@@ -115,7 +115,7 @@ async def create_silence(request: Request, session: Session = Depends(viewer)) -
 
 @router.post("/silences/{silence_id}/expire")
 async def expire_silence(request: Request, silence_id: str,
-                         session: Session = Depends(viewer)) -> Response:
+                         session: Viewer) -> Response:
     state = request.app.state.mm
 
     def action(form: dict[str, str]) -> str:

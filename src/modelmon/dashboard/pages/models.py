@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from modelmon.dashboard.access import viewer
+from modelmon.dashboard.access import Viewer
 from modelmon.dashboard.data.drift import drift_page
 from modelmon.dashboard.data.features import data_quality_page, fairness_page, importance_page
 from modelmon.dashboard.data.model import Selection, model_page, selection
 from modelmon.dashboard.data.series import chart_range
 from modelmon.dashboard.pages._common import off_loop, page, render
-from modelmon.dashboard.sessions import Session
 from modelmon.exceptions import ModelmonError, ValidationError
 from modelmon.report.service import window_report_html
 from modelmon.service.errors import status_for
@@ -46,7 +45,7 @@ def _selected(request: Request, model: str) -> Selection:
 
 @router.get("/{model}")
 async def model_view(request: Request, model: str,
-                     session: Session = Depends(viewer)) -> HTMLResponse:
+                     session: Viewer) -> HTMLResponse:
     state = request.app.state.mm
 
     def build() -> dict[str, Any]:
@@ -58,7 +57,7 @@ async def model_view(request: Request, model: str,
 
 @router.get("/{model}/drift")
 async def drift_view(request: Request, model: str,
-                     session: Session = Depends(viewer)) -> HTMLResponse:
+                     session: Viewer) -> HTMLResponse:
     state = request.app.state.mm
     q = request.query_params
 
@@ -80,7 +79,7 @@ async def drift_view(request: Request, model: str,
 
 @router.get("/{model}/quality")
 async def quality_view(request: Request, model: str,
-                       session: Session = Depends(viewer)) -> HTMLResponse:
+                       session: Viewer) -> HTMLResponse:
     state = request.app.state.mm
 
     def build() -> dict[str, Any]:
@@ -95,7 +94,7 @@ async def quality_view(request: Request, model: str,
 
 @router.get("/{model}/fairness")
 async def fairness_view(request: Request, model: str,
-                        session: Session = Depends(viewer)) -> HTMLResponse:
+                        session: Viewer) -> HTMLResponse:
     state = request.app.state.mm
 
     def build() -> dict[str, Any]:
@@ -109,7 +108,7 @@ async def fairness_view(request: Request, model: str,
 
 @router.get("/{model}/importance")
 async def importance_view(request: Request, model: str,
-                          session: Session = Depends(viewer)) -> HTMLResponse:
+                          session: Viewer) -> HTMLResponse:
     state = request.app.state.mm
 
     def build() -> dict[str, Any]:
@@ -122,7 +121,7 @@ async def importance_view(request: Request, model: str,
 
 @router.get("/{model}/reports")
 async def reports_view(request: Request, model: str,
-                       session: Session = Depends(viewer)) -> HTMLResponse:
+                       session: Viewer) -> HTMLResponse:
     state = request.app.state.mm
     before = request.query_params.get("before")
 
@@ -139,7 +138,7 @@ async def reports_view(request: Request, model: str,
 
 @router.get("/{model}/reports/{report_id}")
 async def report_view(request: Request, model: str, report_id: str,
-                      session: Session = Depends(viewer)) -> Response:
+                      session: Viewer) -> Response:
     """The stored report rendered as the self-contained HTML report."""
     current_model.set(model)
     try:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from modelmon.dashboard.access import viewer
+from modelmon.dashboard.access import Viewer
 from modelmon.dashboard.data.overview import overview
 from modelmon.dashboard.pages._common import page
-from modelmon.dashboard.sessions import Session
 
 router = APIRouter(include_in_schema=False)
 
@@ -24,7 +23,7 @@ async def ui_root() -> Response:
 
 
 @router.get("/ui/")
-async def overview_page(request: Request, session: Session = Depends(viewer)) -> HTMLResponse:
+async def overview_page(request: Request, session: Viewer) -> HTMLResponse:
     state = request.app.state.mm
     return await page(request, session, "overview.html.j2",
                       lambda: {"data": overview(state.store, state.alerts)}, nav="overview")

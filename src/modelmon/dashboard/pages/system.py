@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from modelmon.dashboard.access import viewer
+from modelmon.dashboard.access import Viewer
 from modelmon.dashboard.data.system import service_figures, system_page
 from modelmon.dashboard.pages._common import off_loop, page
-from modelmon.dashboard.sessions import Session
 from modelmon.service.routes._body import json_response
 from modelmon.service.routes.system import _monitor
 
@@ -20,7 +19,7 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 
 
 @router.get("/system")
-async def system_view(request: Request, session: Session = Depends(viewer)) -> HTMLResponse:
+async def system_view(request: Request, session: Viewer) -> HTMLResponse:
     state = request.app.state.mm
     monitor = _monitor(request)
 
@@ -31,7 +30,7 @@ async def system_view(request: Request, session: Session = Depends(viewer)) -> H
 
 
 @router.get("/system/sample")
-async def system_sample(request: Request, session: Session = Depends(viewer)) -> Response:
+async def system_sample(request: Request, session: Viewer) -> Response:
     """One sample for the page's live charts: CPU, memory and the service's counters."""
     state = request.app.state.mm
     monitor = _monitor(request)

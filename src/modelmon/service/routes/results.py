@@ -876,7 +876,7 @@ async def _report_html(model: str, store: ResultBackend, report_id: str | None) 
     return HTMLResponse(await asyncio.to_thread(build))
 
 
-_HTML = {200: {"content": {"application/json": {}, "text/html": {}},
+_HTML: dict[int | str, dict[str, Any]] = {200: {"content": {"application/json": {}, "text/html": {}},
                "description": "The report; a self-contained HTML page with Accept: text/html"}}
 
 
