@@ -224,6 +224,7 @@ def run_demo(options: DemoOptions) -> None:
     run = start(options)
     url = run.url
     console.print(f"""
+  dashboard:          {url}/ui/
   API and docs:       {url}/docs
   overview (JSON):    {url}/v1/overview
   a model's status:   {url}/v1/models/fraud/status
@@ -236,7 +237,8 @@ def run_demo(options: DemoOptions) -> None:
 
   In about {int(options.change_after)} s the fraud model's inputs drift and its accuracy falls, and the
   intent model slows down; the price model stays healthy. Alerts fire (drift, accuracy drop,
-  latency) and are listed here as they fire and resolve.{_recovery(options)} Press Ctrl-C to stop.
+  latency) and are listed here as they fire and resolve; the dashboard shows the same story
+  (open {url}/ui/models/fraud/drift as it drifts).{_recovery(options)} Press Ctrl-C to stop.
 """)
     try:
         if options.live:
