@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from benchmarks._common import print_table
-from benchmarks.data import CATEGORICAL, NUMERIC, make_frames
+from benchmarks.data import CATEGORICAL, NUMERIC
 from benchmarks.peers.envs import BENCH_DIR, ensure_env
 from benchmarks.peers.exchange import ensure_frames, parse_result, runner_args
 
