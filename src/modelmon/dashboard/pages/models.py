@@ -12,7 +12,7 @@ from modelmon.dashboard.access import Viewer
 from modelmon.dashboard.data.drift import drift_page
 from modelmon.dashboard.data.features import data_quality_page, fairness_page, importance_page
 from modelmon.dashboard.data.model import Selection, model_page, selection
-from modelmon.dashboard.data.series import chart_range
+from modelmon.dashboard.data.series import Range, chart_range
 from modelmon.dashboard.pages._common import off_loop, page, render
 from modelmon.exceptions import ModelmonError, ValidationError
 from modelmon.report.service import window_report_html
@@ -43,6 +43,13 @@ def _selected(request: Request, model: str) -> Selection:
                      days=_number(q.get("days"), "days"))
 
 
+def _ranged(request: Request, model: str) -> tuple[Selection, Range, dict[str, Any]]:
+    """The selection, its time range, and both as the page's context."""
+    sel = _selected(request, model)
+    rng = chart_range(request.app.state.mm.store, model, sel.window, sel.days)
+    return sel, rng, {"selection": sel, "range": rng}
+
+
 @router.get("/{model}")
 async def model_view(request: Request, model: str,
                      session: Viewer) -> HTMLResponse:
@@ -62,13 +69,12 @@ async def drift_view(request: Request, model: str,
     q = request.query_params
 
     def build() -> dict[str, Any]:
-        sel = _selected(request, model)
-        rng = chart_range(state.store, model, sel.window, sel.days)
+        sel, rng, context = _ranged(request, model)
         number = _number(q.get("page"), "page")
         base = request.url.include_query_params(feature="{feature}", at="{at}")
         link = f"{base.path}?{base.query}".replace("%7Bfeature%7D", "{feature}").replace(
             "%7Bat%7D", "{at}")
-        return {"selection": sel, "range": rng, "data": drift_page(
+        return {**context, "data": drift_page(
             state.store, model, rng, version=sel.version, segment=sel.segment,
             page=int(number or 1), feature=q.get("feature") or None,
             at=parse_time(q.get("at") or None, "at"), link=link)}
@@ -83,10 +89,8 @@ async def quality_view(request: Request, model: str,
     state = request.app.state.mm
 
     def build() -> dict[str, Any]:
-        sel = _selected(request, model)
-        rng = chart_range(state.store, model, sel.window, sel.days)
-        return {"selection": sel, "range": rng,
-                "data": data_quality_page(state.store, model, rng, sel.version)}
+        sel, rng, context = _ranged(request, model)
+        return {**context, "data": data_quality_page(state.store, model, rng, sel.version)}
 
     return await page(request, session, "quality.html.j2", build, model=model, tab="quality",
                       nav="models")
@@ -98,9 +102,8 @@ async def fairness_view(request: Request, model: str,
     state = request.app.state.mm
 
     def build() -> dict[str, Any]:
-        sel = _selected(request, model)
-        rng = chart_range(state.store, model, sel.window, sel.days)
-        return {"selection": sel, "range": rng, "data": fairness_page(state.store, model, rng)}
+        _, rng, context = _ranged(request, model)
+        return {**context, "data": fairness_page(state.store, model, rng)}
 
     return await page(request, session, "fairness.html.j2", build, model=model,
                       tab="fairness", nav="models")
