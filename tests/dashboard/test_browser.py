@@ -78,6 +78,9 @@ def test_every_page_renders_without_errors_with_charts_that_hold_data(
         problems = watch_console(admin)
         admin.goto(server.url + path)
         admin.wait_for_load_state("networkidle")
+        # charts out of view are drawn a few per frame after the page shows
+        admin.wait_for_function("Array.from(document.querySelectorAll('.mm-chart'))"
+                                ".every(e => e.hasAttribute('data-points'))")
         if name == "system":  # its live chart fills from /ui/system/sample
             admin.wait_for_function("document.getElementById('live')"
                                     ".getAttribute('data-points') > 0", timeout=15_000)

@@ -313,9 +313,20 @@
     }
   }
 
+  /* Charts near the viewport are drawn at once; the rest a few per frame after the page shows,
+     so a long page (forty charts) is on screen before its last chart is drawn. */
   function drawAll() {
-    var els = document.querySelectorAll(".mm-chart");
-    for (var i = 0; i < els.length; i++) draw(els[i]);
+    var els = document.querySelectorAll(".mm-chart"), later = [];
+    var fold = (window.innerHeight || 800) * 1.5;
+    for (var i = 0; i < els.length; i++) {
+      if (els[i].getBoundingClientRect().top < fold) draw(els[i]);
+      else later.push(els[i]);
+    }
+    function next() {
+      for (var k = 0; k < 4 && later.length; k++) draw(later.shift());
+      if (later.length) window.requestAnimationFrame(next);
+    }
+    if (later.length) window.requestAnimationFrame(next);
   }
 
   window.modelmonCharts = { draw: draw, drawAll: drawAll, fmt: fmt };

@@ -8,6 +8,7 @@ query: its headline metric, prediction count and error rate over the sparkline's
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ import pyarrow.compute as pc
 from modelmon.evaluation.presets import quality_metric_names
 from modelmon.service.routes import results as api
 from modelmon.store.results import ALL
-from modelmon.vocabulary import HEADLINE, Metric, Task
+from modelmon.vocabulary import HEADLINE, STATUSES, Metric, Severity, Task
 from modelmon.windows import FixedWindows, parse_window, window_order
 
 __all__ = ["SPARK_WINDOWS", "availability", "business_names", "overview", "sparkline"]
@@ -66,18 +67,24 @@ def business_names(spec: Any, metrics: list[str]) -> list[str]:
                   and not m.startswith("latency_"))
 
 
-def _spark(store: Any, model: str, window: str, headline: str, newest: str) -> dict[str, Any]:
+def _spark(store: Any, model: str, window: str, headline: str, newest: str,
+           spec: Any) -> dict[str, Any]:
+    """The sparkline, availability and business metrics of the newest windows (one query)."""
     scheme = parse_window(window)
     if not isinstance(scheme, FixedWindows):
-        return {"points": "", "availability": None}
+        return {"points": "", "availability": None, "n": 0, "business": []}
     from datetime import datetime
 
     end = datetime.fromisoformat(newest) + timedelta(microseconds=1)
     start = end - scheme.size * SPARK_WINDOWS
-    table = store.metric_series(model, metrics=[headline, Metric.PREDICTION_COUNT,
-                                                Metric.ERROR_RATE],
-                                window_size=window, version=ALL, segment=ALL, start=start,
-                                end=end, limit=10 * SPARK_WINDOWS)
+    table = store.metric_series(model, window_size=window, version=ALL, segment=ALL,
+                                start=start, end=end, limit=1_000_000)
+    newest_rows = table.filter(pc.equal(table["window_start"], pc.max(table["window_start"]))) \
+        if table.num_rows else table
+    names = business_names(spec, newest_rows["metric"].to_pylist())
+    business = [{"model": model, "metric": r["metric"], "value": r["value"], "window": window,
+                 "start": r["window_start"].isoformat()}
+                for r in newest_rows.to_pylist() if r["metric"] in names]
 
     def column(metric: str) -> np.ndarray:
         rows = table.filter(pc.equal(table["metric"], metric))
@@ -88,27 +95,57 @@ def _spark(store: Any, model: str, window: str, headline: str, newest: str) -> d
     counts, errors = column(Metric.PREDICTION_COUNT), column(Metric.ERROR_RATE)
     n = min(counts.size, errors.size)
     return {"points": sparkline(values), "availability": availability(counts[:n], errors[:n]),
-            "n": len(values)}
+            "n": len(values), "business": business}
+
+
+#: Threads reading models at once (each query holds one DuckDB cursor; a hundred models read
+#: one after the other took most of the page's time).
+WORKERS = 4
+
+
+def _models(store: Any, alerts: Any, names: list[str]) -> list[dict[str, Any]]:
+    """``GET /v1/overview``'s model entries, read in ``WORKERS`` slices at once."""
+    if not names:
+        return []
+    size = max(1, -(-len(names) // WORKERS))
+    afters = [None, *(names[i - 1] for i in range(size, len(names), size))]
+
+    def read(after: str | None) -> list[dict[str, Any]]:
+        body = api._overview_body(store, limit=size, after=after, link=lambda **_: "",
+                                  alerts=alerts)
+        return list(body["models"])
+
+    with ThreadPoolExecutor(max_workers=min(WORKERS, len(afters))) as pool:
+        return [m for part in pool.map(read, afters) for m in part]
+
+
+def _window_of(entry: dict[str, Any], spec: Any) -> str:
+    windows = sorted(entry["metrics"], key=window_order)
+    return windows[0] if windows else spec.window_schemes[0].name
+
+
+def _entry_spark(store: Any, entry: dict[str, Any], spec: Any) -> dict[str, Any]:
+    window = _window_of(entry, spec)
+    latest = entry["metrics"].get(window, {})
+    newest = next((p["start"] for p in latest.values()), None)
+    if newest is None:
+        return {"points": "", "availability": None, "n": 0, "business": []}
+    return _spark(store, entry["model"], window, HEADLINE[Task(spec.task)], newest, spec)
 
 
 def overview(store: Any, alerts: Any) -> dict[str, Any]:
     """Everything the overview page shows."""
-    body = api._overview_body(store, limit=10_000, after=None, link=lambda **_: "",
-                              alerts=alerts)
     specs = {m.name: m.spec for m in store.list_models()}
+    entries = _models(store, alerts, sorted(specs))
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        sparks = list(pool.map(lambda e: _entry_spark(store, e, specs[e["model"]]), entries))
     rows = []
     fleet_counts, fleet_errors = 0.0, 0.0
-    for entry in body["models"]:
-        spec = specs.get(entry["model"])
-        if spec is None:
-            continue
+    for entry, spark in zip(entries, sparks, strict=True):
+        spec = specs[entry["model"]]
         headline = HEADLINE[Task(spec.task)]
-        windows = sorted(entry["metrics"], key=window_order)
-        window = windows[0] if windows else spec.window_schemes[0].name
+        window = _window_of(entry, spec)
         latest = entry["metrics"].get(window, {})
-        newest = next((p["start"] for p in latest.values()), None)
-        spark = _spark(store, entry["model"], window, headline, newest) if newest else \
-            {"points": "", "availability": None, "n": 0}
         count = (latest.get(Metric.PREDICTION_COUNT) or {}).get("value")
         error = (latest.get(Metric.ERROR_RATE) or {}).get("value")
         if count:
@@ -122,19 +159,14 @@ def overview(store: Any, alerts: Any) -> dict[str, Any]:
             "drift_share": (latest.get(Metric.DRIFT_SHARE) or {}).get("value"),
             "spark": spark,
         })
-    business = []
-    for entry in rows[:200]:
-        table = store.latest_metric_points(entry["model"], window_size=entry["window"])
-        overall = table.filter(pc.and_(pc.equal(table["version"], ALL),
-                                       pc.equal(table["segment"], ALL))).to_pylist()
-        names = business_names(specs[entry["model"]], [r["metric"] for r in overall])
-        for r in overall:
-            if r["metric"] in names:
-                business.append({"model": entry["model"], "metric": r["metric"],
-                                 "value": r["value"], "window": r["window_size"],
-                                 "start": r["window_start"].isoformat()})
+    business = [b for entry in rows for b in entry["spark"]["business"]]
     active = [{**a, "model": m["model"]} for m in rows for a in m["alerts"]]
-    return {"models": rows, "counts": body["counts"], "alerts": body["alerts"],
+    firing = [a for a in active if a["state"] == "firing"]
+    counts = {s: sum(m["status"] == s for m in rows) for s in STATUSES}
+    alerts_summary = {"firing": len(firing),
+                      "by_severity": {str(s): sum(a["severity"] == s for a in firing)
+                                      for s in Severity}}
+    return {"models": rows, "counts": counts, "alerts": alerts_summary,
             "active_alerts": sorted(active, key=lambda a: a["started_at"], reverse=True)[:50],
             "availability": (None if not fleet_counts
                              else round(1.0 - fleet_errors / fleet_counts, 6)),
