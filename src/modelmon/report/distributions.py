@@ -67,7 +67,7 @@ def _span(sample: NumericSummary | np.ndarray) -> tuple[float, float, float, flo
     if finite.size == 0:
         return None
     step = max(1, finite.size // _RANGE_SAMPLE)
-    lo, hi = np.quantile(finite[::step], [0.005, 0.995])
+    lo, hi = np.quantile(finite[::step], [0.005, 0.995], method="inverted_cdf")
     return float(lo), float(hi), float(finite.min()), float(finite.max())
 
 
