@@ -7,13 +7,14 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo test lint typecheck unit bench bench-peers system-deps clean
+.PHONY: help venv demo test lint typecheck unit bench bench-peers system-deps screenshots clean
 
 help:
 	@echo "make demo   - create .venv, install, run the demo"
 	@echo "make test   - install test dependencies and run lint, type checks and all tests"
 	@echo "make bench  - run the benchmarks (side by side with peer libraries)"
 	@echo "make lint   - ruff and mypy only"
+	@echo "make screenshots - the dashboard screenshots in docs/images (Chromium)"
 
 $(VENV)/.stamp-base: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +50,10 @@ test: system-deps $(VENV)/.stamp-test
 bench: $(VENV)/.stamp-test
 	scripts/install-bench-deps.sh
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
+
+# the dashboard's and the report's screenshots in docs/images, made by the browser tests
+screenshots: system-deps $(VENV)/.stamp-test
+	MODELMON_SCREENSHOTS=docs/images $(VENV)/bin/pytest -q -p no:cacheprovider tests/dashboard/test_browser.py
 
 bench-peers: $(VENV)/.stamp-test
 	$(PY) -m benchmarks.peers $(BENCH_ARGS)

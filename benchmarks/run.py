@@ -38,6 +38,8 @@ SECTIONS = [
     ("sdk", "SDK overhead on the caller"),
     ("ingest", "Ingest over HTTP"),
     ("backtest", "Backtest: 10 years x 500 symbols daily, beside vectorbt"),
+    ("dashboard", "Dashboard: first render of each page"),
+    ("report", "Reports: modelmon report beside Evidently"),
 ]
 
 
@@ -71,6 +73,8 @@ def run_section(name: str, quick: bool, peers: bool) -> str:
         args.append("--quick")
     if name == "drift" and peers:
         args.append("--peers")
+    if name == "report" and not peers:
+        args.append("--no-peers")
     print(f"\n=== {name} ===", flush=True)
     t0 = time.perf_counter()
     done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)

@@ -3,7 +3,8 @@
 # prometheus package gives promtool (`promtool check metrics`, `promtool test rules`) and the
 # Prometheus server an integration test starts on a loopback port to scrape the service;
 # prometheus-alertmanager gives Alertmanager 0.25 and amtool (forwarded alerts, the exported
-# routing configuration).
+# routing configuration); chromium is the browser the dashboard's tests drive through
+# Playwright (never a downloaded browser).
 # Needs root (CI runs as root); prints what it does.
 set -euo pipefail
 need=()
@@ -11,6 +12,7 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
   echo "system packages present"
   exit 0

@@ -569,6 +569,20 @@ def alerts_test(
         raise typer.Exit(1)
 
 
+@export_app.command("grafana-dashboards")
+def export_grafana_dashboards(
+    folder: Annotated[Path, typer.Argument(help="Folder to write the dashboards into.",
+                                           file_okay=False)],
+) -> None:
+    """Write Grafana dashboards (overview, model drill-down with $model/$version/$window,
+    service and host) as provisioning-ready JSON, with a $datasource variable, and a provider
+    file for provisioning/dashboards/."""
+    from modelmon.export.grafana import write_dashboards
+
+    for path in write_dashboards(folder):
+        console.print(f"wrote {path}")
+
+
 @alerts_app.command("list")
 def alerts_list(url: UrlOption = "http://127.0.0.1:8000", api_key: KeyOption = None,
                 model: Annotated[str | None, typer.Option()] = None,
@@ -813,6 +827,104 @@ def _common_dates(panels: dict[Any, Any]) -> dict[Any, Any]:
             None if p.prices is None else p.prices[idx],
             None if p.benchmark is None else p.benchmark[idx])
     return out
+
+
+@app.command("report")
+def report_command(
+    reference: Annotated[Path, typer.Option("--reference", "-r", help="Reference data: Parquet, "
+                                            "CSV or Arrow.", dir_okay=False)],
+    current: Annotated[Path, typer.Option("--current", help="Current data, same columns.",
+                                          dir_okay=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The HTML report to write.",
+                                      dir_okay=False)] = Path("report.html"),
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the numbers as "
+                                                  "JSON here.", dir_okay=False)] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="A model's YAML (name, "
+                                                "task, features, reference.columns, drift, "
+                                                "judgement), or a deployment YAML with --model.",
+                                                dir_okay=False)] = None,
+    model: Annotated[str | None, typer.Option(help="The model of a deployment YAML.")] = None,
+    target: Annotated[str | None, typer.Option(help="Target column (default 'target' when "
+                                               "present): quality is judged with it.")] = None,
+    prediction: Annotated[str | None, typer.Option(help="Model output column (default "
+                                                   "'prediction').")] = None,
+    score: Annotated[str | None, typer.Option(help="Positive-class score column (default "
+                                              "'score').")] = None,
+    fail_on: Annotated[str | None, typer.Option(
+        "--fail-on", help="Exit 1 when the report finds drift, degradation (quality worse than "
+        "the reference beyond its noise) or any finding (status not healthy).")] = None,
+) -> None:
+    """Judge a current data set against a reference: drift, data quality and (with a target)
+    quality, written as one self-contained HTML file (and JSON); the exit code tells a CI job.
+
+    Exit codes: 0 done (and nothing --fail-on names was found), 1 --fail-on matched, 2 bad
+    input.
+    """
+    import time
+
+    import orjson
+    import yaml
+
+    from modelmon.report.build import FAIL_ON, build_offline_report, offline_view, spec_for
+    from modelmon.report.html import render_report
+    from modelmon.report.inputs import read_table
+
+    if fail_on is not None and fail_on not in FAIL_ON:
+        raise typer.BadParameter(f"must be one of {', '.join(FAIL_ON)}", param_hint="--fail-on")
+    started = time.perf_counter()
+    stages = ["reading", "fitting the reference", "comparing distributions",
+              "data quality and distributions", "quality metrics", "judging", "writing"]
+    with _progress() as bar:
+        task = bar.add_task("reading", total=len(stages))
+
+        def step(name: str) -> None:
+            bar.update(task, completed=stages.index(name), description=name)
+
+        try:
+            ref_table = read_table(reference, what="reference")
+            cur_table = read_table(current, what="current")
+            loaded: dict[str, Any] | None = None
+            if config is not None:
+                try:
+                    loaded = yaml.safe_load(config.read_text(encoding="utf-8"))
+                except (OSError, yaml.YAMLError) as exc:
+                    _fail(f"cannot read {config}: {exc}")
+                if isinstance(loaded, dict) and "models" in loaded:
+                    models = loaded.get("models") or []
+                    chosen = [m for m in models if model is None or m.get("name") == model]
+                    if not chosen:
+                        _fail(f"{config} has no model {model!r}" if model else
+                              f"{config} lists no models")
+                    loaded = chosen[0]
+                if not isinstance(loaded, dict):
+                    _fail(f"{config} must hold a model (a mapping with name and task)")
+            spec = spec_for(ref_table, reference_path=str(reference), config=loaded,
+                            target=target, prediction=prediction, score=score)
+            result = build_offline_report(ref_table, cur_table, spec,
+                                          reference_name=str(reference),
+                                          current_name=str(current), step=step)
+            step("writing")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(render_report(offline_view(result.report)), encoding="utf-8")
+            if json_out is not None:
+                json_out.parent.mkdir(parents=True, exist_ok=True)
+                json_out.write_bytes(orjson.dumps(result.report, option=orjson.OPT_INDENT_2))
+        except ModelmonError as exc:
+            _fail(exc.message)
+        except ValueError as exc:  # a model YAML that does not validate
+            _fail(str(exc).splitlines()[0] if str(exc) else "invalid model configuration")
+        bar.update(task, completed=len(stages), description="done")
+    report = result.report
+    status = report["status"]
+    console.print(f"[bold]{status}[/]: {report['drift']['share'] or 0:.0%} of features drifted "
+                  f"({sum(f['drifted'] for f in report['drift']['features'])} flagged); "
+                  f"{len(report['reasons'])} finding(s) in {time.perf_counter() - started:.1f} s")
+    for r in report["reasons"][:8]:
+        console.print(f"  - {r['severity']}: {r['message']}")
+    console.print(f"wrote {out}" + (f" and {json_out}" if json_out else ""))
+    if result.fails(fail_on):
+        err_console.print(f"--fail-on {fail_on}: found; exit 1")
+        raise typer.Exit(1)
 
 
 @app.command()

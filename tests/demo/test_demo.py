@@ -101,6 +101,13 @@ def test_demo_reaches_the_expected_statuses_alerts_and_recovers(tmp_path: Path) 
         assert not {a for a in fired if a[1] == "price"}, fired  # the healthy model never alerts
         [fraud_entry] = [m for m in overview["models"] if m["model"] == "fraud"]
         assert "FeatureDrift" in {a["rule"] for a in fraud_entry["alerts"]}
+        # ... and the dashboard tells the same story
+        page = httpx.get(f"{url}/ui/", timeout=30).text
+        assert re.search(r'data-model="fraud">.*?badge (degraded|warning)', page, re.S)
+        drift = httpx.get(f"{url}/ui/models/fraud/drift", timeout=30).text
+        top = re.findall(r'<tr data-feature="([^"]+)">', drift)[:4]
+        assert {"amount", "merchant_risk"} <= set(top), top
+        assert "FeatureDrift" in httpx.get(f"{url}/ui/alerts", timeout=30).text
 
         # fraud's critical alert rolled it back: the serving system serves v1 again, the
         # registry says so, accuracy recovers while the drift stays (before the recovery)
@@ -151,6 +158,7 @@ def test_demo_reaches_the_expected_statuses_alerts_and_recovers(tmp_path: Path) 
             out, _ = proc.communicate()
     assert proc.returncode == 0, out[-3000:]
     assert "demo stopped" in out
+    assert f"dashboard:          {url}/ui/" in out
     # the alerts as the demo printed them while they fired and resolved
     assert re.search(r"FIRING +\S+ +FeatureDrift\{feature=amount\}", out), out[-3000:]
     assert re.search(r"FIRING +warning +LatencyP95High", out), out[-3000:]

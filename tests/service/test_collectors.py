@@ -31,10 +31,10 @@ from modelmon.service.system_metrics import (
 from modelmon.store.duckdb_store import DuckDBStore
 from modelmon.store.results import WindowResults
 from tests.service.test_results_api import HOUR, T0, Synthetic, populate, settings_for
-from tests.support.live_server import LiveServer, free_port, live_server
+from tests.support.live_server import LiveServer, live_server
+from tests.support.prometheus import prometheus, query, wait_for
 
 PROMTOOL = shutil.which("promtool")
-PROMETHEUS = shutil.which("prometheus")
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -161,66 +161,18 @@ def test_names_units_and_label_cardinality(scrape: str) -> None:
 
 def test_a_real_prometheus_scrapes_the_service(populated: tuple[LiveServer, Synthetic],
                                                tmp_path: Path) -> None:
-    assert PROMETHEUS, "prometheus is missing: make test installs Debian's prometheus package"
     server, syn = populated
-    port = free_port()
-    config = tmp_path / "prometheus.yml"
-    config.write_text(
-        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-        "scrape_configs:\n  - job_name: modelmon\n    static_configs:\n"
-        f"      - targets: ['127.0.0.1:{server.port}']\n")
-    base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'prom'}",
-         f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle",
-         f"--web.external-url={base}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        with httpx.Client(base_url=base, timeout=5) as prom:
-            _wait(lambda: _ready(prom), "Prometheus to be ready", proc)
-            query = 'modelmon_model_metric{model="fraud",metric="accuracy",window="1h",version="*"}'
-            result = _wait(lambda: _query(prom, query), "the first scrape", proc)
-            assert float(result[0]["value"][1]) == pytest.approx(syn.series("accuracy")[-1][2],
-                                                                 rel=1e-12)
-            [up] = _query(prom, 'up{job="modelmon"}')
-            assert up["value"][1] == "1"
-            [degraded] = _query(prom, 'modelmon_model_status{model="fraud",status="degraded"}')
-            assert degraded["value"][1] == "1"
-            drifts = _query(prom, 'modelmon_detector_events_total{model="fraud",kind="drift"}')
-            assert float(drifts[0]["value"][1]) == sum(e["kind"] == "drift" for e in syn.events)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _ready(prom: httpx.Client) -> bool:
-    try:
-        return prom.get("/-/ready").status_code == 200
-    except httpx.TransportError:
-        return False
-
-
-def _query(prom: httpx.Client, expr: str) -> list[dict[str, Any]]:
-    body = prom.get("/api/v1/query", params={"query": expr}).json()
-    assert body["status"] == "success", body
-    return list(body["data"]["result"])
-
-
-def _wait(check: Any, what: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"prometheus exited: {proc.stderr.read().decode()[-2000:]}"
-                                 if proc.stderr else "prometheus exited")
-        result = check()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    with prometheus(tmp_path, server.port) as (prom, proc):
+        expr = 'modelmon_model_metric{model="fraud",metric="accuracy",window="1h",version="*"}'
+        result = wait_for(lambda: query(prom, expr), "the first scrape", proc)
+        assert float(result[0]["value"][1]) == pytest.approx(syn.series("accuracy")[-1][2],
+                                                             rel=1e-12)
+        [up] = query(prom, 'up{job="modelmon"}')
+        assert up["value"][1] == "1"
+        [degraded] = query(prom, 'modelmon_model_status{model="fraud",status="degraded"}')
+        assert degraded["value"][1] == "1"
+        drifts = query(prom, 'modelmon_detector_events_total{model="fraud",kind="drift"}')
+        assert float(drifts[0]["value"][1]) == sum(e["kind"] == "drift" for e in syn.events)
 
 
 # --- a failing store never fails the scrape --------------------------------------------------------

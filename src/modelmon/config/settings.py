@@ -30,6 +30,7 @@ from modelmon.exceptions import ConfigError
 from modelmon.notify.config import NotificationSettings
 
 __all__ = [
+    "ApiKey",
     "IngestSettings",
     "RegistrySettings",
     "SchedulerSettings",
@@ -102,6 +103,24 @@ class StoreSettings(_Section):
         return self
 
 
+class ApiKey(_Section):
+    """An API key with a role: ``admin`` may do everything; ``read`` may look (every GET of the
+    API and the dashboard) but not change anything (ingest, silences, acknowledgements, rules).
+    ``name`` says who acted (a silence's creator, an acknowledgement) when the dashboard is
+    signed in with this key."""
+
+    key: SecretStr
+    role: Literal["admin", "read"] = "admin"
+    name: str = Field("", max_length=200)
+
+    @field_validator("key")
+    @classmethod
+    def _not_empty(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("an API key must not be empty")
+        return value
+
+
 class ServerSettings(_Section):
     """The HTTP server."""
 
@@ -109,6 +128,12 @@ class ServerSettings(_Section):
     port: int = Field(8000, ge=0, le=65535)
     workers: int = Field(1, ge=1)
     api_key: SecretStr | None = None
+    # More keys, each with a role (``api_key`` is an admin key beside them).
+    api_keys: list[ApiKey] = Field(default_factory=list)
+    # Signs the dashboard's session cookies; unset: a random secret per process (sessions end
+    # with a restart). Give one (e.g. ${MODELMON_SESSION_SECRET}) for several replicas.
+    session_secret: SecretStr | None = None
+    session_hours: float = Field(12.0, gt=0, le=24 * 90)
     public_url: str | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
@@ -125,6 +150,24 @@ class ServerSettings(_Section):
         # ``api_key: ${MODELMON_API_KEY:-}`` with the variable unset: no key, not the empty key.
         text = value.get_secret_value() if isinstance(value, SecretStr) else value
         return None if isinstance(text, str) and not text.strip() else value
+
+    @field_validator("session_secret", mode="before")
+    @classmethod
+    def _empty_secret_is_none(cls, value: Any) -> Any:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return None if isinstance(text, str) and not text.strip() else value
+
+    def all_keys(self) -> list[ApiKey]:
+        """Every configured key: ``api_key`` (an admin key named ``api_key``) and ``api_keys``."""
+        out = list(self.api_keys)
+        if self.api_key is not None:
+            out.insert(0, ApiKey(key=self.api_key, role="admin", name="api_key"))
+        return out
+
+    @property
+    def auth(self) -> bool:
+        """Whether clients must present a key (some key is configured)."""
+        return self.api_key is not None or bool(self.api_keys)
 
 
 class IngestSettings(_Section):
@@ -279,7 +322,7 @@ class Settings(_Section):
         return {
             "store": {"backend": self.store.backend, "path": self.store.path},
             "server": {"host": self.server.host, "port": self.server.port,
-                       "workers": self.server.workers, "auth": self.server.api_key is not None},
+                       "workers": self.server.workers, "auth": self.server.auth},
             "models": [m.name for m in self.models],
             "scheduler": {"enabled": self.scheduler.enabled,
                           "interval_seconds": self.scheduler.interval_seconds},

@@ -268,6 +268,7 @@ def run_demo(options: DemoOptions) -> None:
     run = start(options)
     url = run.url
     console.print(f"""
+  dashboard:          {url}/ui/
   API and docs:       {url}/docs
   overview (JSON):    {url}/v1/overview
   a model's status:   {url}/v1/models/fraud/status
@@ -287,7 +288,8 @@ def run_demo(options: DemoOptions) -> None:
   listed here as they fire and resolve. When fraud's alert turns critical,
   modelmon rolls fraud back to v1 through the serving system's webhook: its
   accuracy recovers, the drift stays.{_recovery(options)}
-  Press Ctrl-C to stop.
+  The dashboard shows the same story (open {url}/ui/models/fraud/drift as it
+  drifts). Press Ctrl-C to stop.
 """)
     try:
         if options.live:

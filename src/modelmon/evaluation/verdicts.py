@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,7 +49,7 @@ from modelmon.store.results import ALL, StoredVerdict
 from modelmon.vocabulary import Metric, Task
 from modelmon.windows import RowWindows, WindowScheme
 
-__all__ = ["WindowJudge", "drift_sigma", "schema_text"]
+__all__ = ["WindowJudge", "chunk_bands", "drift_sigma", "schema_text"]
 
 _US = timedelta(microseconds=1)
 #: Operational metrics with bands (their baseline comes from stored windows even when the
@@ -205,6 +205,32 @@ class WindowJudge:
                 ref_missing, r["out_of_range_share"], r["unseen_share"], name in optional))
         return out
 
+    def _baseline_of(self, spec: ModelSpec, size: str,
+                     spans: list[tuple[datetime, datetime]]) -> tuple[list[_Window], int]:
+        """The baseline windows of ``size`` and how many a complete baseline holds."""
+        count = spec.judgement.baseline_windows
+        b = spec.baseline
+        if b is not None and b.start and b.end:
+            base_lo = datetime.fromisoformat(b.start.replace("Z", "+00:00"))
+            base_hi = datetime.fromisoformat(b.end.replace("Z", "+00:00"))
+        elif b is not None and b.first:
+            base_lo, base_hi = spans[0][0], spans[0][0] + parse_duration(b.first)
+        else:
+            base_lo, base_hi = spans[0][0], spans[min(count, len(spans)) - 1][1]
+        baseline = self._baseline(spec, size, self._windows(spec, size, base_lo, base_hi), count)
+        # a baseline period holds what it holds; the default baseline needs ``count`` windows
+        return baseline, (len(baseline) if b is not None else count)
+
+    def bands(self, spec: ModelSpec, size: str, *,
+              profile: ReferenceProfile | None) -> dict[str, MetricBand]:
+        """The bands the windows of ``size`` are judged against (quality, error rate, latency),
+        as :meth:`judge` fits them; empty before the first window. The dashboard draws them."""
+        spans = self.store.window_starts(spec.name, size)
+        if not spans:
+            return {}
+        baseline, _ = self._baseline_of(spec, size, spans)
+        return self._bands(spec, baseline, profile, judgement_settings(spec).min_labelled)[0]
+
     # --- judging -----------------------------------------------------------------------------------
     def judge(self, spec: ModelSpec, scheme: WindowScheme, *, profile: ReferenceProfile | None,
               now: datetime, starts: Iterable[datetime] | None = None
@@ -220,18 +246,7 @@ class WindowJudge:
         positions = [i for i, (a, _) in enumerate(spans) if wanted is None or a in wanted]
         if not positions:
             return []
-        count = spec.judgement.baseline_windows
-        b = spec.baseline
-        if b is not None and b.start and b.end:
-            base_lo = datetime.fromisoformat(b.start.replace("Z", "+00:00"))
-            base_hi = datetime.fromisoformat(b.end.replace("Z", "+00:00"))
-        elif b is not None and b.first:
-            base_lo, base_hi = spans[0][0], spans[0][0] + parse_duration(b.first)
-        else:
-            base_lo, base_hi = spans[0][0], spans[min(count, len(spans)) - 1][1]
-        baseline = self._baseline(spec, size, self._windows(spec, size, base_lo, base_hi), count)
-        # a baseline period holds what it holds; the default baseline needs ``count`` windows
-        needed = len(baseline) if b is not None else count
+        baseline, needed = self._baseline_of(spec, size, spans)
         bands, fairness_bands = self._bands(spec, baseline, profile, settings.min_labelled)
         first = max(0, positions[0] - 2)
         all_windows = self._windows(spec, size, spans[first][0], spans[positions[-1]][0] + _US)
@@ -299,6 +314,27 @@ class WindowJudge:
             if shift is not None and shift.shifted:
                 out.append((t, shift.reason()))
         return out
+
+
+@dataclass(frozen=True)
+class _ChunkProfile:
+    """The parts of a :class:`ReferenceProfile` band fitting reads: quality per chunk."""
+
+    quality: dict[str, list[list[float]]]
+    noise: dict[str, list[float]] = field(default_factory=dict)
+    noise_n: int = 0
+    unjudged: dict[str, str] = field(default_factory=dict)
+
+
+def chunk_bands(spec: ModelSpec, quality: dict[str, list[list[float]]], *,
+                unjudged: dict[str, str] | None = None) -> dict[str, MetricBand]:
+    """Quality bands from a reference cut into chunks (``{metric: [[value, labelled rows],
+    ...]}``), fitted exactly as :meth:`WindowJudge.judge` fits a reference file's bands (the
+    offline report judges a current data set against them)."""
+    profile = _ChunkProfile(quality, unjudged=dict(unjudged or {}))
+    bands, _ = WindowJudge(None)._bands(spec, [], profile,  # type: ignore[arg-type]
+                                        judgement_settings(spec).min_labelled)
+    return {m: b for m, b in bands.items() if m in quality}
 
 
 def _recent_error(details: Any) -> float | None:

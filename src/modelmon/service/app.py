@@ -21,6 +21,7 @@ from fastapi import Depends, FastAPI
 import modelmon
 from modelmon.config.inference import complete_spec
 from modelmon.config.settings import Settings
+from modelmon.dashboard import install_dashboard
 from modelmon.exceptions import StoreError
 from modelmon.ingest.pool import ValidationPool, default_workers
 from modelmon.ingest.warmup import warm_up
@@ -125,12 +126,14 @@ def create_app(
                 stoppers.append(stop)
         log.info("modelmon %s serving %d models", modelmon.__version__,
                  len(the_store.list_models()))
-        if settings.server.api_key is None:
-            log.warning("no API key configured (server.api_key, MODELMON_API_KEY): the /v1 API "
-                        "is open to every client that can reach this server (server.host %s)",
+        if not settings.server.auth:
+            log.warning("no API key configured (server.api_key, server.api_keys, "
+                        "MODELMON_API_KEY): the /v1 API and the dashboard are open to every "
+                        "client that can reach this server (server.host %s)",
                         settings.server.host)
         else:
-            log.info("the /v1 API requires the API key (server.api_key)")
+            log.info("the /v1 API and the dashboard require an API key (server.api_key, "
+                     "server.api_keys)")
         try:
             yield
         finally:
@@ -172,6 +175,7 @@ def create_app(
     app.include_router(backtest.router, dependencies=auth)
     install_openapi(app)
     install_docs(app)
+    install_dashboard(app)
     limits: dict[str, Any] = {"metrics": metrics, "max_body": settings.ingest.max_body,
                               "access_log": settings.server.access_log,
                               "body_timeout": settings.server.body_timeout_seconds}

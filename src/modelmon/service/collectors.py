@@ -24,6 +24,15 @@ configuration, never by traffic: no prediction ids, no segment values):
                                                             drifted
 ``modelmon_detector_events_total{model,detector,kind}``     stored detector warnings and drifts
 ``modelmon_model_last_evaluation_timestamp_seconds{model}`` when the status was last set
+``modelmon_model_version_created_timestamp_seconds``        when each registered version was
+``{model,version,stage}``                                   created (its real name: Grafana's
+                                                            version variable reads it)
+``modelmon_feature_importance{model,feature}``              each feature's importance in the
+                                                            newest logged snapshot
+``modelmon_training_last_run_timestamp_seconds``            when the newest training run (or
+``{model,kind}``                                            online update) finished
+``modelmon_training_run_duration_seconds{model,kind}``      how long the newest one took
+``modelmon_training_runs_total{model,kind,status}``         logged runs and online updates
 ``modelmon_host_*``, ``modelmon_gpu_*``                     see :class:`HostCollector`
 ==========================================================  =======================================
 
@@ -238,7 +247,7 @@ class ModelResultsCollector(Collector):
             return cached
         snapshot = _Snapshot(token, now, complete=known)
         for part, read in (("metrics", self._metrics), ("events", self._events),
-                           ("baseline", self._baseline)):
+                           ("baseline", self._baseline), ("training", self._training)):
             try:
                 read(model, snapshot)
             except Exception as exc:
@@ -265,6 +274,38 @@ class ModelResultsCollector(Collector):
             base = row.get("baseline_mean")
             if window and base is not None and math.isfinite(base):
                 snap.add("baseline", (model, window, row["metric"]), float(base))
+
+    def _training(self, model: str, snap: _Snapshot) -> None:
+        """Versions, the newest feature-importance snapshot and the training runs."""
+        from modelmon.store.base import BatchKind
+
+        for v in self.store.list_versions(model):
+            snap.add("version", (model, v.version, v.stage), v.created_at.timestamp())
+        importance = self.store.read_table(model, BatchKind.FEATURE_IMPORTANCE)
+        if importance.num_rows:
+            newest = pc.max(importance["snapshot_time"])
+            rows = importance.filter(pc.equal(importance["snapshot_time"], newest)).to_pylist()
+            for r in sorted(rows, key=lambda r: r["feature"]):
+                if r["importance"] is not None and math.isfinite(r["importance"]):
+                    snap.add("importance", (model, r["feature"]), float(r["importance"]))
+        runs = self.store.read_table(model, BatchKind.TRAINING_RUNS)
+        if runs.num_rows == 0:
+            return
+        counts: dict[tuple[str, str], int] = {}
+        last: dict[str, dict[str, Any]] = {}
+        for r in runs.to_pylist():
+            kind, status = r["kind"] or "training", r["status"] or "success"
+            counts[(kind, status)] = counts.get((kind, status), 0) + 1
+            when = r["finished_at"] or r["started_at"]
+            if when is not None and status == "success" and (
+                    kind not in last or when >= last[kind]["when"]):
+                last[kind] = {"when": when, "duration": r["duration_seconds"]}
+        for (kind, status), n in sorted(counts.items()):
+            snap.add("runs", (model, kind, status), float(n))
+        for kind, run in sorted(last.items()):
+            snap.add("last_run", (model, kind), run["when"].timestamp())
+            if run["duration"] is not None and math.isfinite(run["duration"]):
+                snap.add("run_duration", (model, kind), float(run["duration"]))
 
     def _skipped(self, part: str, model: str, exc: Exception) -> None:
         log.warning("metrics scrape: skipped %s of model %r: %s", part, model, exc)
@@ -381,6 +422,22 @@ def _families() -> dict[str, _Family]:
         "received": GaugeMetricFamily(
             "modelmon_model_last_prediction_timestamp_seconds", "Unix time the model's newest "
             "prediction was received.", labels=["model"]),
+        "version": GaugeMetricFamily(
+            "modelmon_model_version_created_timestamp_seconds", "Unix time each registered "
+            "version of the model was created.", labels=["model", "version", "stage"]),
+        "importance": GaugeMetricFamily(
+            "modelmon_feature_importance", "Importance of each feature in the model's newest "
+            "logged snapshot.", labels=["model", "feature"]),
+        "last_run": GaugeMetricFamily(
+            "modelmon_training_last_run_timestamp_seconds", "Unix time the newest successful "
+            "training run (kind training) or online update (kind online_update) finished.",
+            labels=["model", "kind"]),
+        "run_duration": GaugeMetricFamily(
+            "modelmon_training_run_duration_seconds", "Duration of the newest successful "
+            "training run or online update.", labels=["model", "kind"]),
+        "runs": CounterMetricFamily(
+            "modelmon_training_runs", "Training runs and online updates logged, by status.",
+            labels=["model", "kind", "status"]),
     }
 
 

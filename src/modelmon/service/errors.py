@@ -33,6 +33,7 @@ log = logging.getLogger("modelmon.service")
 _STATUS_BY_CODE = {
     "malformed_body": 400,
     "unauthorized": 401,
+    "forbidden": 403,
     "payload_too_large": 413,
     "request_timeout": 408,
     "batch_too_large": 413,

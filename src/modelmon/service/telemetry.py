@@ -24,16 +24,17 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-__all__ = ["LatencyHistograms", "ServiceMetrics"]
+__all__ = ["BatchHistograms", "ConfidenceHistograms", "LatencyHistograms", "ServiceMetrics",
+           "confidence_of"]
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_CONFIDENCE_BUCKETS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 
 
-class LatencyHistograms(Collector):
-    """``modelmon_prediction_latency_seconds{model,version}``: the latency the model servers
-    report with each stored prediction, as a Prometheus histogram (``histogram_quantile``
-    works on it). Bucket counts are added a whole batch at a time (NumPy), at most
-    ``max_versions`` versions per model (the rest counted as ``other``).
+class BatchHistograms(Collector):
+    """A Prometheus histogram per ``{model, version}`` of a value stored predictions carry
+    (``histogram_quantile`` works on it). Bucket counts are added a whole batch at a time
+    (NumPy), at most ``max_versions`` versions per model (the rest counted as ``other``).
 
     >>> import numpy as np
     >>> h = LatencyHistograms()
@@ -43,8 +44,12 @@ class LatencyHistograms(Collector):
     [('modelmon_prediction_latency_seconds', {'model': 'fraud', 'version': 'v1'}, 2.0)]
     """
 
-    def __init__(self, buckets: tuple[float, ...] = _LATENCY_BUCKETS, max_versions: int = 50) -> None:
-        self.buckets = np.asarray(buckets, dtype=np.float64)
+    name = "modelmon_prediction_latency_seconds"
+    doc = "Latency reported with each stored prediction, by model and version."
+    default_buckets: tuple[float, ...] = _LATENCY_BUCKETS
+
+    def __init__(self, buckets: tuple[float, ...] | None = None, max_versions: int = 50) -> None:
+        self.buckets = np.asarray(buckets or self.default_buckets, dtype=np.float64)
         self.max_versions = max_versions
         self._counts: dict[tuple[str, str], np.ndarray] = {}
         self._sums: dict[tuple[str, str], float] = {}
@@ -74,10 +79,7 @@ class LatencyHistograms(Collector):
         return []
 
     def collect(self) -> Iterable[Metric]:
-        family = HistogramMetricFamily(
-            "modelmon_prediction_latency_seconds",
-            "Latency reported with each stored prediction, by model and version.",
-            labels=["model", "version"])
+        family = HistogramMetricFamily(self.name, self.doc, labels=["model", "version"])
         with self._lock:
             items = [(k, v.copy(), self._sums[k]) for k, v in sorted(self._counts.items())]
         for (model, version), counts, total in items:
@@ -87,6 +89,46 @@ class LatencyHistograms(Collector):
             buckets.append(("+Inf", float(cumulative[-1])))
             family.add_metric([model, version], buckets, total)
         yield family
+
+
+class LatencyHistograms(BatchHistograms):
+    """``modelmon_prediction_latency_seconds{model,version}``: the latency the model servers
+    report with each stored prediction."""
+
+
+class ConfidenceHistograms(BatchHistograms):
+    """``modelmon_prediction_confidence{model,version}``: how sure the model was of each stored
+    prediction (:func:`confidence_of`), a ratio 0..1. A shift of this histogram is often the
+    first sign of drift, long before ground truth arrives."""
+
+    name = "modelmon_prediction_confidence"
+    doc = ("Confidence of each stored prediction (the largest class probability; a binary "
+           "score s counts as max(s, 1 - s)), by model and version.")
+    default_buckets = _CONFIDENCE_BUCKETS
+
+
+def confidence_of(scores: np.ndarray | None, probabilities: list[np.ndarray] | None,
+                  offsets: np.ndarray | None = None) -> np.ndarray | None:
+    """Each prediction's confidence: ``max(s, 1 - s)`` of a binary score, else the largest of
+    its class probabilities (flattened ``probabilities`` cut at ``offsets``); NaN when unknown.
+
+    >>> confidence_of(np.array([0.9, 0.2, np.nan]), None).tolist()
+    [0.9, 0.8, nan]
+    >>> confidence_of(None, np.array([0.1, 0.7, 0.2, 0.5, 0.5]), np.array([0, 3, 5])).tolist()
+    [0.7, 0.5]
+    """
+    if scores is not None:
+        s = np.asarray(scores, dtype=np.float64)
+        return np.maximum(s, 1.0 - s)
+    if probabilities is None or offsets is None or len(offsets) < 2:
+        return None
+    flat = np.asarray(probabilities, dtype=np.float64)
+    lengths = np.diff(offsets)
+    out = np.full(lengths.size, np.nan)
+    filled = lengths > 0
+    if flat.size and filled.any():
+        out[filled] = np.maximum.reduceat(flat, offsets[:-1][filled])
+    return out
 
 
 class _CallbackGauges(Collector):
@@ -150,6 +192,8 @@ class ServiceMetrics:
         )
         self.latency = LatencyHistograms()
         r.register(self.latency)
+        self.confidence = ConfidenceHistograms()
+        r.register(self.confidence)
         self.rule_duration = Histogram(
             "modelmon_alert_rule_evaluation_duration_seconds",
             "Duration of one evaluation of an alert rule.", ["rule"],

@@ -338,14 +338,19 @@ class DuckDBResultsMixin:
 
     def feature_results(
         self, model: str, *, window_size: str | None = None,
-        start: datetime | None = None, end: datetime | None = None, feature: str | None = None,
+        start: datetime | None = None, end: datetime | None = None,
+        feature: str | Sequence[str] | None = None,
         version: str | None = ALL, segment: str | None = ALL, limit: int = 100_000,
     ) -> pa.Table:
         where, params = self._series_filter(model, window_size=window_size, version=version,
                                             segment=segment, start=start, end=end)
-        if feature is not None:
+        if isinstance(feature, str):
             where += " AND feature = ?"
             params.append(feature)
+        elif feature is not None:
+            names = list(feature) or [""]
+            where += f" AND feature IN ({', '.join('?' for _ in names)})"
+            params.extend(names)
         cols = ", ".join(FEATURE_RESULT_COLUMNS)
         sql = (f"SELECT {cols} FROM feature_results{where} ORDER BY window_start, feature "
                f"LIMIT {int(limit)}")

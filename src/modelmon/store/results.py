@@ -230,10 +230,11 @@ class ResultStore(Protocol):
 
     def feature_results(
         self, model: str, *, window_size: str | None = None, start: datetime | None = None,
-        end: datetime | None = None, feature: str | None = None, version: str | None = ALL,
-        segment: str = ALL, limit: int = 100_000,
+        end: datetime | None = None, feature: str | Sequence[str] | None = None,
+        version: str | None = ALL, segment: str = ALL, limit: int = 100_000,
     ) -> pa.Table:
-        """Per-feature drift and data-quality rows ordered by window start, then feature."""
+        """Per-feature drift and data-quality rows ordered by window start, then feature
+        (``feature``: one feature or a list of them)."""
 
     def window_aggregates(
         self, model: str, window_size: str, start: datetime, end: datetime,

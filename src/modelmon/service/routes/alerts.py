@@ -174,11 +174,9 @@ async def list_silences(request: Request,
     return json_response({"silences": items})
 
 
-@router.post("/silences", summary="Create a silence", status_code=201,
-             openapi_extra=body_doc(SilenceBody), responses=_ERRORS)
-async def create_silence(request: Request) -> Response:
-    body = validated(SilenceBody, require_object(await read_json(request), "a silence"))
-    now = _state(request).clock()
+def build_silence(body: SilenceBody, now: datetime) -> Silence:
+    """The silence a request (or the dashboard's form) asks for, checked: ``invalid_value``
+    naming the field otherwise."""
     starts = body.starts_at or now
     if body.ends_at is not None and body.duration is not None:
         raise ValidationError("give 'ends_at' or 'duration', not both", code="invalid_value",
@@ -198,10 +196,17 @@ async def create_silence(request: Request) -> Response:
                                   loc=(name,))
     matchers = _matchers(body.matchers)
     try:
-        silence = Silence.create(matchers, starts, ends, body.created_by,
-                                 body.comment, now)
+        return Silence.create(matchers, starts, ends, body.created_by, body.comment, now)
     except ValueError as exc:
         raise ValidationError(str(exc), code="invalid_value", loc=("ends_at",)) from None
+
+
+@router.post("/silences", summary="Create a silence", status_code=201,
+             openapi_extra=body_doc(SilenceBody), responses=_ERRORS)
+async def create_silence(request: Request) -> Response:
+    body = validated(SilenceBody, require_object(await read_json(request), "a silence"))
+    now = _state(request).clock()
+    silence = build_silence(body, now)
     engine = _engine(request)
     await asyncio.to_thread(engine.add_silence, silence)
     matching = [a.fingerprint for a in engine.matching(silence.matchers)]

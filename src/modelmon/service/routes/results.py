@@ -26,6 +26,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
 
 from modelmon.config.durations import format_duration
 from modelmon.config.models import ModelSpec
@@ -852,15 +853,46 @@ async def reports(
                          link=lambda **p: _link(request, **p))
 
 
+def wants_html(request: Request) -> bool:
+    """The client prefers ``text/html`` to JSON (a browser, or ``Accept: text/html``)."""
+    for part in request.headers.get("accept", "").split(","):
+        media = part.split(";")[0].strip().lower()
+        if media in ("application/json", "*/*", "application/*"):
+            return False
+        if media in ("text/html", "application/xhtml+xml", "text/*"):
+            return True
+    return False
+
+
+async def _report_html(model: str, store: ResultBackend, report_id: str | None) -> Response:
+    from modelmon.report.service import window_report_html
+
+    current_model.set(model)
+
+    def build() -> str:
+        chosen = report_id or _latest_report_body(store, model)["id"]
+        return window_report_html(store, model, chosen)
+
+    return HTMLResponse(await asyncio.to_thread(build))
+
+
+_HTML: dict[int | str, dict[str, Any]] = {200: {"content": {"application/json": {}, "text/html": {}},
+               "description": "The report; a self-contained HTML page with Accept: text/html"}}
+
+
 @router.get("/models/{model}/reports/latest", summary="The newest evaluation report",
-            responses=_ERRORS)
+            responses={**_ERRORS, **_HTML})
 async def latest_report(request: Request, model: str) -> Response:
+    if wants_html(request):
+        return await _report_html(model, _store(request), None)
     return await _answer(model, _latest_report_body, _store(request), model)
 
 
-@router.get("/models/{model}/reports/{report_id}", summary="One evaluation report",
-            responses=_ERRORS)
+@router.get("/models/{model}/reports/{report_id}", summary="One evaluation report (JSON, or "
+            "the HTML report with Accept: text/html)", responses={**_ERRORS, **_HTML})
 async def report(request: Request, model: str, report_id: str) -> Response:
+    if wants_html(request):
+        return await _report_html(model, _store(request), report_id)
     return await _answer(model, lambda: _store(request).get_report(model, report_id))
 
 

@@ -1,0 +1,77 @@
+"""Who is looking at a page, and what they may do.
+
+With no API key configured the dashboard is open (everyone may do everything, as with the API).
+With keys, every page needs a session (:mod:`modelmon.dashboard.sessions`): a request without one
+is sent to ``/ui/signin``; a ``read`` session may look but not acknowledge, silence or expire
+(the forms are hidden and their handlers answer 403). Forms carry the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+
+from modelmon.dashboard.sessions import COOKIE, Session, SessionSigner
+
+__all__ = ["OPEN_SESSION", "SignInRequired", "Viewer", "WriteForbidden", "check_form", "signer",
+           "viewer"]
+
+#: The session of everyone when the service has no keys.
+OPEN_SESSION = Session("anonymous", "admin", 0, "")
+
+
+class SignInRequired(Exception):
+    """Raised by :func:`viewer`; the app answers with a redirect to the sign-in page."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+class WriteForbidden(Exception):
+    """A form that changes something came from a read-only session or without its CSRF token."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def signer(request: Request) -> SessionSigner:
+    """The app's session signer (made on first use from ``server.session_secret``)."""
+    state = request.app.state
+    found: SessionSigner | None = getattr(state, "session_signer", None)
+    if found is None:
+        found = SessionSigner.from_settings(state.mm.settings.server)
+        state.session_signer = found
+    return found
+
+
+def sign_in_url(request: Request) -> str:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return f"/ui/signin?next={quote(target, safe='')}"
+
+
+async def viewer(request: Request) -> Session:
+    """FastAPI dependency of every page: the signed-in session (or the open one)."""
+    if not request.app.state.mm.settings.server.auth:
+        return OPEN_SESSION
+    session = signer(request).read(request.cookies.get(COOKIE))
+    if session is None:
+        raise SignInRequired(sign_in_url(request))
+    return session
+
+
+#: A page handler's parameter: the session of whoever looks at the page.
+Viewer = Annotated[Session, Depends(viewer)]
+
+
+def check_form(session: Session, form: dict[str, str]) -> None:
+    """A form that changes something: the session may write and the CSRF token matches."""
+    if not session.can_write:
+        raise WriteForbidden(f"signed in as {session.name!r} with a read-only key: looking is "
+                             "allowed, changing is not")
+    if session is not OPEN_SESSION and form.get("csrf") != session.csrf:
+        raise WriteForbidden("the form's security token does not match your session; reload "
+                             "the page and try again")
