@@ -324,6 +324,7 @@ class _ChunkProfile:
     noise: dict[str, list[float]] = field(default_factory=dict)
     noise_n: int = 0
     unjudged: dict[str, str] = field(default_factory=dict)
+    multivariate: dict[str, Any] = field(default_factory=dict)
 
 
 def chunk_bands(spec: ModelSpec, quality: dict[str, list[list[float]]], *,
