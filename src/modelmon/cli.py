@@ -41,6 +41,10 @@ app.add_typer(silences_app, name="silences")
 from modelmon.actions.cli import actions_app  # noqa: E402  (its own module: modelmon actions ...)
 
 app.add_typer(actions_app, name="actions")
+from modelmon.access.cli import audit_command, keys_app  # noqa: E402  (modelmon keys ..., audit)
+
+app.add_typer(keys_app, name="keys")
+app.command("audit")(audit_command)
 
 console = Console()
 err_console = Console(stderr=True)

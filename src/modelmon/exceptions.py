@@ -82,7 +82,9 @@ ERROR_CODES: dict[str, str] = {
     # configuration and infrastructure
     "invalid_config": "A configuration file or setting is wrong.",
     "unauthorized": "Missing or wrong API key.",
-    "forbidden": "The API key may only read (role 'read'); this request changes something.",
+    "forbidden": "The API key's role (or its models) does not allow this request.",
+    "rate_limited": "Too many failed authentications from this address or for this key; retry "
+                    "after the time in the Retry-After header.",
     "store_unavailable": "The storage backend failed; the request was not applied.",
     "overloaded": "The ingest queue is full; retry after the time in the Retry-After header.",
     "internal_error": "An unexpected server error; the request was not applied.",

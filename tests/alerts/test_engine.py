@@ -157,6 +157,12 @@ def test_minimum_samples_and_service_conditions() -> None:
     assert evaluate_condition(by_name["ServiceUnhealthy"], service)[0].active
     assert evaluate_condition(by_name["DiskAlmostFull"], service)[0].active
     assert not evaluate_condition(by_name["WriterStopped"], service)[0].active
+    assert not evaluate_condition(by_name["AuthFailureBurst"], service)[0].active  # no count
+    burst = ServiceContext(T0, {}, {"auth_failures": 51.0})
+    [sample] = evaluate_condition(by_name["AuthFailureBurst"], burst)
+    assert sample.active and sample.value == 51.0
+    assert not evaluate_condition(by_name["AuthFailureBurst"],
+                                  ServiceContext(T0, {}, {"auth_failures": 50.0}))[0].active
     assert evaluate_condition(by_name["ServiceUnhealthy"], ctx()) == []  # a model context
 
 

@@ -170,3 +170,27 @@ def test_an_open_service_needs_no_sign_in(tmp_path: Path) -> None:
         ok = c.post("/ui/silences", data={"matchers": 'model="fraud"', "by": "bob"})
         assert ok.status_code == 303
         assert c.get("/v1/silences").json()["silences"][0]["created_by"] == "bob"
+
+
+def test_stored_keys_sign_in_revocation_ends_the_session_and_forms_are_audited(
+        server: LiveServer) -> None:
+    admin = {"x-api-key": ADMIN_KEY}
+    with httpx.Client(base_url=server.url, timeout=60) as api:
+        made = api.post("/v1/keys", headers=admin, json={"name": "bob", "role": "admin"}).json()
+        ingest = api.post("/v1/keys", headers=admin, json={"name": "etl", "role": "ingest"}
+                          ).json()
+        refused = api.post("/ui/signin", data={"key": ingest["key"], "next": "/ui/"})
+        assert refused.status_code == 403 and "ingest key may only send data" in refused.text
+        with _signed_in(server, made["key"]) as c:
+            page = c.get("/ui/alerts").text
+            assert "bob (admin)" in page
+            token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+            done = c.post("/ui/silences", data={"matchers": 'model="fraud"', "duration": "1h",
+                                                "comment": "bob's", "csrf": token})
+            assert done.status_code == 303
+            api.delete(f"/v1/keys/{made['key_id']}", headers=admin).raise_for_status()
+            assert c.get("/ui/alerts").status_code == 303  # revoked: signed out at once
+        entries = api.get("/v1/audit", headers=admin, params={"key_id": made["key_id"]}
+                          ).json()["entries"]
+        assert [(e["action"], e["status"], e["key_name"]) for e in entries] == [
+            ("POST /ui/silences", 303, "bob")]

@@ -15,7 +15,7 @@ from modelmon.dashboard.views import COMPONENTS, VIEWS, shows_for, view_of
 from modelmon.drift import summarize_categorical, summarize_numeric
 from modelmon.exceptions import ConfigError
 from modelmon.report.distributions import distribution, distribution_of_values, drift_score
-from modelmon.service.auth import authenticate
+from modelmon.service.keyring import KeyRing
 
 
 def test_a_session_survives_its_life_and_nothing_else() -> None:
@@ -37,10 +37,16 @@ def test_keys_with_roles_beside_the_single_key() -> None:
         "api_keys": [{"key": "r", "role": "read", "name": "viewer"}, {"key": "a"}]}})
     server = settings.server
     assert server.auth and [k.role for k in server.all_keys()] == ["admin", "read", "admin"]
-    assert authenticate(server, "old").role == "admin"  # type: ignore[union-attr]
-    assert authenticate(server, "r").name == "viewer"  # type: ignore[union-attr]
-    assert authenticate(server, "a").name == "admin"  # type: ignore[union-attr]
-    assert authenticate(server, "") is None and authenticate(server, "x") is None
+    ring = KeyRing(server)
+    assert ring.authenticate("old").role == "admin"  # type: ignore[union-attr]
+    assert ring.authenticate("r").name == "viewer"  # type: ignore[union-attr]
+    assert ring.authenticate("a").name == "admin"  # type: ignore[union-attr]
+    assert ring.authenticate("a").key_id == "admin"  # type: ignore[union-attr]
+    twice = KeyRing(load_settings(env={}, overrides={"server": {
+        "api_keys": [{"key": "a1"}, {"key": "a2"}]}}).server)
+    assert [p.key_id for p in twice.config_keys()] == ["admin", "admin-1"]  # ids stay unique
+    assert ring.authenticate("") is None and ring.authenticate("x") is None
+    assert ring.by_id("viewer") == ring.authenticate("r") and ring.by_id("nobody") is None
     assert not ServerSettings().auth
     with pytest.raises(ConfigError, match="must not be empty"):
         load_settings(env={}, overrides={"server": {"api_keys": [{"key": " "}]}})

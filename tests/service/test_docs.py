@@ -44,5 +44,5 @@ def test_metrics_is_documented_as_text(client: httpx.Client) -> None:
     spec = client.get("/openapi.json").json()
     content = spec["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
     assert set(content) == {"text/plain", "application/openmetrics-text"}
-    r = client.get("/metrics")
+    r = client.get("/metrics", headers={"X-API-Key": "k"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")

@@ -728,7 +728,12 @@ def test_query_endpoints_require_the_api_key(tmp_path: Path) -> None:
         for path in ("/v1/overview", "/v1/system", "/v1/models/fraud/metrics"):
             error(client.get(path), 401, "unauthorized")
             assert client.get(path, headers={"X-API-Key": "s3cret"}).status_code == 200
-        assert client.get("/metrics").status_code == 200  # scrapes stay open
+        error(client.get("/metrics"), 401, "unauthorized")  # per-feature drift: keyed
+    public = settings_for(tmp_path / "public", server={"api_key": "s3cret",
+                                                        "public_metrics": True})
+    with live_server(public) as server, httpx.Client(base_url=server.url) as client:
+        assert client.get("/metrics").status_code == 200  # a Prometheus without credentials
+        error(client.get("/info"), 401, "unauthorized")   # /info stays keyed
 
 
 def test_openapi_documents_the_query_routes(client: httpx.Client) -> None:

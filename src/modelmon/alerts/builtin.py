@@ -106,7 +106,7 @@ def builtin_rules(spec: ModelSpec) -> list[AlertRule]:
 
 @lru_cache(maxsize=1)
 def service_rules() -> tuple[AlertRule, ...]:
-    """Rules about the service itself (store, writer, disk)."""
+    """Rules about the service itself (store, writer, disk, bursts of refused keys)."""
     return (
         AlertRule.model_validate({
             "name": "ServiceUnhealthy", "severity": "critical",
@@ -121,4 +121,11 @@ def service_rules() -> tuple[AlertRule, ...]:
             "condition": {"kind": "service", "check": "disk", "op": ">", "value": 0.9},
             "annotations": {"summary": "the store's disk is {{ (value * 100) | round | int }} % "
                                        "full"}}),
+        AlertRule.model_validate({
+            "name": "AuthFailureBurst", "severity": "warning",
+            "condition": {"kind": "service", "check": "auth_failures", "op": ">", "value": 50},
+            "annotations": {"summary": "{{ value | int }} refused authentications in 5 minutes "
+                                       "(someone guessing keys, or a client with a revoked key)",
+                            "description": "modelmon_auth_failures_total by reason tells which; "
+                                           "addresses past server.auth_failures.limit get 429"}}),
     )

@@ -34,7 +34,8 @@ Conditions (``condition.kind``):
 ``no_data``               no prediction received for ``for`` (a model that went silent)
 ``training_staleness``    no training run logged for ``max_age``
 ``service``               the service itself: ``store``/``writer``/``scheduler`` unhealthy, or
-                          ``cpu``/``memory``/``disk``/``queue`` use above a ratio
+                          ``cpu``/``memory``/``disk``/``queue`` use above a ratio, or
+                          ``auth_failures`` (refused authentications in 5 minutes) above a count
 ========================  ==========================================================================
 
 Thresholds accept fractions (``0.15``) or percents (``"15%"``).
@@ -264,7 +265,8 @@ class StalenessCondition(_Strict):
 
 class ServiceCondition(_Strict):
     kind: Literal["service"] = "service"
-    check: Literal["store", "writer", "scheduler", "cpu", "memory", "disk", "queue"]
+    check: Literal["store", "writer", "scheduler", "cpu", "memory", "disk", "queue",
+                   "auth_failures"]
     op: Op = ">"
     value: Threshold | None = None
 
@@ -272,6 +274,9 @@ class ServiceCondition(_Strict):
     def _ratio(self) -> ServiceCondition:
         if self.check in ("cpu", "memory", "disk", "queue") and self.value is None:
             raise ValueError(f"check {self.check!r} needs a 'value' (a ratio such as 0.8)")
+        if self.check == "auth_failures" and self.value is None:
+            raise ValueError("check 'auth_failures' needs a 'value' (refused authentications "
+                             "in the last 5 minutes, such as 50)")
         return self
 
 

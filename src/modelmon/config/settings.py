@@ -104,21 +104,42 @@ class StoreSettings(_Section):
 
 
 class ApiKey(_Section):
-    """An API key with a role: ``admin`` may do everything; ``read`` may look (every GET of the
-    API and the dashboard) but not change anything (ingest, silences, acknowledgements, rules).
-    ``name`` says who acted (a silence's creator, an acknowledgement) when the dashboard is
-    signed in with this key."""
+    """An API key written in the configuration file, with a role (see
+    :mod:`modelmon.access.keys`): ``admin`` may do everything; ``read`` may look (every query
+    and the dashboard) but not change anything; ``ingest`` may only send data. ``name`` names
+    the key in logs and the audit log (and says who acted when the dashboard is signed in with
+    it). Give the key itself (``key``, a secret: ``${MODELMON_READ_KEY}``) or its SHA-256
+    (``key_sha256``, hex), so the file never holds it; ``models`` limits the key to those
+    models. Keys made with ``modelmon keys create`` live in the store instead."""
 
-    key: SecretStr
-    role: Literal["admin", "read"] = "admin"
+    key: SecretStr | None = None
+    key_sha256: str | None = Field(None, pattern=r"^[0-9a-fA-F]{64}$")
+    role: Literal["admin", "read", "ingest"] = "admin"
     name: str = Field("", max_length=200)
+    models: list[str] | None = None
 
     @field_validator("key")
     @classmethod
-    def _not_empty(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().strip():
+    def _not_empty(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
             raise ValueError("an API key must not be empty")
         return value
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ApiKey:
+        if (self.key is None) == (self.key_sha256 is None):
+            raise ValueError("give the key either as 'key' or as 'key_sha256' (one of them)")
+        return self
+
+
+class AuthFailureSettings(_Section):
+    """Failed authentication: after ``limit`` failures within ``window_seconds`` from one client
+    address (or against one key id), its requests get ``429`` with ``Retry-After`` for
+    ``lockout_seconds``."""
+
+    limit: int = Field(20, ge=1)
+    window_seconds: float = Field(60.0, gt=0)
+    lockout_seconds: float = Field(300.0, gt=0)
 
 
 class ServerSettings(_Section):
@@ -134,6 +155,12 @@ class ServerSettings(_Section):
     # with a restart). Give one (e.g. ${MODELMON_SESSION_SECRET}) for several replicas.
     session_secret: SecretStr | None = None
     session_hours: float = Field(12.0, gt=0, le=24 * 90)
+    auth_failures: AuthFailureSettings = Field(default_factory=AuthFailureSettings)
+    # With keys: /metrics (per-feature drift, model names) and /info (the configuration's
+    # summary) need a read key unless these say they are public (e.g. for a Prometheus that
+    # scrapes without credentials).
+    public_metrics: bool = False
+    public_info: bool = False
     public_url: str | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
@@ -161,7 +188,7 @@ class ServerSettings(_Section):
         """Every configured key: ``api_key`` (an admin key named ``api_key``) and ``api_keys``."""
         out = list(self.api_keys)
         if self.api_key is not None:
-            out.insert(0, ApiKey(key=self.api_key, role="admin", name="api_key"))
+            out.insert(0, ApiKey(key=self.api_key, role="admin", name="api_key", models=None))
         return out
 
     @property

@@ -13,7 +13,9 @@ from urllib.parse import quote
 
 from fastapi import Depends, Request
 
+from modelmon.access.keys import ROLES, Principal, Role
 from modelmon.dashboard.sessions import COOKIE, Session, SessionSigner
+from modelmon.service.audit import mark_audited
 
 __all__ = ["OPEN_SESSION", "SignInRequired", "Viewer", "WriteForbidden", "check_form", "signer",
            "viewer"]
@@ -54,21 +56,28 @@ def sign_in_url(request: Request) -> str:
 
 
 async def viewer(request: Request) -> Session:
-    """FastAPI dependency of every page: the signed-in session (or the open one)."""
-    if not request.app.state.mm.settings.server.auth:
+    """FastAPI dependency of every page: the signed-in session (or the open one). A session
+    holds its key's id: the key's current role applies, and a revoked key ends it."""
+    ring = request.app.state.mm.keyring
+    if not ring.required:
         return OPEN_SESSION
     session = signer(request).read(request.cookies.get(COOKIE))
-    if session is None:
+    principal = ring.by_id(session.name) if session is not None else None
+    if session is None or principal is None:
         raise SignInRequired(sign_in_url(request))
-    return session
+    return Session(principal.name, str(principal.role), session.expires, session.csrf,
+                   key_id=principal.key_id)
 
 
 #: A page handler's parameter: the session of whoever looks at the page.
 Viewer = Annotated[Session, Depends(viewer)]
 
 
-def check_form(session: Session, form: dict[str, str]) -> None:
-    """A form that changes something: the session may write and the CSRF token matches."""
+def check_form(request: Request, session: Session, form: dict[str, str]) -> None:
+    """A form that changes something: audited (refused or not); the session may write and the
+    CSRF token matches."""
+    mark_audited(request, Principal(session.key_id or session.name, session.name,
+                                    Role(session.role) if session.role in ROLES else Role.READ))
     if not session.can_write:
         raise WriteForbidden(f"signed in as {session.name!r} with a read-only key: looking is "
                              "allowed, changing is not")

@@ -1,15 +1,16 @@
 """Signed session cookies for the dashboard: who signed in, with which role, until when.
 
 When the service has API keys, a person signs in with one (``/ui/signin``) and gets a cookie
-``modelmon_session`` holding ``name|role|expires|csrf`` signed with HMAC-SHA256 under
+``modelmon_session`` holding ``key id|role|expires|csrf`` signed with HMAC-SHA256 under
 ``server.session_secret`` (a random secret per process when unset). The cookie is ``HttpOnly``
 (scripts cannot read it), ``SameSite=Lax`` (other sites' forms do not carry it; links from an
 alert in Slack still do) and ``Secure`` when the request came over TLS. Forms that change
 something also carry the session's CSRF token, checked on submission.
 
 Nothing is stored server-side: a session ends when its time is up or the secret changes.
-The key itself is never in the cookie, so revoking a key ends its sessions at their expiry;
-changing ``session_secret`` ends all of them at once.
+The key itself is never in the cookie, only its id: each page looks the id up among the active
+keys, so revoking a key ends its sessions at once (and its current role applies); changing
+``session_secret`` ends all of them at once.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class Session:
     role: str
     expires: int
     csrf: str
+    key_id: str = ""
 
     @property
     def can_write(self) -> bool:

@@ -19,6 +19,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 
 import modelmon
+from modelmon.access.limiter import FailureLimiter
 from modelmon.config.inference import complete_spec
 from modelmon.config.settings import Settings
 from modelmon.dashboard import install_dashboard
@@ -26,6 +27,7 @@ from modelmon.exceptions import StoreError
 from modelmon.ingest.pool import ValidationPool, default_workers
 from modelmon.ingest.warmup import warm_up
 from modelmon.ingest.writer import GroupCommitWriter
+from modelmon.service.audit import AuditMiddleware
 from modelmon.service.auth import require_api_key
 from modelmon.service.collectors import register_collectors
 from modelmon.service.docs import install_docs
@@ -36,9 +38,12 @@ from modelmon.service.evaluation_hook import (
     start_scheduler,
 )
 from modelmon.service.fast_lane import ModelmonAPI
+from modelmon.service.keyring import KeyRing
 from modelmon.service.middleware import RequestMiddleware
 from modelmon.service.openapi import install_openapi
+from modelmon.service.roles import missing_roles
 from modelmon.service.routes import (
+    access,
     actions,
     admin,
     alerts,
@@ -89,6 +94,10 @@ def create_app(
         max_wait_seconds=settings.ingest.max_commit_wait_ms / 1000,
     )
     state = ServiceState(settings, the_store, writer, metrics)
+    failures = settings.server.auth_failures
+    state.keyring = KeyRing(settings.server)
+    state.auth_limiter = FailureLimiter(failures.limit, failures.window_seconds,
+                                        failures.lockout_seconds)
     workers = settings.ingest.validation_workers
     state.pool = ValidationPool(default_workers() if workers is None else workers)
     register_collectors(metrics.registry, state)
@@ -105,6 +114,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(the_store.open)
+        state.keyring = await asyncio.to_thread(KeyRing, settings.server,
+                                                getattr(the_store, "access", None))
         for spec in settings.models:
             full = await asyncio.to_thread(complete_spec, spec)
             await asyncio.to_thread(the_store.save_model, full, source="config")
@@ -126,14 +137,15 @@ def create_app(
                 stoppers.append(stop)
         log.info("modelmon %s serving %d models", modelmon.__version__,
                  len(the_store.list_models()))
-        if not settings.server.auth:
+        if not state.keyring.required:
             log.warning("no API key configured (server.api_key, server.api_keys, "
-                        "MODELMON_API_KEY): the /v1 API and the dashboard are open to every "
-                        "client that can reach this server (server.host %s)",
+                        "MODELMON_API_KEY, modelmon keys create): the /v1 API and the dashboard "
+                        "are open to every client that can reach this server (server.host %s)",
                         settings.server.host)
         else:
-            log.info("the /v1 API and the dashboard require an API key (server.api_key, "
-                     "server.api_keys)")
+            log.info("the /v1 API and the dashboard require an API key (%d in the "
+                     "configuration, %d in the store)", len(state.keyring.config_keys()),
+                     len(state.keyring.stored_ids()))
         try:
             yield
         finally:
@@ -173,13 +185,19 @@ def create_app(
     app.include_router(actions.router, dependencies=auth)
     app.include_router(admin.router, dependencies=auth)
     app.include_router(backtest.router, dependencies=auth)
+    app.include_router(access.router, dependencies=auth)
     install_openapi(app)
     install_docs(app)
     install_dashboard(app)
     limits: dict[str, Any] = {"metrics": metrics, "max_body": settings.ingest.max_body,
                               "access_log": settings.server.access_log,
                               "body_timeout": settings.server.body_timeout_seconds}
+    app.add_middleware(AuditMiddleware, state=state)
     app.add_middleware(RequestMiddleware, **limits)
     app.add_fast_lane(ingest.FAST_LANE, ingest.router,
                       lambda lane: RequestMiddleware(lane, **limits))
+    unnamed = missing_roles([(m, p) for p, ops in app.openapi()["paths"].items() for m in
+                             (o.upper() for o in ops)])
+    if unnamed:  # every route declares its role (modelmon.service.roles)
+        raise RuntimeError(f"routes without a role in modelmon.service.roles: {unnamed}")
     return app

@@ -1,30 +1,40 @@
-"""API-key authentication and roles for the ``/v1`` API (health probes, ``/metrics`` and docs stay
-open).
+"""Authentication and roles for the ``/v1`` API.
 
-Clients send ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. Keys come from
-``server.api_key`` (or the ``MODELMON_API_KEY`` environment variable; an admin key) and
-``server.api_keys`` (each with a role). No key configured means the API is open (the service
-says so in its start-up log); an empty header never authenticates.
+Clients send ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. Keys come from the
+configuration file (``server.api_key``, an admin key; ``server.api_keys``, each with a role) and
+from the store (``modelmon keys create``, ``POST /v1/keys``); see :mod:`modelmon.access.keys`.
+No key anywhere means the API is open (the service says so in its start-up log); an empty
+header never authenticates.
 
-Roles: ``admin`` may do everything; ``read`` may send safe requests only (GET, HEAD, OPTIONS):
-a read key that writes (ingest, a silence, an acknowledgement, a rule) gets ``403 forbidden``.
-The dashboard signs people in with the same keys (:mod:`modelmon.dashboard.sessions`).
+Every route needs a role (:mod:`modelmon.service.roles`): a request without a valid key gets
+``401 unauthorized``, a key of the wrong role (or limited to other models) ``403 forbidden``.
+Failed authentications are counted per client address and per key id; past
+``server.auth_failures.limit`` the address (key id) gets ``429 rate_limited`` with
+``Retry-After``. Requests needing ``admin`` are written to the audit log
+(:mod:`modelmon.service.audit`).
 """
 
 from __future__ import annotations
 
-import hmac
-from dataclasses import dataclass
+import contextvars
+from typing import Any
 
 from fastapi import Request
 
-from modelmon.config.settings import ServerSettings
+from modelmon.access.keys import Principal, Role, key_id_of
+from modelmon.access.limiter import FailureLimiter
 from modelmon.exceptions import ModelmonError
+from modelmon.service.audit import mark_audited
+from modelmon.service.keyring import OPEN, KeyRing
+from modelmon.service.roles import role_of
 
-__all__ = ["SAFE_METHODS", "Principal", "authenticate", "require_api_key"]
+__all__ = ["OPEN", "Forbidden", "Unauthorized", "authenticate_request", "client_address",
+           "current_principal", "presented_key", "principal_of", "require_api_key", "require_model"]
 
-#: Methods that change nothing: what a ``read`` key may send.
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+#: The principal of the request being answered (the ingest path checks each batch's model).
+current_principal: contextvars.ContextVar[Principal] = contextvars.ContextVar(
+    "modelmon_principal", default=OPEN)
 
 
 class Unauthorized(ModelmonError):
@@ -35,38 +45,12 @@ class Forbidden(ModelmonError):
     default_code = "forbidden"
 
 
-@dataclass(frozen=True)
-class Principal:
-    """Who a request comes from: the key's name and role (``anonymous``/``admin`` when the
-    service has no keys)."""
+class RateLimited(ModelmonError):
+    default_code = "rate_limited"
 
-    name: str
-    role: str
-
-    @property
-    def can_write(self) -> bool:
-        return self.role == "admin"
-
-
-#: Everyone, when no key is configured.
-OPEN = Principal("anonymous", "admin")
-
-
-def authenticate(server: ServerSettings, given: str) -> Principal | None:
-    """The principal whose key is ``given``, or None. Every key is compared in constant time
-    (and all of them are, so the time does not tell which one matched).
-
-    >>> s = ServerSettings(api_keys=[{"key": "r3ad", "role": "read", "name": "viewer"}])
-    >>> authenticate(s, "r3ad"), authenticate(s, "nope")
-    (Principal(name='viewer', role='read'), None)
-    """
-    found: Principal | None = None
-    raw = given.encode()
-    for key in server.all_keys():
-        secret = key.key.get_secret_value().encode()
-        if raw and secret and hmac.compare_digest(raw, secret) and found is None:
-            found = Principal(key.name or key.role, key.role)
-    return found
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message, loc=("header", "authorization"))
+        self.retry_after = max(1, int(retry_after + 0.999))
 
 
 def presented_key(request: Request) -> str:
@@ -79,19 +63,87 @@ def presented_key(request: Request) -> str:
     return given
 
 
-async def require_api_key(request: Request) -> Principal:
-    """FastAPI dependency: ``unauthorized`` (401) unless a configured key is presented,
-    ``forbidden`` (403) when a read-only key sends a request that changes something."""
-    server = request.app.state.mm.settings.server
-    if not server.auth:
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _subjects(request: Request, given: str) -> list[str]:
+    kid = key_id_of(given)
+    return [f"addr:{client_address(request)}", *([f"key:{kid}"] if kid else [])]
+
+
+def check_key(state: Any, request: Request, given: str) -> Principal:
+    """The principal of ``given`` (the open principal when no key exists); raises
+    ``rate_limited`` or ``unauthorized``, counting the failure."""
+    ring: KeyRing = state.keyring
+    if not ring.required:
         return OPEN
-    principal = authenticate(server, presented_key(request))
+    limiter: FailureLimiter = state.auth_limiter
+    subjects = _subjects(request, given)
+    wait = limiter.retry_after(*subjects)
+    if wait > 0:
+        state.metrics.auth_failures.labels("rate_limited").inc()
+        raise RateLimited("too many failed authentications from this address (or for this "
+                          f"key); retry in {int(wait + 0.999)} s", wait)
+    principal = ring.authenticate(given)
     if principal is None:
+        state.metrics.auth_failures.labels("missing" if not given else "invalid").inc()
+        limiter.fail(*subjects)
         raise Unauthorized(
             "missing or wrong API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
-            loc=("header", "authorization"),
-        )
-    if request.method not in SAFE_METHODS and not principal.can_write:
-        raise Forbidden(f"the key {principal.name!r} may only read (role 'read'): this "
-                        f"{request.method} needs an admin key", loc=("header", "authorization"))
+            loc=("header", "authorization"))
     return principal
+
+
+def authenticate_request(request: Request, needed: Role) -> Principal:
+    """Authenticate a request outside the ``/v1`` routes (``/metrics``, ``/info``)."""
+    state = request.app.state.mm
+    principal = check_key(state, request, presented_key(request))
+    if not principal.may(needed):
+        state.metrics.auth_failures.labels("forbidden").inc()
+        raise Forbidden(f"the key {principal.name!r} has role {principal.role!r}; this needs "
+                        f"{needed!r}", loc=("header", "authorization"))
+    return principal
+
+
+def _forbid(state: Any, message: str) -> Forbidden:
+    state.metrics.auth_failures.labels("forbidden").inc()
+    return Forbidden(message, loc=("header", "authorization"))
+
+
+async def require_api_key(request: Request) -> Principal:
+    """FastAPI dependency of every ``/v1`` route: the caller's principal, after checking its
+    key, its role against the route's and its models against the route's model."""
+    state = request.app.state.mm
+    route = request.scope.get("route")
+    needed, scope = role_of(request.method, getattr(route, "path", request.url.path))
+    principal = check_key(state, request, presented_key(request))
+    request.state.principal = principal
+    current_principal.set(principal)
+    if needed is Role.ADMIN:  # audited, refused or not
+        mark_audited(request, principal)
+    if not principal.may(needed):
+        raise _forbid(state, f"the key {principal.name!r} has role {str(principal.role)!r}; "
+                             f"{request.method} {getattr(route, 'path', '')} needs "
+                             f"{str(needed)!r}" + (" (or admin)" if needed is not Role.ADMIN
+                                                   else ""))
+    if principal.scoped:
+        if scope == "all":
+            raise _forbid(state, f"the key {principal.name!r} is limited to models "
+                                 f"{sorted(principal.models or ())}; this route spans every model")
+        model = request.path_params.get("model")
+        if scope == "path" and model is not None and not principal.reaches(model):
+            raise _forbid(state, f"the key {principal.name!r} may not reach model {model!r}")
+    return principal
+
+
+def principal_of(request: Request) -> Principal:
+    """The principal :func:`require_api_key` found (the open one outside the API)."""
+    return getattr(request.state, "principal", OPEN)
+
+
+def require_model(state: Any, model: str) -> None:
+    """A ``body`` route's check of the model it writes to against the request's key."""
+    principal = current_principal.get()
+    if principal.scoped and not principal.reaches(model):
+        raise _forbid(state, f"the key {principal.name!r} may not reach model {model!r}")

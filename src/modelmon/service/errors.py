@@ -34,6 +34,7 @@ _STATUS_BY_CODE = {
     "malformed_body": 400,
     "unauthorized": 401,
     "forbidden": 403,
+    "rate_limited": 429,
     "payload_too_large": 413,
     "request_timeout": 408,
     "batch_too_large": 413,
@@ -73,8 +74,8 @@ def modelmon_error_response(request: Request, exc: ModelmonError) -> Response:
     """The response for a modelmon error (status, ``Retry-After`` when retrying helps)."""
     status = status_for(exc)
     headers = None
-    if isinstance(exc, OverloadedError):
-        headers = {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, OverloadedError) or getattr(exc, "retry_after", None) is not None:
+        headers = {"Retry-After": str(getattr(exc, "retry_after", 1))}
     elif isinstance(exc, StoreError):
         headers = {"Retry-After": "5"}
         log.error("store error: %s", exc.message)

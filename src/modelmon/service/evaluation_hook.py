@@ -23,7 +23,8 @@ __all__ = ["alert_engine", "service_context", "start_scheduler"]
 
 def service_context(state: ServiceState) -> ServiceContext:
     """The service's own health for service rules: store commits, writer, scheduler, and the
-    use of CPU, memory, the store's disk and the ingest queue (ratios 0..1)."""
+    use of CPU, memory, the store's disk and the ingest queue (ratios 0..1), and the refused
+    authentications of the last 5 minutes (a count)."""
     writer = state.writer
     components = {
         "store": Health.UNHEALTHY if writer.failing() else Health.HEALTHY,
@@ -37,6 +38,7 @@ def service_context(state: ServiceState) -> ServiceContext:
         "memory": psutil.virtual_memory().percent / 100.0,
         "disk": disk.used / (disk.used + disk.free) if disk.used + disk.free else 0.0,
         "queue": writer.queued_rows / writer.max_queue_records if writer.max_queue_records else 0.0,
+        "auth_failures": float(state.auth_limiter.recent(300)) if state.auth_limiter else 0.0,
     }
     return ServiceContext(state.clock(), components, usage)
 

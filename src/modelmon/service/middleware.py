@@ -41,6 +41,12 @@ class BodyTimeout(UnreadableBody):
     the connection (a client that announced more than it sends held connections forever)."""
 
 
+def _key_id(scope: Scope) -> str | None:
+    """The id of the key the request authenticated with (never the key)."""
+    principal = scope.get("state", {}).get("principal")
+    return getattr(principal, "key_id", None)
+
+
 class RequestMiddleware:
     """Request id in/out, body-size limit (413), body deadline (408), per-route metrics and an
     access log line."""
@@ -118,7 +124,7 @@ class RequestMiddleware:
                     logging.ERROR if status >= 500 else logging.INFO,
                     "%s %s %s", method, scope.get("path"), status,
                     extra={"status": status, "duration_seconds": round(elapsed, 6),
-                           "route": template},
+                           "route": template, "key_id": _key_id(scope)},
                 )
             current_request_id.reset(token)
             current_model.reset(model_token)

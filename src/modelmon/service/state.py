@@ -51,6 +51,10 @@ class ServiceState:
     retention: Any = None
     #: The action runner (set with the alert engine; see modelmon.actions).
     actions: Any = None
+    #: The keys the service accepts (modelmon.service.keyring; the store's once it is open).
+    keyring: Any = None
+    #: Failed authentications per address and key id (modelmon.access.limiter).
+    auth_limiter: Any = None
 
     def ingest_now(self) -> EventTimeBounds:
         """The server's time and the event times ingest accepts now (``ingest.max_event_age``,

@@ -165,6 +165,12 @@ class ServiceMetrics:
             "modelmon_http_request_duration_seconds", "HTTP request latency by route template.",
             ["method", "route"], buckets=_LATENCY_BUCKETS, registry=r,
         )
+        self.auth_failures = Counter(
+            "modelmon_auth_failures_total",
+            "Refused authentications: missing or invalid key, forbidden (a valid key of another "
+            "role or models), rate_limited (locked out after repeated failures).",
+            ["reason"], registry=r,
+        )
         self.ingested = Counter(
             "modelmon_ingested_records_total", "Records stored, by model and kind.",
             ["model", "kind"], registry=r,

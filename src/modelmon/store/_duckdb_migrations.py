@@ -361,6 +361,38 @@ _M6 = _sql(
     )""",
 )
 
+# API keys (their SHA-256 only) and the append-only audit log.
+_M8 = _sql(
+    """CREATE TABLE api_keys (
+        key_id VARCHAR PRIMARY KEY,
+        name VARCHAR NOT NULL,
+        role VARCHAR NOT NULL,
+        key_hash VARCHAR NOT NULL UNIQUE,
+        models JSON,
+        created_at TIMESTAMP NOT NULL,
+        created_by VARCHAR NOT NULL,
+        revoked_at TIMESTAMP,
+        revoked_by VARCHAR
+    )""",
+    "CREATE SEQUENCE audit_ids START 1",
+    """CREATE TABLE audit_log (
+        id BIGINT PRIMARY KEY DEFAULT nextval('audit_ids'),
+        "at" TIMESTAMP NOT NULL,
+        key_id VARCHAR NOT NULL,
+        key_name VARCHAR NOT NULL,
+        role VARCHAR NOT NULL,
+        client VARCHAR NOT NULL,
+        method VARCHAR NOT NULL,
+        path VARCHAR NOT NULL,
+        action VARCHAR NOT NULL,
+        status INTEGER NOT NULL,
+        model VARCHAR,
+        target VARCHAR,
+        request_id VARCHAR,
+        details JSON
+    )""",
+)
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "models, versions, events, data tables", _M1),
     Migration(2, "evaluation results: metric points, feature results, detectors, reports", _M2),
@@ -369,6 +401,7 @@ MIGRATIONS: list[Migration] = [
     Migration(5, "alerts, their history, silences and rules made over the API", _M5),
     Migration(6, "notification outbox, notification log, escalations", _M6),
     Migration(7, "actions: what triggered each, its request, response and outcome", _M7),
+    Migration(8, "API keys (hashed) and the audit log", _M8),
 ]
 
 

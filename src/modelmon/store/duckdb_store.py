@@ -54,6 +54,7 @@ from modelmon.store._time import aware as _aware
 from modelmon.store._time import naive_utc as _naive_utc
 from modelmon.store._time import utc_columns as _utc_columns
 from modelmon.store._time import utcnow as _utcnow
+from modelmon.store.access import DuckDBAccess
 from modelmon.store.actions import DuckDBActions
 from modelmon.store.alerts import DuckDBAlerts
 from modelmon.store.base import (
@@ -206,6 +207,8 @@ class DuckDBStore(DuckDBResultsMixin):
                                                  self._write_lock)
         #: Action records and the registry change of a rollback (a part, like ``alerts``).
         self.actions = DuckDBActions(self._cursor, self._transaction, self._write_lock)
+        #: API keys (hashed) and the audit log (a part, like ``alerts``).
+        self.access = DuckDBAccess(self._cursor, self._transaction, self._write_lock)
 
     # --- lifecycle -------------------------------------------------------------------------------
     def open(self) -> None:

@@ -29,7 +29,7 @@ def render(request: Request, session: Session, template: str, *, status: int = 2
     view = view_of(request.query_params.get("view"))
     base = {
         "request": request, "session": session, "view": view, "views": VIEW_TITLES,
-        "shows": shows_for(view), "auth": request.app.state.mm.settings.server.auth,
+        "shows": shows_for(view), "auth": request.app.state.mm.keyring.required,
         "version": modelmon.__version__, "path": request.url.path,
         "query": dict(request.query_params), "model": None, "tab": None,
     }

@@ -47,7 +47,7 @@ async def alerts_view(request: Request, session: Viewer) -> HTMLResponse:
 
 async def _form(request: Request, session: Session) -> dict[str, str]:
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-    check_form(session, form)
+    check_form(request, session, form)
     return form
 
 

@@ -8,11 +8,13 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from modelmon.access.keys import Role
 from modelmon.dashboard.access import OPEN_SESSION, signer
 from modelmon.dashboard.assets import asset_bytes, asset_hash, media_type
 from modelmon.dashboard.pages._common import render
 from modelmon.dashboard.sessions import COOKIE
-from modelmon.service.auth import authenticate
+from modelmon.exceptions import ModelmonError
+from modelmon.service.auth import check_key
 
 __all__ = ["router"]
 
@@ -45,13 +47,23 @@ async def signin(request: Request) -> Response:
     form = await request.form()
     key = str(form.get("key") or "").strip()
     target = _safe_next(str(form.get("next") or ""))
-    server = request.app.state.mm.settings.server
-    principal = authenticate(server, key) if server.auth else None
-    if principal is None:
+    state = request.app.state.mm
+    if not state.keyring.required:
         return render(request, OPEN_SESSION, "signin.html.j2", status=401, nav=None,
-                      next=target, failed=server.auth)
+                      next=target, failed=False)
+    try:  # counted and rate-limited like the API's failures
+        principal = check_key(state, request, key)
+    except ModelmonError as exc:
+        return render(request, OPEN_SESSION, "signin.html.j2",
+                      status=429 if exc.code == "rate_limited" else 401, nav=None, next=target,
+                      failed=True, refusal=exc.message if exc.code == "rate_limited" else None)
+    if principal.role is Role.INGEST or principal.scoped:
+        reason = ("an ingest key may only send data" if principal.role is Role.INGEST else
+                  "a key limited to some models may use the API, not the dashboard")
+        return render(request, OPEN_SESSION, "signin.html.j2", status=403, nav=None,
+                      next=target, failed=True, refusal=f"this key cannot sign in: {reason}")
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(COOKIE, signer(request).issue(principal.name, principal.role),
+    response.set_cookie(COOKIE, signer(request).issue(principal.key_id, str(principal.role)),
                         max_age=signer(request).seconds, httponly=True, samesite="lax",
                         secure=_secure(request), path="/ui")
     return response

@@ -19,7 +19,10 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 import modelmon
+from modelmon.access.keys import Role
 from modelmon.exceptions import StoreError
+from modelmon.service.auth import authenticate_request
+from modelmon.service.openapi import error_responses
 from modelmon.service.routes._body import json_response
 from modelmon.service.state import ServiceState
 from modelmon.vocabulary import Health
@@ -96,9 +99,12 @@ async def health(request: Request) -> Response:
                  503 if overall == Health.UNHEALTHY else 200)
 
 
-@router.get("/info", summary="Version, uptime and configuration summary")
+@router.get("/info", summary="Version, uptime and configuration summary",
+            responses=error_responses(401, 403, 429))
 async def info(request: Request) -> Response:
     state: ServiceState = request.app.state.mm
+    if not state.settings.server.public_info:  # with keys: a read key (server.public_info)
+        authenticate_request(request, Role.READ)
     return json_response({
         "name": "modelmon",
         "version": modelmon.__version__,

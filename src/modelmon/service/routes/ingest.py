@@ -26,6 +26,7 @@ from modelmon.ingest.events import (
 )
 from modelmon.ingest.json_batch import NotFastPath, check_batch_size, decode_envelope, sniff_model
 from modelmon.ingest.predictions import predictions_from_records
+from modelmon.service.auth import require_model
 from modelmon.service.logs import current_model
 from modelmon.service.openapi import body_doc, error_responses
 from modelmon.service.routes._body import (
@@ -125,6 +126,8 @@ def _confidence(table: pa.Table, keep: np.ndarray | None) -> np.ndarray | None:
 
 
 async def _store(state: ServiceState, batches: Sequence[WriteBatch]) -> list[WriteResult]:
+    for batch in batches:  # a key limited to some models writes to those only
+        require_model(state, batch.model)
     results = await state.writer.write(batches)
     for batch, r in zip(batches, results, strict=True):
         if batch.kind is BatchKind.PREDICTIONS and r.inserted and not r.replayed:

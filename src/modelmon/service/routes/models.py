@@ -13,6 +13,7 @@ from modelmon.config.admission import admit_spec, check_size
 from modelmon.config.models import ModelSpec
 from modelmon.config.settings import RegistrySettings
 from modelmon.exceptions import NotFoundError, ValidationError
+from modelmon.service.auth import principal_of
 from modelmon.service.logs import current_model, current_request_id
 from modelmon.service.openapi import body_doc, error_responses
 from modelmon.service.params import time_range
@@ -54,7 +55,9 @@ def _spec_doc() -> dict[str, Any]:
 @router.get("", summary="List models")
 async def list_models(request: Request) -> Response:
     infos = await asyncio.to_thread(service_state(request).store.list_models)
-    return json_response({"models": [i.to_dict() for i in infos]})
+    only = principal_of(request).models  # a key limited to some models sees those
+    return json_response({"models": [i.to_dict() for i in infos
+                                     if only is None or i.name in only]})
 
 
 def _register(state: ServiceState, data: Any, name: str | None = None) -> tuple[ModelInfo, bool]:

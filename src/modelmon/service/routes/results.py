@@ -34,6 +34,7 @@ from modelmon.evaluation import versions
 from modelmon.exceptions import NotFoundError, ValidationError
 from modelmon.judgement.facts import FeatureFacts
 from modelmon.judgement.rules.drift import drift_share
+from modelmon.service.auth import principal_of
 from modelmon.service.collectors import ResultBackend, window_seconds
 from modelmon.service.logs import current_model
 from modelmon.service.openapi import error_responses
@@ -400,9 +401,11 @@ def _alerts_of(alerts: Any, model: str | None) -> list[dict[str, Any]]:
 
 
 def _overview_body(store: ResultBackend, *, limit: int, after: str | None,
-                  link: Callable[..., str], alerts: Any = None) -> dict[str, Any]:
-    """The answer of ``GET /v1/overview``."""
-    infos = [m for m in store.list_models() if after is None or m.name > after]
+                  link: Callable[..., str], alerts: Any = None,
+                  only: frozenset[str] | None = None) -> dict[str, Any]:
+    """The answer of ``GET /v1/overview`` (``only``: the models a limited key reaches)."""
+    infos = [m for m in store.list_models() if (after is None or m.name > after)
+             and (only is None or m.name in only)]
     page, more = infos[:limit], len(infos) > limit
     models = []
     for info in page:
@@ -720,7 +723,7 @@ async def overview(request: Request, limit: int = Query(100, ge=1, le=1000),
                                                                 "(the cursor of `next`).")) -> Response:
     return await _answer(None, _overview_body, _store(request), limit=limit, after=after,
                          link=lambda **p: _link(request, **p),
-                         alerts=request.app.state.mm.alerts)
+                         alerts=request.app.state.mm.alerts, only=principal_of(request).models)
 
 
 @router.get("/models/{model}/status", summary="A model's status with its reasons",
