@@ -855,11 +855,12 @@ def report_command(
     score: Annotated[str | None, typer.Option(help="Positive-class score column (default "
                                               "'score').")] = None,
     fail_on: Annotated[str | None, typer.Option(
-        "--fail-on", help="Exit 1 when the report finds drift, degradation (quality worse than "
-        "the reference beyond its noise) or any finding (status not healthy).")] = None,
+        "--fail-on", help="Exit 1 when the report finds drift (a feature, the output or the "
+        "joint distribution), degradation (quality, realized or estimated without labels, "
+        "worse than the reference beyond its noise) or any finding (status not healthy).")] = None,
 ) -> None:
-    """Judge a current data set against a reference: drift, data quality and (with a target)
-    quality, written as one self-contained HTML file (and JSON); the exit code tells a CI job.
+    """Judge a current data set against a reference: drift, multivariate drift, data quality and
+    quality (realized with a target, estimated without), written as one self-contained HTML file (and JSON); the exit code tells a CI job.
 
     Exit codes: 0 done (and nothing --fail-on names was found), 1 --fail-on matched, 2 bad
     input.
@@ -877,7 +878,8 @@ def report_command(
         raise typer.BadParameter(f"must be one of {', '.join(FAIL_ON)}", param_hint="--fail-on")
     started = time.perf_counter()
     stages = ["reading", "fitting the reference", "comparing distributions",
-              "data quality and distributions", "quality metrics", "judging", "writing"]
+              "data quality and distributions", "quality metrics",
+              "estimating quality and multivariate drift", "judging", "writing"]
     with _progress() as bar:
         task = bar.add_task("reading", total=len(stages))
 

@@ -194,3 +194,11 @@ def test_stored_keys_sign_in_revocation_ends_the_session_and_forms_are_audited(
                           ).json()["entries"]
         assert [(e["action"], e["status"], e["key_name"]) for e in entries] == [
             ("POST /ui/silences", 303, "bob")]
+
+
+def test_the_model_page_charts_estimates_beside_realized_quality_and_multivariate_drift(
+        server: LiveServer) -> None:
+    with _signed_in(server, READ_KEY) as c:
+        page = c.get("/ui/models/fraud").text
+    assert '"label": "estimated accuracy"' in page or '"label":"estimated accuracy"' in page
+    assert "multivariate drift: PCA reconstruction error" in page

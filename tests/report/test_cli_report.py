@@ -170,3 +170,62 @@ def test_bad_inputs_are_errors_not_tracebacks(pair: tuple[Path, Path], tmp_path:
     columns = run("-r", str(ref), "--current", str(tmp_path / "other.parquet"),
                   "-o", str(tmp_path / "x.html"))
     assert columns.exit_code == 2 and "no column" in columns.output
+
+
+def _scored(rng: np.random.Generator, n: int, scale: float, *, correlated: bool = True,
+            labelled: bool = True) -> tuple[pa.Table, np.ndarray]:
+    """A calibrated binary model on x (z follows x when ``correlated``); its labels are
+    returned beside the table even when the table leaves them out."""
+    x = rng.normal(0, scale, n)
+    z = x + rng.normal(0, 0.3 * scale, n) if correlated else rng.normal(0, 1.044 * scale, n)
+    p = 1 / (1 + np.exp(-2 * x))
+    y = (rng.random(n) < p).astype(np.int64)
+    cols: dict[str, Any] = {"x": x, "z": z, "score": p, "prediction": (p >= 0.5).astype(np.int64)}
+    if labelled:
+        cols["target"] = y
+    return pa.table(cols), y
+
+
+def test_quality_is_estimated_when_the_current_data_has_no_labels(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    ref = write(_scored(rng, 20_000, 2.0)[0], tmp_path / "ref.parquet")
+    # inputs move where the model is unsure: accuracy falls, and no label says so
+    table, y = _scored(rng, 3_000, 0.4, labelled=False)
+    cur = write(table, tmp_path / "cur.parquet")
+    out, js = tmp_path / "r.html", tmp_path / "r.json"
+    result = run("-r", str(ref), "--current", str(cur), "--out", str(out), "--json", str(js),
+                 "--fail-on", "degradation")
+    assert result.exit_code == 1, result.output
+    report = json.loads(js.read_text())
+    rows = {m["metric"]: m for m in report["metrics"]}
+    acc = rows["accuracy"]
+    assert acc["value"] is None and acc["finding"]
+    truth = float(((table.column("score").to_numpy() >= 0.5) == y).mean())
+    # the estimate lies within 3 standard errors of the accuracy the hidden labels give
+    assert abs(acc["estimated"] - truth) < 3 * acc["estimated_standard_error"] + 0.01
+    assert acc["estimated"] < 0.75 < rows["accuracy"]["baseline_mean"]
+    kinds = {r["kind"] for r in report["reasons"]}
+    assert "estimated_quality" in kinds
+    assert "estimated accuracy" in out.read_text()
+
+
+def test_a_broken_correlation_is_multivariate_drift_only(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    ref = write(_scored(rng, 20_000, 2.0)[0], tmp_path / "ref.parquet")
+    cur = write(_scored(rng, 3_000, 2.0, correlated=False, labelled=False)[0],
+                tmp_path / "cur.parquet")
+    stable = write(_scored(rng, 3_000, 2.0, labelled=False)[0], tmp_path / "stable.parquet")
+    js = tmp_path / "r.json"
+    result = run("-r", str(ref), "--current", str(cur), "--out", str(tmp_path / "r.html"),
+                 "--json", str(js), "--fail-on", "drift")
+    assert result.exit_code == 1, result.output
+    report = json.loads(js.read_text())
+    assert not any(f["drifted"] for f in report["drift"]["features"])  # each feature alone: same
+    [mv] = report["multivariate"]
+    assert mv["metric"] == "reconstruction_error" and mv["finding"] and mv["sigmas"] > 10
+    assert {c["feature"] for c in mv["contributors"]} == {"x", "z"}
+    assert [r["kind"] for r in report["reasons"]] == ["multivariate_drift"]
+    quiet = run("-r", str(ref), "--current", str(stable), "--out", str(tmp_path / "s.html"),
+                "--json", str(js), "--fail-on", "any")
+    assert quiet.exit_code == 0, quiet.output
+    assert json.loads(js.read_text())["status"] == "healthy"

@@ -15,7 +15,6 @@ from fastapi import Depends, Request
 
 from modelmon.access.keys import ROLES, Principal, Role
 from modelmon.dashboard.sessions import COOKIE, Session, SessionSigner
-from modelmon.service.audit import mark_audited
 
 __all__ = ["OPEN_SESSION", "SignInRequired", "Viewer", "WriteForbidden", "check_form", "signer",
            "viewer"]
@@ -76,6 +75,8 @@ Viewer = Annotated[Session, Depends(viewer)]
 def check_form(request: Request, session: Session, form: dict[str, str]) -> None:
     """A form that changes something: audited (refused or not); the session may write and the
     CSRF token matches."""
+    from modelmon.service.audit import mark_audited  # the service imports the dashboard
+
     mark_audited(request, Principal(session.key_id or session.name, session.name,
                                     Role(session.role) if session.role in ROLES else Role.READ))
     if not session.can_write:

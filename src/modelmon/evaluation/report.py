@@ -18,7 +18,18 @@ from modelmon.degradation import default_directions
 from modelmon.judgement import Reason, Verdict, WindowFacts
 from modelmon.judgement.rules._bands import judged_metrics
 from modelmon.judgement.rules.drift import drift_share
-from modelmon.vocabulary import HEADLINE, OUTPUT_FEATURE, Metric, ReasonKind, Status
+from modelmon.judgement.rules.multivariate import contributors
+from modelmon.vocabulary import (
+    HEADLINE,
+    OUTPUT_FEATURE,
+    Direction,
+    Metric,
+    ReasonKind,
+    Status,
+    estimated_metric,
+    estimation_gap_metric,
+    standard_error_metric,
+)
 
 __all__ = ["build_report", "recommendations"]
 
@@ -41,8 +52,47 @@ def _metric_rows(facts: WindowFacts, reasons: Sequence[Reason]) -> list[dict[str
             "baseline_std": band.std, "baseline_windows": band.windows,
             "baseline_source": band.source,
             "relative_change": _num(band.relative_change(value)),
-            "sigmas": _num(band.sigmas(value, n, d)), "finding": metric in named,
+            "sigmas": _num(band.sigmas(value, n, d)), "finding": metric in named or estimated_metric(str(metric)) in named,
+            **_estimate_of(facts, str(metric)),
         })
+    return rows
+
+
+def _estimate_of(facts: WindowFacts, metric: str) -> dict[str, Any]:
+    """The metric's estimate without labels, its standard error and the realized-vs-estimated
+    gap on the labelled rows, when the window has them."""
+    series = estimated_metric(metric)
+    if series not in facts.metrics:
+        return {}
+    gap = estimation_gap_metric(metric)
+    return {"estimated": _num(facts.value(series)[0]),
+            "estimated_standard_error": _num(facts.value(standard_error_metric(series))[0]),
+            "estimation_gap": _num(facts.value(gap)[0]) if gap in facts.metrics else None,
+            "estimation_gap_standard_error": _num(facts.value(standard_error_metric(gap))[0])
+            if gap in facts.metrics else None}
+
+
+_MULTIVARIATE = (Metric.RECONSTRUCTION_ERROR, Metric.DOMAIN_CLASSIFIER_AUC)
+
+
+def _multivariate_rows(facts: WindowFacts, reasons: Sequence[Reason]) -> list[dict[str, Any]]:
+    """Multivariate drift statistics with their reference bands and, for the PCA
+    reconstruction error, the features contributing most."""
+    named = {r.metric for r in reasons if r.kind is ReasonKind.MULTIVARIATE_DRIFT}
+    rows = []
+    for metric in _MULTIVARIATE:
+        if metric not in facts.metrics:
+            continue
+        value, n = facts.value(metric)
+        band = facts.bands.get(metric)
+        rows.append({
+            "metric": str(metric), "value": _num(value), "n": n,
+            "baseline_mean": band.center if band else None,
+            "baseline_std": band.std if band else None,
+            "sigmas": _num(band.sigmas(value, n, Direction.UNKNOWN)) if band else None,
+            "finding": str(metric) in named,
+            "contributors": [{"feature": f, "share": s} for f, s in contributors(facts, 5)]
+            if metric is Metric.RECONSTRUCTION_ERROR else []})
     return rows
 
 
@@ -135,6 +185,7 @@ def build_report(spec: ModelSpec, *, now: datetime, status: Status, reasons: Seq
                      "needed": facts.baseline_needed if facts else 0},
         "metrics": _metric_rows(facts, reasons) if facts else [],
         "drift": _drift_rows(facts) if facts else {"share": None, "tested": 0, "features": []},
+        "multivariate": _multivariate_rows(facts, reasons) if facts else [],
         "detector_events": detector_events,
         "versions": versions,
         "recommendations": recommendations(spec, reasons, facts) + versions,

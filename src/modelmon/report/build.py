@@ -7,7 +7,8 @@ outside the reference's range, categories the reference never saw. Quality, when
 hold the target and the model's output: the model's quality metrics on each, with the
 reference cut into chunks the size of the current data set to give each metric its band
 (:func:`modelmon.evaluation.verdicts.chunk_bands`, as the service fits a reference file's
-bands). Then the service's own judgement (:func:`modelmon.judgement.judge_window`) turns these
+bands). Quality estimated without labels and multivariate drift as for a service window
+(:mod:`modelmon.report.estimates`). Then the service's own judgement (:func:`modelmon.judgement.judge_window`) turns these
 facts into a status with reasons, and :func:`modelmon.evaluation.report.build_report` into the
 same report a service window gets; the HTML page renders it with the features' distributions.
 
@@ -41,6 +42,7 @@ from modelmon.evaluation.verdicts import chunk_bands
 from modelmon.exceptions import ModelmonWarning, ValidationError
 from modelmon.judgement import FeatureFacts, Verdict, WindowFacts, judge_window
 from modelmon.report.distributions import distribution_of_values
+from modelmon.report.estimates import current_spec, offline_estimates, offline_multivariate
 from modelmon.vocabulary import OUTPUT_FEATURE, ReasonKind, Severity, Status, Task
 
 __all__ = ["FAIL_ON", "MAX_CHUNKS", "OfflineReport", "build_offline_report", "spec_for"]
@@ -50,8 +52,10 @@ FAIL_ON = ("drift", "degradation", "any")
 #: Most reference chunks the quality bands come from.
 MAX_CHUNKS = 20
 
-_DRIFT_KINDS = (ReasonKind.DRIFT, ReasonKind.PREDICTION_DRIFT)
-_QUALITY_KINDS = (ReasonKind.QUALITY, ReasonKind.LIMIT)
+_DRIFT_KINDS = (ReasonKind.DRIFT, ReasonKind.PREDICTION_DRIFT, ReasonKind.MULTIVARIATE_DRIFT)
+#: Degradation for CI: realized quality, a limit, or quality estimated without labels.
+_QUALITY_KINDS = (ReasonKind.QUALITY, ReasonKind.LIMIT, ReasonKind.ESTIMATED_QUALITY,
+                  ReasonKind.ESTIMATION_GAP)
 
 
 @dataclass(frozen=True)
@@ -210,17 +214,20 @@ def _quality(spec: ModelSpec, reference: pa.Table, current: pa.Table,
     # doubled the time of this step at 1,000,000 rows)
     bare = ModelSpec.model_validate({**spec.model_dump(), "features": [], "segments": []})
     ref = reference_frame(bare, reference)
-    cur = reference_frame(bare, current)
-    if ref is None or cur is None or not cur.labelled.any() or not ref.labelled.any():
+    cur = reference_frame(current_spec(bare, current), current)
+    if ref is None or cur is None or not ref.labelled.any():
         return {}, {}, 0, {}
     names = quality_metric_names(spec)
+    # without labels in the current data, the bands are still fitted (for its estimates), on
+    # chunks the size of the current data set
+    judged = int(cur.labelled.sum()) or cur.n
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ModelmonWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
-        now = quality_metrics(cur, names)
+        now = quality_metrics(cur, names) if cur.labelled.any() else {}
         before = quality_metrics(ref, names)
         labelled = np.flatnonzero(ref.labelled)
-        size = min(int(cur.labelled.sum()), labelled.size // 4)
+        size = min(judged, labelled.size // 4)
         k = min(MAX_CHUNKS, labelled.size // size) if size else 0
         chunks: dict[str, list[list[float]]] = {}
         if k >= 4:
@@ -283,11 +290,15 @@ def build_offline_report(
                                  "out_of_range": oor, "unseen": unseen, "issues": []})
     tell("quality metrics")
     metrics, bands, chunks, before = _quality(spec, reference, current, seed)
-    names = quality_metric_names(spec) if metrics else []
+    names = quality_metric_names(spec) if metrics or bands else []
+    tell("estimating quality and multivariate drift")
+    estimates = offline_estimates(spec, reference, current, metrics, seed=seed)
+    multivariate, multivariate_bands = offline_multivariate(spec, reference, current, seed=seed)
     tell("judging")
     facts = WindowFacts(
         model=spec.name, task=spec.task, window="report", start=when, end=when,
-        n=current.num_rows, metrics=metrics, complete=True, quality=names, bands=bands,
+        n=current.num_rows, metrics={**metrics, **estimates, **multivariate}, complete=True,
+        quality=names, bands={**bands, **multivariate_bands},
         baseline_windows=chunks, baseline_needed=min(chunks, 4) if names else 0,
         features=features, drift_share_limit=spec.drift.drift_share,
         settings=judgement_settings(spec))

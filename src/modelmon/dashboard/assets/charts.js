@@ -78,7 +78,7 @@
       data.push(s.values);
       drawn += count(s.values);
       opts.series.push({ label: s.label, stroke: s.color || PALETTE[i % PALETTE.length],
-        width: 1.5, spanGaps: false, points: { show: spec.x.length < 60 },
+        width: 1.5, spanGaps: false, dash: s.dash || undefined, points: { show: spec.x.length < 60 },
         value: function (u, v) { return fmt(v); } });
     });
     if (spec.band) {

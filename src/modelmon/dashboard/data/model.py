@@ -26,7 +26,7 @@ from modelmon.evaluation.presets import quality_metric_names
 from modelmon.exceptions import ValidationError
 from modelmon.service.routes import results as api
 from modelmon.store.results import ALL
-from modelmon.vocabulary import HEADLINE, Metric, Task
+from modelmon.vocabulary import HEADLINE, Metric, Task, estimated_metric
 
 __all__ = ["OPERATIONS", "Selection", "model_page", "selection"]
 
@@ -118,7 +118,8 @@ def model_page(store: Any, alerts: Any, model: str, sel: Selection) -> dict[str,
     latest = store.latest_metric_points(model, window_size=sel.window)
     available = set(latest["metric"].to_pylist()) if latest.num_rows else set()
     headline = HEADLINE[Task(spec.task)]
-    quality = [m for m in quality_metric_names(spec) if m in available]
+    quality = [m for m in quality_metric_names(spec)
+               if m in available or estimated_metric(m) in available]  # estimates: no labels
     quality.sort(key=lambda m: (m != headline, m))
     ops = [str(m) for m in OPERATIONS if m in available]
     business = business_names(spec, sorted(available))
@@ -129,8 +130,8 @@ def model_page(store: Any, alerts: Any, model: str, sel: Selection) -> dict[str,
         return metric_charts(store, spec, metrics, rng=rng, version=sel.version,
                              segment=sel.segment, bands=bands, marks=marks)
 
-    drift = [m for m in (Metric.DRIFT_SHARE, Metric.PREDICTION_DRIFT, Metric.MISSING_SHARE)
-             if m in available]
+    drift = [m for m in (Metric.DRIFT_SHARE, Metric.PREDICTION_DRIFT, Metric.RECONSTRUCTION_ERROR,
+                         Metric.DOMAIN_CLASSIFIER_AUC, Metric.MISSING_SHARE) if m in available]
     return {
         "model": model, "spec": spec, "task": str(spec.task), "status": status,
         "selection": sel, "range": rng,

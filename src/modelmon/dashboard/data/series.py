@@ -23,11 +23,14 @@ from modelmon.evaluation.verdicts import WindowJudge
 from modelmon.judgement.bands import MetricBand, limit_sigmas
 from modelmon.judgement.rules._bands import judged_metrics
 from modelmon.service.routes import results as api
-from modelmon.vocabulary import Direction, Metric
+from modelmon.vocabulary import ESTIMATED, Direction, Metric, estimated_metric
 from modelmon.windows import FixedWindows, parse_window
 
 __all__ = ["MAX_POINTS", "Range", "band_of", "chart_range", "markers", "metric_charts",
            "model_bands", "unix"]
+
+#: Every series the estimators write (``estimated_<metric>``).
+ESTIMATES = frozenset(estimated_metric(m) for names in ESTIMATED.values() for m in names)
 
 #: Most points one chart line holds; longer ranges are merged into ``step`` buckets.
 MAX_POINTS = 400
@@ -159,25 +162,36 @@ def metric_charts(
     if rng.empty or not metrics:
         return []
     step = step_for(rng.window, rng, max_points)
+    estimated = [estimated_metric(m) for m in metrics if estimated_metric(m) in ESTIMATES]
     body = api._metric_series_body(
-        store, spec.name, metrics=list(metrics), window=rng.window, version=version,
+        store, spec.name, metrics=[*metrics, *estimated], window=rng.window, version=version,
         segment=segment, start=rng.start, end=rng.end, step=step, limit=api.MAX_POINTS,
         link=lambda **_: "")
     by_metric = {s["metric"]: s for s in body["series"]}
     charts = []
     for metric in metrics:
         s = by_metric.get(metric)
-        if s is None:
+        e = by_metric.get(estimated_metric(metric))
+        if s is None and e is None:
             continue
-        points = s["points"]
+        realized = {p["start"]: p for p in (s["points"] if s else [])}
+        guessed = {p["start"]: p for p in (e["points"] if e else [])}
+        starts = sorted(realized.keys() | guessed.keys(), key=unix)
+        series = [{"label": metric,
+                   "values": [realized[t]["value"] if t in realized else None for t in starts]}]
+        if e is not None:  # quality estimated without labels, beside the realized metric
+            series.append({"label": f"estimated {metric}", "dash": [6, 3],
+                           "values": [guessed[t]["value"] if t in guessed else None
+                                      for t in starts]})
         spec_: dict[str, Any] = {
             "kind": "series", "title": _title(metric), "metric": metric,
-            "x": [unix(p["start"]) for p in points],
-            "series": [{"label": metric, "values": [p["value"] for p in points]}],
+            "x": [unix(t) for t in starts], "series": series,
             "markers": marks or [],
             "step": None if step is None else int(step.total_seconds()),
         }
-        band = band_of(spec, bands or {}, metric, [p["n"] for p in points])
+        ns = [realized[t]["n"] if t in realized else (guessed[t]["n"] if t in guessed else None)
+              for t in starts]
+        band = band_of(spec, bands or {}, metric, ns)
         if band is not None and version == api.ALL and segment == api.ALL:
             spec_["band"] = band
         charts.append(spec_)
@@ -187,7 +201,9 @@ def metric_charts(
 _TITLES: dict[str, str] = {Metric.LATENCY_P95: "latency p95 (s)", Metric.LATENCY_P50: "latency p50 (s)",
            Metric.LATENCY_P99: "latency p99 (s)", Metric.THROUGHPUT: "throughput (per s)",
            Metric.ERROR_RATE: "error rate", Metric.PREDICTION_COUNT: "predictions",
-           Metric.DRIFT_SHARE: "drift share"}
+           Metric.DRIFT_SHARE: "drift share",
+           Metric.RECONSTRUCTION_ERROR: "multivariate drift: PCA reconstruction error",
+           Metric.DOMAIN_CLASSIFIER_AUC: "multivariate drift: domain classifier ROC AUC"}
 
 
 def _title(metric: str) -> str:
