@@ -31,6 +31,7 @@ PAGES = {
     "importance": ("/ui/models/fraud/importance", ["importance"]),
     "reports": ("/ui/models/fraud/reports", []),
     "alerts": ("/ui/alerts", []),
+    "actions": ("/ui/actions", []),
     "system": ("/ui/system", ["live"]),
 }
 

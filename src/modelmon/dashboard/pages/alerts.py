@@ -6,17 +6,16 @@ A read-only session sees no forms, and its posts are refused (403)."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
-from modelmon.dashboard.access import Viewer, WriteForbidden, check_form
+from modelmon.dashboard.access import Viewer
 from modelmon.dashboard.data.alerts import alerts_page
-from modelmon.dashboard.pages._common import off_loop, page, render
+from modelmon.dashboard.pages._common import page
+from modelmon.dashboard.pages._forms import form_action, who
 from modelmon.dashboard.sessions import Session
-from modelmon.exceptions import ModelmonError, StoreError
-from modelmon.service.errors import status_for
+from modelmon.exceptions import StoreError
 from modelmon.service.params import parse_time
 from modelmon.service.routes._body import validated
 from modelmon.service.routes.alerts import SilenceBody, build_silence
@@ -24,11 +23,6 @@ from modelmon.service.routes.alerts import SilenceBody, build_silence
 __all__ = ["router"]
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
-
-
-def _back(message: str, error: bool = False) -> Response:
-    key = "error" if error else "done"
-    return RedirectResponse(f"/ui/alerts?{key}={quote(message)}", status_code=303)
 
 
 @router.get("/alerts")
@@ -45,12 +39,6 @@ async def alerts_view(request: Request, session: Viewer) -> HTMLResponse:
                       done=q.get("done"), failed=q.get("error"))
 
 
-async def _form(request: Request, session: Session) -> dict[str, str]:
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-    check_form(request, session, form)
-    return form
-
-
 def _engine(request: Request) -> Any:
     engine = request.app.state.mm.alerts
     if engine is None:
@@ -58,26 +46,8 @@ def _engine(request: Request) -> Any:
     return engine
 
 
-def _who(session: Session, form: dict[str, str]) -> str:
-    given = form.get("by", "").strip()
-    if session.name != "anonymous":
-        return session.name
-    return given or "dashboard"
-
-
 async def _act(request: Request, session: Session, action: Any) -> Response:
-    try:
-        form = await _form(request, session)
-        message = await off_loop(action, form)
-    except WriteForbidden as exc:
-        return render(request, session, "error.html.j2", status=403, nav="alerts",
-                      error=exc)
-    except ModelmonError as exc:
-        if status_for(exc) == 404:
-            return _back(exc.message, error=True)
-        return _back(f"{exc.message} ({'.'.join(str(p) for p in exc.loc)})"
-                     if exc.loc else exc.message, error=True)
-    return _back(message)
+    return await form_action(request, session, action, back="/ui/alerts", nav="alerts")
 
 
 @router.post("/alerts/{fingerprint}/ack")
@@ -86,7 +56,7 @@ async def ack(request: Request, fingerprint: str,
     state = request.app.state.mm
 
     def action(form: dict[str, str]) -> str:
-        acked = _engine(request).acknowledge(fingerprint, _who(session, form),
+        acked = _engine(request).acknowledge(fingerprint, who(session, form),
                                              form.get("note", "")[:2000], state.clock())
         return f"acknowledged {acked.rule}"
 
@@ -102,7 +72,7 @@ async def create_silence(request: Request, session: Viewer) -> Response:
                     if line.strip()]
         body = validated(SilenceBody, {
             "matchers": matchers, "duration": form.get("duration") or "1h",
-            "created_by": _who(session, form), "comment": form.get("comment", "")})
+            "created_by": who(session, form), "comment": form.get("comment", "")})
         now = state.clock()
         silence = build_silence(body, now)
         engine = _engine(request)
