@@ -17,6 +17,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from modelmon._service_client import call_service
+
 __all__ = ["audit_command", "keys_app"]
 
 keys_app = typer.Typer(help="API keys with roles (ingest, read, admin): create, list, revoke.",
@@ -34,25 +36,6 @@ ConfigOption = Annotated[Path | None, typer.Option(
 def _fail(message: str, code: int = 2) -> None:
     _err.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code)
-
-
-def _call(url: str, api_key: str | None, method: str, path: str, **kw: Any) -> Any:
-    import httpx
-
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    try:
-        with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=60) as client:
-            resp = client.request(method, path, **kw)
-    except httpx.HTTPError as exc:
-        _fail(f"cannot reach {url}: {exc}")
-    if resp.status_code >= 300:
-        try:
-            message = resp.json().get("message", resp.text)
-        except ValueError:
-            message = resp.text
-        _fail(f"{url} answered {resp.status_code}: {message[:300]}", 1)
-    json_body = resp.headers.get("content-type", "").startswith("application/json")
-    return resp.json() if json_body else resp.text
 
 
 @contextmanager
@@ -112,7 +95,7 @@ def keys_create(
     if role not in ROLES:
         _fail(f"--role must be one of {', '.join(ROLES)}; got {role!r}")
     if url:
-        body = _call(url, api_key, "POST", "/v1/keys",
+        body = call_service(url, api_key, "POST", "/v1/keys",
                      json={"name": name, "role": role, "models": model or None})
         key, kid = body["key"], body["key_id"]
     else:
@@ -134,7 +117,7 @@ def keys_list(url: UrlOption = None, api_key: KeyOption = None, config: ConfigOp
               as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The keys (never the keys themselves)."""
     if url:
-        keys = _call(url, api_key, "GET", "/v1/keys", params={"revoked": revoked})["keys"]
+        keys = call_service(url, api_key, "GET", "/v1/keys", params={"revoked": revoked})["keys"]
     else:
         with _store(config) as store:
             keys = [k.to_dict() for k in store.access.list_keys(include_revoked=revoked)]
@@ -151,7 +134,7 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (key_id
     """Revoke a key: its requests and dashboard sessions end at once (through --url; on the
     store file, when the service next starts)."""
     if url:
-        _call(url, api_key, "DELETE", f"/v1/keys/{key_id}")
+        call_service(url, api_key, "DELETE", f"/v1/keys/{key_id}")
     else:
         with _store(config) as store:
             if store.access.get_key(key_id) is None:
@@ -177,7 +160,7 @@ def audit_command(
     if url:
         params = {k: v for k, v in {"key_id": key_id, "model": model, "start": since,
                                     "limit": limit, "format": wire}.items() if v is not None}
-        text = _call(url, api_key, "GET", "/v1/audit", params=params)
+        text = call_service(url, api_key, "GET", "/v1/audit", params=params)
         if fmt != "table":
             print(text, end="")
             return

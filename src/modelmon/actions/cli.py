@@ -9,36 +9,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from modelmon._service_client import call_service
+
 __all__ = ["actions_app"]
 
 actions_app = typer.Typer(help="Actions of a running service: list, show, approve, reject.",
                           no_args_is_help=True)
 _console = Console()
-_err = Console(stderr=True)
 
 UrlOption = Annotated[str, typer.Option(help="The running service.", envvar="MODELMON_URL")]
 KeyOption = Annotated[str | None, typer.Option(envvar="MODELMON_API_KEY")]
 _DEFAULT_URL = "http://127.0.0.1:8000"
-
-
-def _call(url: str, api_key: str | None, method: str, path: str, **kw: Any) -> Any:
-    import httpx
-
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    try:
-        with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=30) as client:
-            resp = client.request(method, path, **kw)
-    except httpx.HTTPError as exc:
-        _err.print(f"[bold red]error:[/] cannot reach {url}: {exc}")
-        raise typer.Exit(2) from None
-    if resp.status_code != 200:
-        try:
-            message = resp.json().get("message", resp.text)
-        except ValueError:
-            message = resp.text
-        _err.print(f"[bold red]error:[/] {url} answered {resp.status_code}: {message[:300]}")
-        raise typer.Exit(1)
-    return resp.json()
 
 
 def _what(a: dict[str, Any]) -> str:
@@ -61,7 +42,7 @@ def actions_list(url: UrlOption = _DEFAULT_URL, api_key: KeyOption = None,
     for name, value in (("model", model), ("action", action), ("state", state)):
         if value:
             params[name] = value
-    actions = _call(url, api_key, "GET", "/v1/actions", params=params)["actions"]
+    actions = call_service(url, api_key, "GET", "/v1/actions", params=params)["actions"]
     if as_json:
         typer.echo(json.dumps(actions, indent=2))
         return
@@ -78,11 +59,11 @@ def actions_list(url: UrlOption = _DEFAULT_URL, api_key: KeyOption = None,
 def actions_show(action_id: str, url: UrlOption = _DEFAULT_URL,
                  api_key: KeyOption = None) -> None:
     """One action record as JSON: trigger, request, response, outcome, approval."""
-    typer.echo(json.dumps(_call(url, api_key, "GET", f"/v1/actions/{action_id}"), indent=2))
+    typer.echo(json.dumps(call_service(url, api_key, "GET", f"/v1/actions/{action_id}"), indent=2))
 
 
 def _decide(verb: str, action_id: str, by: str, note: str, url: str, api_key: str | None) -> None:
-    done = _call(url, api_key, "POST", f"/v1/actions/{action_id}/{verb}",
+    done = call_service(url, api_key, "POST", f"/v1/actions/{action_id}/{verb}",
                  json={"by": by, "note": note})
     _console.print(f"{action_id}: {done['state']} by {by}")
 
