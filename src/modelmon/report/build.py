@@ -292,7 +292,7 @@ def build_offline_report(
     metrics, bands, chunks, before = _quality(spec, reference, current, seed)
     names = quality_metric_names(spec) if metrics or bands else []
     tell("estimating quality and multivariate drift")
-    estimates = offline_estimates(spec, reference, current, metrics, seed=seed)
+    estimates = offline_estimates(spec, reference, current, seed=seed)
     multivariate, multivariate_bands = offline_multivariate(spec, reference, current, seed=seed)
     tell("judging")
     facts = WindowFacts(
