@@ -55,11 +55,11 @@ QUERIES = ["/v1/models/bench/counts", "/v1/models/bench/status",
            "/v1/alerts"]
 
 
-def _config(tmp: Path, port: int) -> Path:
+def _config(tmp: Path, port: int, memory_limit: str) -> Path:
     features = [{"name": f"num_{i:02d}", "type": "numeric"} for i in range(N_NUM)]
     features += [{"name": f"cat_{i}", "type": "categorical"} for i in range(N_CAT)]
     cfg = {
-        "store": {"path": str(tmp / "soak.duckdb"), "memory_limit": "1GB"},
+        "store": {"path": str(tmp / "soak.duckdb"), "memory_limit": memory_limit},
         "server": {"host": "127.0.0.1", "port": port, "log_level": "warning"},
         "scheduler": {"enabled": False},  # the client asks for evaluations (and times them)
         "models": [{"name": "bench", "task": "binary_classification", "features": features,
@@ -73,14 +73,14 @@ def _config(tmp: Path, port: int) -> Path:
 class Server:
     """``modelmon serve`` in its own process, on a temporary store."""
 
-    def __init__(self) -> None:
+    def __init__(self, memory_limit: str) -> None:
         import httpx
 
         self.tmp = Path(tempfile.mkdtemp(prefix="mm-soak-"))
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         exe = Path(sys.executable).parent / "modelmon"
-        self.proc = subprocess.Popen([str(exe), "serve", "--config", str(_config(self.tmp, self.port))],
+        self.proc = subprocess.Popen([str(exe), "serve", "--config", str(_config(self.tmp, self.port, memory_limit))],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -180,13 +180,13 @@ def _p95_ms(values: list[float]) -> float:
     return float(np.percentile(values, 95) * 1000) if values else float("nan")
 
 
-def run(seconds: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def run(seconds: float, memory_limit: str = "1GB") -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     import httpx
 
     if shutil.which("wrk") is None:
         raise SystemExit("bench_soak needs wrk (make bench installs it: apt-get install wrk)")
     load_before = os.getloadavg()
-    server = Server()
+    server = Server(memory_limit)
     samples: list[tuple[float, float, float]] = []  # (seconds, server MiB, workers MiB)
     try:
         ctx = mp.get_context("spawn")
@@ -223,7 +223,7 @@ def run(seconds: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     by_kind = {k: [d for kind, _, d, _ in log if kind == k]
                for k in ("batch", "actuals", "query", "evaluate")}
     summary = {
-        "seconds": seconds, "load_avg_before": f"{load_before[0]:.2f}",
+        "seconds": seconds, "store_memory_limit": memory_limit, "load_avg_before": f"{load_before[0]:.2f}",
         "load_avg_after": f"{load_after[0]:.2f}",
         "requests": requests, "errors": errors, "error_rate_pct": 100 * errors / max(requests, 1),
         "singles_per_second": singles["requests"] / singles["seconds"],
@@ -260,10 +260,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=None, help="how long (600)")
     parser.add_argument("--quick", action="store_true", help="60 s")
+    parser.add_argument("--memory-limit", default="1GB",
+                        help="the store's memory_limit (DuckDB caches the data it reads up to it)")
     args = parser.parse_args()
     seconds = args.seconds if args.seconds is not None else (60.0 if args.quick else 600.0)
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    summary, minutes = run(seconds)
+    summary, minutes = run(seconds, args.memory_limit)
     rate = f"{SINGLE_RATE:,.0f} single predictions/s (wrk, paced)"
     print_table(f"Soak: {seconds / 60:.0f} min, {rate} + a {BATCH_ROWS}-row batch and its "
                 f"actuals every second + {QUERY_PER_SECOND:.0f} queries/s + an evaluation "
