@@ -40,6 +40,7 @@ SECTIONS = [
     ("backtest", "Backtest: 10 years x 500 symbols daily, beside vectorbt"),
     ("dashboard", "Dashboard: first render of each page"),
     ("report", "Reports: modelmon report beside Evidently"),
+    ("soak", "Soak: 10 minutes of mixed load on a live server"),
 ]
 
 

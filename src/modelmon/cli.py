@@ -93,6 +93,10 @@ def serve(
     port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (1 with DuckDB).")] = None,
     check: Annotated[bool, typer.Option("--check", help="Validate the config and exit.")] = False,
+    tls_cert: Annotated[Path | None, typer.Option(
+        help="Serve HTTPS with this PEM certificate (chain); with --tls-key.")] = None,
+    tls_key: Annotated[Path | None, typer.Option(
+        help="The certificate's PEM private key; with --tls-cert.")] = None,
 ) -> None:
     """Run the monitoring service (HTTP API with docs at /docs, evaluation scheduler, /metrics)."""
     server: dict[str, Any] = {}
@@ -102,7 +106,16 @@ def serve(
         server["port"] = port
     if workers is not None:
         server["workers"] = workers
+    if tls_cert is not None or tls_key is not None:
+        server["tls_cert"] = str(tls_cert.resolve()) if tls_cert is not None else None
+        server["tls_key"] = str(tls_key.resolve()) if tls_key is not None else None
     settings = _settings(config, {"server": server} if server else None)
+    from modelmon.service.tls import check_tls, uvicorn_tls_options
+
+    try:
+        check_tls(settings.server)
+    except ModelmonError as exc:
+        _fail(exc.message)
     if check:
         _check_references(settings)
         console.print(f"[green]configuration OK[/]: {len(settings.models)} models, store "
@@ -115,7 +128,8 @@ def serve(
     from modelmon.service.protocol import http_protocol
 
     configure_logging(settings.server.log_level, settings.server.log_format)
-    url = f"http://{settings.server.host}:{settings.server.port}"
+    scheme = "https" if settings.server.tls else "http"
+    url = f"{scheme}://{settings.server.host}:{settings.server.port}"
     err_console.print(f"modelmon {modelmon.__version__} listening on {url} (API docs: {url}/docs)")
     uvicorn.run(
         create_app(settings, startup_hooks=[start_validation_workers]),
@@ -125,6 +139,7 @@ def serve(
         access_log=False,
         loop="uvloop",
         http=http_protocol(settings.server.header_timeout_seconds),
+        **uvicorn_tls_options(settings.server),
     )
 
 

@@ -4,7 +4,6 @@ without STARTTLS is refused rather than sent to in clear."""
 
 from __future__ import annotations
 
-import datetime as dt
 import ssl
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -15,35 +14,12 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from modelmon.notify.config import NotificationSettings
 from modelmon.notify.transport import DeliveryError, deliver
 from tests.notify.test_integrations import notification
+from tests.support.certificates import self_signed
 from tests.support.live_server import free_port
-
-
-def _certificate(folder: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
 
 
 class Inbox:
@@ -63,7 +39,7 @@ def _auth(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -
 
 @pytest.fixture
 def smtp(tmp_path: Path) -> Iterator[tuple[Inbox, int, Path]]:
-    cert, key = _certificate(tmp_path)
+    cert, key = self_signed(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     inbox = Inbox()
@@ -117,7 +93,7 @@ def test_no_clear_text_when_starttls_is_missing_and_a_dead_server_is_tried_again
     ctl = Controller(inbox, hostname="localhost", port=port)  # no TLS offered
     ctl.start()
     try:
-        cert, _ = _certificate(tmp_path)
+        cert, _ = self_signed(tmp_path)
         with httpx.Client() as client:
             with pytest.raises(DeliveryError, match="does not offer STARTTLS") as err:
                 deliver(_settings(port, cert), client, "team", "email", 0,

@@ -170,6 +170,21 @@ class ServerSettings(_Section):
     # would otherwise be held forever.
     header_timeout_seconds: float = Field(10.0, gt=0)
     body_timeout_seconds: float = Field(60.0, gt=0)
+    # HTTPS: a PEM certificate (its chain after it) and its private key, both or neither
+    # (relative to the config file's folder); plain HTTP is then refused on the port.
+    tls_cert: str | None = None
+    tls_key: str | None = None
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ServerSettings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("server.tls_cert and server.tls_key go together: give both or neither")
+        return self
+
+    @property
+    def tls(self) -> bool:
+        """Whether the server speaks HTTPS."""
+        return self.tls_cert is not None
 
     @field_validator("api_key", mode="before")
     @classmethod
@@ -477,6 +492,11 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     if (isinstance(store, dict) and isinstance(store.get("path"), str)
             and store["path"] != ":memory:" and not Path(store["path"]).is_absolute()):
         store["path"] = str(base / store["path"])
+    server = data.get("server")
+    if isinstance(server, dict):
+        for key in ("tls_cert", "tls_key"):
+            if isinstance(server.get(key), str) and not Path(server[key]).is_absolute():
+                server[key] = str(base / server[key])
     for model in data.get("models") or []:
         ref = model.get("reference") if isinstance(model, dict) else None
         if (isinstance(ref, dict) and isinstance(ref.get("path"), str)

@@ -240,9 +240,13 @@ class Evaluator:
         with self.lock(model):
             try:
                 self._evaluate_model(spec, result, self.max_windows_per_cycle)
-            except Exception as exc:
+            except ModelmonError as exc:  # the store is away, say: the caller's error answer
                 self._record_failure(spec, exc)
                 raise
+            except Exception as exc:  # as in a scheduled cycle: said in the result and status
+                log.exception("evaluation of %s failed", model)
+                result.error = safe_error(exc)
+                self._record_failure(spec, exc)
         result.seconds = time.perf_counter() - t0
         return result
 

@@ -45,7 +45,7 @@ from modelmon.evaluation.operational import operational_metrics
 from modelmon.evaluation.presets import quality_metric_names
 from modelmon.evaluation.quality import quality_metrics
 from modelmon.exceptions import ConfigError, ModelmonError
-from modelmon.store.base import FEATURE_PREFIX
+from modelmon.store.base import FEATURE_PREFIX, FIRST_USABLE_TIME
 from modelmon.vocabulary import OUTPUT_FEATURE, Task
 from modelmon.windows import RowWindows, WindowScheme
 
@@ -375,6 +375,11 @@ class ReferenceManager:
         except ConfigError as exc:
             self.errors[model] = str(exc)
             return None
+        except Exception as exc:  # a baseline that cannot be fitted never stops the windows
+            log.exception("fitting the reference of %s failed", model)
+            self.errors[model] = (f"its baseline could not be fitted ({type(exc).__name__}; see "
+                                  f"the server log)")
+            return None
         self.errors.pop(model, None)
         if fitted is None:
             return None
@@ -467,8 +472,10 @@ class ReferenceManager:
                                 estimator, multivariate)
 
     def _first_prediction(self, model: str) -> datetime | None:
-        table = self.store.read_predictions(model, columns=["event_time"], with_actuals=False,
-                                            limit=1)
+        # From year 1 on: a row stored before event times were checked may lie before it
+        # (year 0 in UTC), where no Python datetime reaches.
+        table = self.store.read_predictions(model, start=FIRST_USABLE_TIME,
+                                            columns=["event_time"], with_actuals=False, limit=1)
         return table.column("event_time")[0].as_py() if table.num_rows else None
 
 

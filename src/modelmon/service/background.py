@@ -12,6 +12,7 @@ import uvicorn
 from modelmon.config.settings import Settings
 from modelmon.service.app import create_app
 from modelmon.service.protocol import http_protocol
+from modelmon.service.tls import check_tls, uvicorn_tls_options
 
 __all__ = ["BackgroundServer"]
 
@@ -25,10 +26,12 @@ class BackgroundServer:
         self.app = create_app(settings, **app_kwargs)
         host = settings.server.host
         self.port = port = settings.server.port if port is None else port
-        self.url = f"http://{host}:{port}"
+        self.url = f"{'https' if settings.server.tls else 'http'}://{host}:{port}"
+        check_tls(settings.server)
         config = uvicorn.Config(self.app, host=host, port=port, log_config=None,
                                 access_log=False, lifespan="on", log_level="warning",
-                                http=http_protocol(settings.server.header_timeout_seconds))
+                                http=http_protocol(settings.server.header_timeout_seconds),
+                                **uvicorn_tls_options(settings.server))
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="modelmon-server",
                                         daemon=True)

@@ -7,6 +7,7 @@ never something a client sent.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import orjson
@@ -96,6 +97,16 @@ def unexpected_error_response(request: Request) -> Response:
                                 "message": "internal error; nothing was stored", "loc": []})
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method the API documents at this path: Starlette's 405 names only the first
+    matching route's (a PATCH of /v1/rules answered ``Allow: GET``, not ``GET, POST``)."""
+    path = request.url.path
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if re.fullmatch(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)), path):
+            return ", ".join(sorted(m.upper() for m in operations))
+    return ""
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ModelmonError)
     async def _modelmon(request: Request, exc: ModelmonError) -> Response:
@@ -127,8 +138,11 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 404 and message == "Not Found":
             message = f"no route {request.method} {request.url.path}"
+        headers = dict(exc.headers) if exc.headers else {}
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
         return error_response(exc.status_code, {"code": code, "message": message, "loc": []},
-                              dict(exc.headers) if exc.headers else None)
+                              headers or None)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

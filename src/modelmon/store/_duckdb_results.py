@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from modelmon.exceptions import NotFoundError
 from modelmon.store._time import aware, naive_utc, utc_columns
+from modelmon.store.base import FIRST_USABLE_TIME, LAST_USABLE_TIME
 from modelmon.store.results import (
     ALL,
     DETECTOR_EVENT_COLUMNS,
@@ -35,6 +36,11 @@ if TYPE_CHECKING:
 __all__ = ["DuckDBResultsMixin"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(t: datetime) -> int:
+    """Microseconds since the epoch (DuckDB's bucket unit)."""
+    return (t - _EPOCH) // timedelta(microseconds=1)
 
 
 def _conform(table: pa.Table, columns: dict[str, pa.DataType]) -> pa.Table:
@@ -90,10 +96,11 @@ class DuckDBResultsMixin:
         )
         if actuals_since is not None:
             params.append(naive_utc(actuals_since))
-        where = ""
-        if min_start is not None:
-            where = " WHERE b >= ?"
-            params.append(int(min_start.timestamp() * 1_000_000))
+        # Buckets outside the usable years (a row stored before event times were checked)
+        # would be no datetime: such rows are passed by.
+        low = FIRST_USABLE_TIME if min_start is None else max(min_start, FIRST_USABLE_TIME)
+        where = " WHERE b >= ? AND b <= ?"
+        params += [_micros(low), _micros(LAST_USABLE_TIME)]
         sql = f"SELECT b FROM ({' UNION '.join(parts)}){where} ORDER BY b"
         with self._cursor() as cur:
             rows = cur.execute(sql, params).fetchall()
@@ -103,7 +110,9 @@ class DuckDBResultsMixin:
         entry = self._entry(model)
         with self._cursor() as cur:
             lo, hi = cur.execute(
-                f"SELECT min(event_time), max(event_time) FROM {entry.pred_table}").fetchall()[0]
+                f"SELECT min(event_time), max(event_time) FROM {entry.pred_table} "
+                f"WHERE event_time BETWEEN ? AND ?",  # the usable years only (see changed_windows)
+                [naive_utc(FIRST_USABLE_TIME), naive_utc(LAST_USABLE_TIME)]).fetchall()[0]
         return aware(lo), aware(hi)
 
     def window_counts(self, model: str, sql_start: str, *, limit: int = 100) -> list[int]:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
@@ -38,6 +38,8 @@ from modelmon.config.models import ModelSpec
 __all__ = [
     "ACTUAL_COLUMNS",
     "FEATURE_PREFIX",
+    "FIRST_USABLE_TIME",
+    "LAST_USABLE_TIME",
     "PREDICTION_COLUMNS",
     "SEGMENT_PREFIX",
     "BatchKind",
@@ -52,6 +54,13 @@ __all__ = [
 
 FEATURE_PREFIX = "feature."
 SEGMENT_PREFIX = "segment."
+
+#: Event times readers use lie between these (a day inside Python's years 1-9999, so a window
+#: start or end computed from them stays a datetime). Ingest refuses times far inside them; a
+#: row stored before times were checked may lie outside (year 0 in UTC), and evaluation passes
+#: it by (delete it with ``POST /v1/models/{m}/delete-data`` by id).
+FIRST_USABLE_TIME = datetime(1, 1, 2, tzinfo=UTC)
+LAST_USABLE_TIME = datetime(9999, 12, 30, tzinfo=UTC)
 
 #: Fixed logical columns of a prediction batch (features and segments come on top).
 PREDICTION_COLUMNS: dict[str, pa.DataType] = {

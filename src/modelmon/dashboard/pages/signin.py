@@ -32,8 +32,9 @@ def _safe_next(target: str | None) -> str:
 
 
 def _secure(request: Request) -> bool:
-    public = request.app.state.mm.settings.server.public_url or ""
-    return request.url.scheme == "https" or public.startswith("https://")
+    server = request.app.state.mm.settings.server
+    public = server.public_url or ""
+    return server.tls or request.url.scheme == "https" or public.startswith("https://")
 
 
 @router.get("/signin")

@@ -56,7 +56,8 @@ from modelmon.store.base import BatchKind, WriteBatch, WriteResult
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
 
-_ERRORS = error_responses(400, 401, 404, 413, 415, 422, 503)
+# 409: an Idempotency-Key reused with another body
+_ERRORS = error_responses(400, 401, 404, 409, 413, 415, 422, 503)
 _BATCH_FIELDS = {"model", "version", "records"}
 # Bodies above this size take the schema-decoding path (modelmon.ingest.json_batch): about
 # 50 records of 25 features. Smaller ones are cheap either way.

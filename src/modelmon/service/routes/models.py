@@ -70,7 +70,9 @@ def _register(state: ServiceState, data: Any, name: str | None = None) -> tuple[
 
 
 @router.post("", summary="Register a model (or update it if the name exists)",
-             openapi_extra=_spec_doc(), status_code=201, responses=_ERRORS)
+             openapi_extra=_spec_doc(), status_code=201,
+             responses={200: {"description": "The model existed: its spec is a new revision"},
+                        **_ERRORS})
 async def register_model(request: Request) -> Response:
     data = await read_json(request)
     if isinstance(data, dict) and isinstance(data.get("name"), str):
