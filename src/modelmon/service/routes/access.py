@@ -130,7 +130,11 @@ def audit_csv(entries: list[dict[str, Any]]) -> str:
 
 
 @router.get("/audit", summary="The audit log, newest first: who changed what, when, from where",
-            responses=_ERRORS)
+            responses={200: {"description": "JSON (format=json), NDJSON or CSV",
+                             "content": {"application/json": {"schema": {"type": "object"}},
+                                         "application/x-ndjson": {"schema": {"type": "string"}},
+                                         "text/csv": {"schema": {"type": "string"}}}},
+                       **_ERRORS})
 async def audit(
     request: Request,
     key_id: str | None = Query(None), model: str | None = Query(None),
