@@ -37,7 +37,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -60,6 +60,9 @@ from modelmon.store.base import BatchKind
 from modelmon.store.results import ALL, RowChunk, StoredVerdict
 from modelmon.vocabulary import HEADLINE, ReasonKind, Severity, Status
 from modelmon.windows import FixedWindows, RowWindows, Window, WindowScheme
+
+if TYPE_CHECKING:
+    from modelmon.store.backend import Backend
 
 __all__ = ["BackfillSummary", "CycleSummary", "Evaluator", "ModelCycle", "safe_error"]
 
@@ -163,7 +166,7 @@ class Evaluator:
 
     def __init__(
         self,
-        store: Any,
+        store: Backend,
         *,
         clock: Callable[[], datetime] = _utcnow,
         max_windows_per_cycle: int = 500,
@@ -308,7 +311,7 @@ class Evaluator:
                     continue
                 horizon = self._horizon(spec, scheme, newest)
                 for start in self.store.changed_windows(
-                        name, scheme.sql_start("event_time"), predictions_since=since_p,
+                        name, scheme, predictions_since=since_p,
                         actuals_since=since_a, min_start=horizon):
                     queue[(scheme.name, start)] = "evaluate"
         due = self._due(schemes, queue, now)
@@ -381,7 +384,7 @@ class Evaluator:
             stored = [a for a, _ in self.store.window_starts(spec.name, scheme.name)]
             if not stored:
                 continue
-            live = set(self.store.changed_windows(spec.name, scheme.sql_start("event_time"),
+            live = set(self.store.changed_windows(spec.name, scheme,
                                                   predictions_since=None, actuals_since=None))
             gone = [a for a in stored if a not in live]
             if gone:
@@ -511,7 +514,7 @@ class Evaluator:
         for scheme in schemes:
             if isinstance(scheme, RowWindows):
                 return scheme
-            counts = self.store.window_counts(spec.name, scheme.sql_start("event_time"))
+            counts = self.store.window_counts(spec.name, scheme)
             if counts and float(np.median(counts)) >= spec.judgement.min_window_rows:
                 return scheme
         return schemes[-1]

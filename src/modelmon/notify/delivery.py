@@ -20,12 +20,16 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import httpx
 
 from modelmon.notify.config import NotificationSettings, duration
 from modelmon.notify.transport import DeliveryError, deliver
 from modelmon.store.notifications import OutboxItem, OutboxState
+
+if TYPE_CHECKING:
+    from modelmon.store.backend import Backend
 
 __all__ = ["Delivery", "backoff"]
 
@@ -51,11 +55,11 @@ def backoff(attempts: int, low: timedelta, high: timedelta, jitter: float) -> ti
 class Delivery:
     """See the module docstring."""
 
-    def __init__(self, settings: NotificationSettings, store: object,
+    def __init__(self, settings: NotificationSettings, store: Backend,
                  clock: Callable[[], datetime], *, wake: threading.Event | None = None,
                  observe: Observer | None = None, rng: random.Random | None = None) -> None:
         self.settings = settings
-        self.store = store.notifications  # type: ignore[attr-defined]
+        self.store = store.notifications
         self.clock = clock
         self.wake = wake or threading.Event()
         self.observe = observe

@@ -22,6 +22,7 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from modelmon.alerts.engine import AlertChange
 from modelmon.alerts.matchers import Matcher, matches_all
@@ -31,6 +32,9 @@ from modelmon.notify.groups import Flush, Grouper
 from modelmon.notify.messages import Notification, alert_entry
 from modelmon.notify.routing import Inhibitor, RouteTree, TimeIntervals
 from modelmon.store.notifications import NewMessage
+
+if TYPE_CHECKING:
+    from modelmon.store.backend import Backend
 
 __all__ = ["Dispatcher", "messages_for"]
 
@@ -55,12 +59,12 @@ def messages_for(settings: NotificationSettings, n: Notification) -> list[NewMes
 class Dispatcher:
     """See the module docstring."""
 
-    def __init__(self, settings: NotificationSettings, store: object,
+    def __init__(self, settings: NotificationSettings, store: Backend,
                  active: Callable[[], Sequence[AlertInstance]], clock: Callable[[], datetime],
                  external_url: str, *, wake: threading.Event | None = None,
                  tick: float = 0.25) -> None:
         self.settings = settings
-        self.store = store.notifications  # type: ignore[attr-defined]
+        self.store = store.notifications
         self.active = active
         self.clock = clock
         self.external_url = external_url.rstrip("/")

@@ -23,7 +23,7 @@ def start_actions(state: ServiceState) -> Callable[[], None]:
                      "Action records by action and the state they reached (succeeded, failed, "
                      "dry_run, skipped_cooldown, pending_approval ...).", ["action", "state"],
                      registry=registry)
-    store = state.store.actions  # type: ignore[attr-defined]
+    store = state.store.actions
     runner = ActionRunner(settings, store, state.store, alerts=state.alerts, clock=state.clock,
                           observe=lambda action, st: counts.labels(action, st).inc())
     state.metrics.watch(

@@ -48,7 +48,7 @@ def alert_engine(state: ServiceState) -> AlertEngine | None:
         return None
     url = external_url(state)
     metrics = state.metrics
-    return AlertEngine(state.store.alerts, [(r, "config") for r in cfg.rules],  # type: ignore[attr-defined]
+    return AlertEngine(state.store.alerts, [(r, "config") for r in cfg.rules],
                        builtin=builtin_rules if cfg.presets else None, dashboard_url=url,
                        observe=metrics.observe_rule if metrics is not None else None)
 
