@@ -99,7 +99,7 @@ _NEW_TYPES = (TIMESTAMP, pa.string(), pa.string(), pa.int32(), pa.string(), pa.s
               pa.string(), pa.string(), pa.string(), pa.int32(), TIMESTAMP)
 
 
-def _item(r: Sequence[Any]) -> OutboxItem:
+def outbox_item(r: Sequence[Any]) -> OutboxItem:
     (id_, created, receiver, integration, idx, kind, group_key, fps, payload, state, attempts,
      next_at, error, delivered) = r
     return OutboxItem(int(id_), aware(created), receiver, integration, int(idx), kind, group_key,
@@ -219,7 +219,7 @@ class DuckDBNotifications:
                "QUALIFY row_number() OVER (PARTITION BY receiver, integration, idx, group_key "
                "ORDER BY id) = 1 ORDER BY id")
         with self._cursor() as cur:
-            rows = [_item(r) for r in cur.execute(sql).fetchall()]
+            rows = [outbox_item(r) for r in cur.execute(sql).fetchall()]
         skip = set(busy)
         return [r for r in rows if r.next_attempt_at <= now and r.lane not in skip][:limit]
 
@@ -256,13 +256,13 @@ class DuckDBNotifications:
         sql = (f"SELECT {', '.join(_COLUMNS)} FROM notifications{where} ORDER BY id DESC "
                f"LIMIT {int(limit)}")
         with self._cursor() as cur:
-            return [_item(r) for r in cur.execute(sql, params).fetchall()]
+            return [outbox_item(r) for r in cur.execute(sql, params).fetchall()]
 
     def get_notification(self, item_id: int) -> OutboxItem | None:
         with self._cursor() as cur:
             rows = cur.execute(f"SELECT {', '.join(_COLUMNS)} FROM notifications WHERE id = ?",
                                [item_id]).fetchall()
-        return _item(rows[0]) if rows else None
+        return outbox_item(rows[0]) if rows else None
 
     def notification_log(self) -> dict[tuple[str, str], tuple[datetime, list[str]]]:
         """What each group last told each receiver: ``(receiver, group_key) -> (when,

@@ -11,6 +11,7 @@ created by the store when a model is registered.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 
@@ -197,7 +198,7 @@ MIGRATIONS: list[Migration] = [
 ]
 
 
-def apply_migrations(con: psycopg.Connection[object],
+def apply_migrations(con: psycopg.Connection[Any],
                      migrations: list[Migration] | None = None) -> list[int]:
     """Apply pending migrations (one server at a time); return the versions applied now."""
     migrations = MIGRATIONS if migrations is None else migrations
@@ -206,7 +207,7 @@ def apply_migrations(con: psycopg.Connection[object],
         con.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATION_LOCK])
         con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY,"
                     " name text NOT NULL, applied_at timestamptz NOT NULL)")
-        done = {r[0] for r in con.execute("SELECT version FROM schema_migrations").fetchall()}  # type: ignore[index]
+        done = {r[0] for r in con.execute("SELECT version FROM schema_migrations").fetchall()}
         unknown = sorted(done - {m.version for m in migrations})
         if unknown:
             raise StoreError(
