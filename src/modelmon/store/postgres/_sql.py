@@ -108,13 +108,13 @@ def window_start_us(scheme: WindowScheme, column: str) -> str:
         width = scheme.size // timedelta(microseconds=1)
         off = scheme.offset // timedelta(microseconds=1)
         rel = f"({us} - {off})"
-        # floor division (PostgreSQL's / and % truncate toward zero)
-        return f"({rel} - (({rel} % {width}) + {width}) % {width} + {off})"
+        # floor division (PostgreSQL's / and mod() truncate toward zero)
+        return f"({rel} - mod(mod({rel}, {width}) + {width}, {width}) + {off})"
     if isinstance(scheme, MonthWindows):
         utc = f"({column} AT TIME ZONE 'UTC')"
         idx = (f"(((extract(year FROM {utc})::int * 12 + extract(month FROM {utc})::int - 1)"
                f" / {scheme.months}) * {scheme.months})")
-        start = f"make_timestamptz({idx} / 12, {idx} % 12 + 1, 1, 0, 0, 0, 'UTC')"
+        start = f"make_timestamptz({idx} / 12, mod({idx}, 12) + 1, 1, 0, 0, 0, 'UTC')"
         return f"(extract(epoch FROM {start}) * 1000000)::int8"
     raise TypeError(f"{scheme!r} has no time windows")  # pragma: no cover
 
