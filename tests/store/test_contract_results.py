@@ -54,7 +54,7 @@ def features(start: int, drifted: bool) -> pa.Table:
 
 def window(start: int, values: dict[str, float], drifted: bool = False) -> WindowResults:
     return WindowResults("1h", T0 + start * H, T0 + (start + 1) * H, points(start, values),
-                         features(start, drifted), {("*", "*"): bytes([start, 1, 2])})
+                         features(start, drifted), {("*", "*"): bytes([start % 256, 1, 2])})
 
 
 def test_window_results_replace_and_read(store: Backend) -> None:
