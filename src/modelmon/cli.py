@@ -102,7 +102,7 @@ def serve(
     if check:
         _check_references(settings)
         console.print(f"[green]configuration OK[/]: {len(settings.models)} models, store "
-                      f"{settings.store.backend} at {settings.store.path}")
+                      f"{settings.store.backend} at {settings.store.describe()}")
         return
     import uvicorn
 
@@ -317,9 +317,11 @@ def backup(
                     bar.advance(task, len(chunk))
         partial.rename(out)
     else:
-        from modelmon.store.duckdb_store import DuckDBStore
+        from modelmon.store.duckdb import DuckDBStore
 
         settings = _settings(config)
+        if settings.store.backend != "duckdb":
+            _fail("a PostgreSQL store is backed up with PostgreSQL's own tools (pg_dump)")
         store = DuckDBStore(settings.store.path)
         try:
             store.open()
@@ -346,6 +348,8 @@ def restore(
     import duckdb
 
     settings = _settings(config)
+    if settings.store.backend != "duckdb":
+        _fail("a PostgreSQL store is restored with PostgreSQL's own tools (pg_restore)")
     target = Path(settings.store.path)
     if settings.store.path == ":memory:":
         _fail("the configured store is in memory: nothing to restore into")

@@ -5,12 +5,13 @@ transaction as its record (all or nothing)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+
 import pytest
+from tests.store.conftest import StoreFactory
 
 from modelmon.actions.record import ActionRecord, ActionState
 from modelmon.config import ModelSpec
 from modelmon.exceptions import NotFoundError
-from tests.store.conftest import StoreFactory
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
 

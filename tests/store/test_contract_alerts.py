@@ -8,6 +8,9 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from tests.store.conftest import StoreFactory
+from tests.store.test_contract import SPEC, T0, acts, preds
+from tests.store.test_contract_results import window
 
 from modelmon.alerts.matchers import Matcher
 from modelmon.alerts.silences import Silence
@@ -16,9 +19,6 @@ from modelmon.store import BatchKind
 from modelmon.store.backend import Backend
 from modelmon.store.notifications import NewMessage, OutboxState
 from modelmon.vocabulary import Severity
-from tests.store.conftest import StoreFactory
-from tests.store.test_contract import SPEC, T0, acts, preds
-from tests.store.test_contract_results import window
 
 H = timedelta(hours=1)
 

@@ -9,6 +9,8 @@ from datetime import timedelta
 
 import pyarrow as pa
 import pytest
+from tests.store.conftest import StoreFactory
+from tests.store.test_contract import SPEC, T0, acts, preds
 
 from modelmon.exceptions import NotFoundError
 from modelmon.store import BatchKind, WriteBatch
@@ -21,8 +23,6 @@ from modelmon.store.results import (
     WindowResults,
 )
 from modelmon.windows import parse_window
-from tests.store.conftest import StoreFactory
-from tests.store.test_contract import SPEC, T0, acts, preds
 
 H = timedelta(hours=1)
 

@@ -54,4 +54,10 @@ def create_store(settings: StoreSettings) -> Backend:
             checkpoint_threads=settings.checkpoint_threads,
             checkpoint_threshold=settings.checkpoint_threshold,
         )
+    if settings.backend == "postgres":
+        from modelmon.store.postgres import PostgresStore
+
+        assert settings.url is not None  # the settings require it
+        return PostgresStore(settings.url.get_secret_value(), pool_min=settings.pool_min,
+                             pool_max=settings.pool_max, partition_days=settings.partition_days)
     raise ValueError(f"unknown store backend {settings.backend!r}")  # pragma: no cover
