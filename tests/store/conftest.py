@@ -3,23 +3,17 @@ PostgreSQL (a real server started once per test session, a fresh database per te
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.support.postgres import PostgresServer
+from tests.support.postgres import postgres_server
 
 from modelmon.store.backend import Backend
 from modelmon.store.duckdb import DuckDBStore
 
 StoreFactory = Callable[..., Backend]
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    server = PostgresServer().start()
-    yield server
-    server.stop()
+__all__ = ["BACKENDS", "StoreFactory", "factory", "postgres_server"]
 
 
 def _duckdb(tmp: Path, request: pytest.FixtureRequest) -> Callable[..., Backend]:

@@ -9,14 +9,14 @@ from datetime import timedelta
 
 import psycopg
 import pytest
+from tests.store.test_contract import SPEC, T0, preds
+from tests.support.postgres import PostgresServer
 
 from modelmon.config.settings import Settings
 from modelmon.exceptions import StoreError
 from modelmon.store import create_store
 from modelmon.store.postgres import PostgresStore
 from modelmon.store.postgres._migrations import MIGRATIONS, Migration, apply_migrations
-from tests.store.test_contract import SPEC, T0, preds
-from tests.support.postgres import PostgresServer
 
 DAY = timedelta(days=1)
 
@@ -26,7 +26,7 @@ def test_settings_select_postgres_by_url() -> None:
     assert s.store.backend == "postgres"
     assert s.summary()["store"]["path"] == "postgresql://mm:***@db:5432/mm"
     assert isinstance(create_store(s.store), PostgresStore)
-    with pytest.raises(ValueError, match="store.url"):
+    with pytest.raises(ValueError, match=r"store\.url"):
         Settings.model_validate({"store": {"backend": "postgres"}})
 
 

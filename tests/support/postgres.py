@@ -12,9 +12,12 @@ import socket
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["PG_BIN", "PostgresServer"]
+import pytest
+
+__all__ = ["PG_BIN", "PostgresServer", "postgres_server"]
 
 PG_BIN = Path(os.environ.get("MODELMON_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
@@ -76,3 +79,12 @@ class PostgresServer:
         with psycopg.connect(self.url(), autocommit=True) as con:
             con.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server per test session (per xdist worker); import this fixture into a
+    test module or conftest to use it."""
+    server = PostgresServer().start()
+    yield server
+    server.stop()
