@@ -62,6 +62,7 @@ from modelmon.vocabulary import HEADLINE, ReasonKind, Severity, Status
 from modelmon.windows import FixedWindows, RowWindows, Window, WindowScheme
 
 if TYPE_CHECKING:
+    from modelmon.evaluation.coordination import Leadership
     from modelmon.store.backend import Backend
 
 __all__ = ["BackfillSummary", "CycleSummary", "Evaluator", "ModelCycle", "safe_error"]
@@ -98,6 +99,8 @@ class CycleSummary:
     started_at: datetime
     seconds: float = 0.0
     models: list[ModelCycle] = field(default_factory=list)
+    #: Why nothing was evaluated (another server leads), None otherwise.
+    skipped: str | None = None
 
     @property
     def windows_evaluated(self) -> int:
@@ -105,7 +108,7 @@ class CycleSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return {"started_at": self.started_at.isoformat(), "seconds": round(self.seconds, 4),
-                "windows_evaluated": self.windows_evaluated,
+                "windows_evaluated": self.windows_evaluated, "skipped": self.skipped,
                 "models": [m.__dict__ for m in self.models]}
 
 
@@ -162,6 +165,9 @@ class Evaluator:
         (no data, staleness, the service's health) once per cycle.
     service_context : callable, optional
         The service's health and resource use, for service rules.
+    leadership : Leadership, optional
+        Several servers on one store: cycles run only on the leader
+        (:mod:`modelmon.evaluation.coordination`); None: always.
     """
 
     def __init__(
@@ -173,8 +179,11 @@ class Evaluator:
         detector: DetectorConfig | None = None,
         alerts: AlertEngine | None = None,
         service_context: Callable[[], ServiceContext] | None = None,
+        leadership: Leadership | None = None,
     ) -> None:
         self.store = store
+        #: Several servers on one store: cycles run only while this one leads.
+        self.leadership = leadership
         self.clock = clock
         self.max_windows_per_cycle = max_windows_per_cycle
         self.references = ReferenceManager(store)
@@ -199,6 +208,12 @@ class Evaluator:
         budget reaches every model)."""
         started = time.perf_counter()
         summary = CycleSummary(self.clock())
+        if self.leadership is not None:
+            if self.leadership.term() is None:
+                summary.skipped = "another server leads: it evaluates"
+                return summary
+            if self.alerts is not None:
+                self.alerts.refresh()  # what other servers stored since the last cycle
         infos = self.store.list_models()
         if infos:
             k = self._rotation % len(infos)

@@ -23,6 +23,7 @@ from modelmon.config.models import ModelSpec
 from modelmon.store.maintenance import Pruned
 
 if TYPE_CHECKING:
+    from modelmon.evaluation.coordination import Leadership
     from modelmon.store.backend import Backend
 
 __all__ = ["RetentionJob", "RetentionPass", "retention_of"]
@@ -51,8 +52,11 @@ class RetentionJob:
     def __init__(self, store: Backend, clock: Callable[[], datetime], *,
                  predictions: str | None = None, results: str | None = None,
                  interval: str = "1h",
-                 observe: Callable[[Pruned], None] | None = None) -> None:
+                 observe: Callable[[Pruned], None] | None = None,
+                 leadership: Leadership | None = None) -> None:
         self.store = store
+        #: Several servers on one store: the timer prunes only on the leader.
+        self.leadership = leadership
         self.clock = clock
         self.defaults = (predictions, results)
         self.interval = parse_duration(interval).total_seconds()
@@ -90,6 +94,8 @@ class RetentionJob:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
+            if self.leadership is not None and self.leadership.term() is None:
+                continue  # another server leads: it prunes
             try:
                 self.run()
             except Exception:

@@ -45,6 +45,9 @@ class ServiceState:
     backfills: Any = None
     #: The alert engine (set with the scheduler; None when alerting is off).
     alerts: Any = None
+    #: Several servers on one PostgreSQL store: whether this one leads the background work
+    #: (:mod:`modelmon.evaluation.coordination`); None with one server.
+    leadership: Any = None
     #: Notifications (dispatcher and delivery; None when alerting is off).
     notifications: Any = None
     #: The retention job (None when no retention is configured).

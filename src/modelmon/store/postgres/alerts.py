@@ -16,9 +16,14 @@ from modelmon.store.postgres._filters import listing_filter
 
 __all__ = ["PostgresAlerts"]
 
+# An acknowledgement is never taken back: one made on another server while this one held an
+# older copy of the alert survives this one's write.
+_KEEP = {"acked_by", "acked_at", "ack_note"}
 _UPSERT = (f"INSERT INTO alerts ({', '.join(_ALERT_COLUMNS)}) "
            f"VALUES ({', '.join('%s' for _ in _ALERT_COLUMNS)}) ON CONFLICT (alert_id) DO UPDATE "
-           f"SET {', '.join(f'{c} = excluded.{c}' for c in _ALERT_COLUMNS[1:])}")
+           "SET " + ", ".join(
+               f"{c} = coalesce(excluded.{c}, alerts.{c})" if c in _KEEP else f"{c} = excluded.{c}"
+               for c in _ALERT_COLUMNS[1:]))
 
 
 class PostgresAlerts:
