@@ -38,6 +38,9 @@ class PostgresServer:
         self.data = self.dir / "data"
         self.sock = self.dir / "sock"
         self._as_root = os.geteuid() == 0
+        #: Tests run without fsync (faster; a test never crashes the machine); benchmarks
+        #: set this to measure durable commits.
+        self.fsync = False
 
     def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
         cmd = list(args)
@@ -57,7 +60,8 @@ class PostgresServer:
         self._run(str(initdb), "-D", str(self.data), "-U", "postgres", "--auth=trust",
                   "--no-sync", "-E", "UTF8")
         opts = (f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 "
-                "-c fsync=off -c max_connections=200 -c shared_buffers=64MB")
+                f"-c fsync={'on' if self.fsync else 'off'} -c max_connections=200 "
+                "-c shared_buffers=128MB")
         self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", opts,
                   "-l", str(self.dir / "log"), "-w", "-t", "60", "start")
         return self
