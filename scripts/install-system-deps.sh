@@ -5,7 +5,8 @@
 # prometheus-alertmanager gives Alertmanager 0.25 and amtool (forwarded alerts, the exported
 # routing configuration); chromium is the browser the dashboard's tests drive through
 # Playwright (never a downloaded browser); postgresql gives the PostgreSQL 15 server the
-# PostgreSQL store's tests start in a temporary directory (its own service is not wanted).
+# PostgreSQL store's tests start in a temporary directory (its own service is not wanted);
+# a Java 17 runtime runs Spark (pyspark, local[*]) in the batch-evaluation tests.
 # Needs root (CI runs as root); prints what it does.
 set -euo pipefail
 need=()
@@ -15,6 +16,7 @@ command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertman
 command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql)
+command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 if [ ${#need[@]} -eq 0 ]; then
   echo "system packages present"
   exit 0

@@ -937,6 +937,15 @@ def version() -> None:
     typer.echo(modelmon.__version__)
 
 
+def _register_batch() -> None:
+    from modelmon.batch.command import evaluate_batch_command
+
+    app.command("evaluate-batch")(evaluate_batch_command)
+
+
+_register_batch()
+
+
 def main() -> None:
     """Entry point of the ``modelmon`` script."""
     try:
