@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from modelmon.windows import FixedWindows, MonthWindows, WindowScheme
 
-__all__ = ["epoch_us", "from_rows", "q", "unnest_select", "window_start_us"]
+__all__ = ["copy_into_temp", "epoch_us", "from_rows", "q", "unnest_select", "window_start_us"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -83,6 +83,30 @@ def unnest_select(table: pa.Table, columns: Sequence[str] | None = None,
     named = ", ".join(f"{e} AS {q(n)}" for e, n in zip(exprs, names, strict=True))
     sql = f"SELECT {named} FROM unnest({', '.join(args)}) AS u({aliases})"
     return sql, params
+
+
+def copy_into_temp(cur: Any, name: str, like: str, table: pa.Table,
+                   columns: Sequence[tuple[str, str]]) -> None:
+    """``table`` into a new temporary table ``name`` shaped like ``like`` (dropped at commit),
+    with ``COPY``: the rows travel as CSV that Arrow writes in C++, several times faster than
+    array parameters for wide batches. ``columns``: ``(logical, physical)`` pairs."""
+    import pyarrow.csv as pacsv
+
+    cur.execute(f"CREATE TEMP TABLE {name} (LIKE {like}) ON COMMIT DROP")
+    out = {}
+    for logical, _ in columns:
+        col = table.column(logical)
+        if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
+            col = pa.array([_float_list_literal(v) for v in col.to_pylist()], pa.string())
+        elif pa.types.is_timestamp(col.type):
+            col = col.cast(pa.timestamp("us", tz="UTC"))
+        out[logical] = col
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(pa.table(out), sink, pacsv.WriteOptions(
+        include_header=False, quoting_style="all_valid"))
+    physical = ", ".join(q(p) for _, p in columns)
+    with cur.copy(f"COPY {name} ({physical}) FROM STDIN (FORMAT csv)") as copy:
+        copy.write(sink.getvalue().to_pybytes())
 
 
 def from_rows(rows: Sequence[Sequence[Any]], schema: dict[str, pa.DataType]) -> pa.Table:

@@ -25,7 +25,7 @@ from modelmon.store._shared import SIMPLE_TABLES, STAMPED, first_occurrence_mask
 from modelmon.store.base import FEATURE_PREFIX, SEGMENT_PREFIX, BatchKind, WriteBatch, WriteResult
 from modelmon.store.postgres._access import Connection, ModelEntry
 from modelmon.store.postgres._catalog import PRED_BASE, add_event
-from modelmon.store.postgres._sql import q, unnest_select
+from modelmon.store.postgres._sql import copy_into_temp, q, unnest_select
 
 __all__ = ["partition_numbers", "write_batches"]
 
@@ -116,14 +116,21 @@ def _write_predictions(con: Connection, entry: ModelEntry, table: pa.Table,
     else:
         first = first_occurrence_mask(ids.to_pylist())
     candidates = table.filter(pa.array(first)) if not first.all() else table
-    select, params = unnest_select(candidates, ["prediction_id", "event_time"])
-    fresh = {r[0] for r in con.execute(
-        f"INSERT INTO {entry.pid_table} (prediction_id, event_time) {select} "
-        "ON CONFLICT (prediction_id) DO NOTHING RETURNING prediction_id", params).fetchall()}
+    # Stage the rows (COPY), claim their ids, move the claimed ones into the partitions.
+    stage = f"_stage_{entry.model_id}"
+    physical = ", ".join(q(p) for _, p in mapping)
+    with con.cursor() as cur:
+        copy_into_temp(cur, stage, entry.pred_table, candidates, mapping)
+        fresh = {r[0] for r in cur.execute(
+            f"WITH fresh AS (INSERT INTO {entry.pid_table} (prediction_id, event_time) "
+            f"SELECT prediction_id, event_time FROM {stage} ON CONFLICT (prediction_id) "
+            f"DO NOTHING RETURNING prediction_id) INSERT INTO {entry.pred_table} ({physical}) "
+            f"SELECT {', '.join(f's.{q(p)}' for _, p in mapping)} FROM {stage} s "
+            "JOIN fresh USING (prediction_id) RETURNING prediction_id").fetchall()}
+        cur.execute(f"DROP TABLE {stage}")
     keep = first & np.asarray(pc.is_in(ids, value_set=pa.array(list(fresh), pa.string()))
                               .to_numpy(zero_copy_only=False), dtype=bool)
     if keep.any():
-        _insert(con, entry.pred_table, table.filter(pa.array(keep)), mapping)
         versions = set(pc.unique(table.filter(pa.array(keep)).column("version")).to_pylist())
         for version in sorted(versions - entry.known_versions):
             added = con.execute("INSERT INTO model_versions VALUES (%s, %s, %s, '{}', 'active') "
