@@ -133,3 +133,26 @@ def test_leases_are_held_by_one_owner_until_they_expire(
         assert leases.acquire("model:fraud", "a", timedelta(seconds=1))
     finally:
         store.close()
+
+
+def test_one_leader_and_a_hand_over(postgres_server: PostgresServer) -> None:
+    from modelmon.evaluation.coordination import LeaseLeadership
+
+    url = postgres_server.create_database()
+    stores = [PostgresStore(url), PostgresStore(url)]
+    for s in stores:
+        s.open()
+    a = LeaseLeadership(stores[0].leases, timedelta(seconds=30), owner="a")
+    b = LeaseLeadership(stores[1].leases, timedelta(seconds=30), owner="b")
+    led: list[str] = []
+    b.on_lead.append(lambda: led.append("b"))
+    try:
+        assert a.renew() == 1 and b.renew() is None
+        assert a.renew() == 1 and a.term() == 1  # renewing keeps the term
+        a.stop()  # a clean shutdown hands the lease over at once
+        assert b.renew() == 1 and led == ["b"]
+        assert a.term() is None
+    finally:
+        b.stop()
+        for s in stores:
+            s.close()

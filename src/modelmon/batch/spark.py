@@ -48,6 +48,7 @@ def spark_session(master: str = "local[*]") -> Any:
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.ui.enabled", "false")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            .config("spark.sql.execution.arrow.maxRecordsPerBatch", "200000")
             .config("spark.driver.memory", os.environ.get("MODELMON_SPARK_DRIVER_MEMORY", "2g"))
             .getOrCreate())
 
@@ -99,6 +100,11 @@ def spark_aggregates(spec: ModelSpec, inp: BatchInput, *, master: str = "local[*
         preds = preds.join(acts, "prediction_id", "left")
     rel = F.unix_micros(F.col("event_time")) - F.lit(offset)
     preds = preds.withColumn("_window", rel - F.pmod(rel, F.lit(width)) + F.lit(offset))
+    # Each task takes whole windows, in order: its Arrow batches hold one or two windows each,
+    # so the aggregate code runs on large slices (a task per partition of the join left every
+    # task a sliver of every window).
+    parts = max(2, 2 * spark.sparkContext.defaultParallelism)
+    preds = preds.repartition(parts, "_window").sortWithinPartitions("_window")
 
     def partials(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         return _partials(spec, batches)

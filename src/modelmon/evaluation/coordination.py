@@ -20,6 +20,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Protocol
 
@@ -86,6 +87,8 @@ class LeaseLeadership:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        #: Called (from the lease thread) each time this server starts leading.
+        self.on_lead: list[Callable[[], None]] = []
 
     def term(self) -> int | None:
         with self._lock:
@@ -98,15 +101,24 @@ class LeaseLeadership:
         except Exception as exc:  # the database is away: stop leading until it is back
             log.warning("leader lease not renewed: %s", exc)
             held = False
+        started = False
         with self._lock:
             if held and self._term is None:
                 self._terms += 1
                 self._term = self._terms
+                started = True
                 log.info("%s leads (term %d)", self.owner, self._term)
             elif not held and self._term is not None:
                 log.warning("%s no longer leads", self.owner)
                 self._term = None
-            return self._term
+            term = self._term
+        if started:
+            for call in list(self.on_lead):
+                try:
+                    call()
+                except Exception:  # one hook's failure never stops leading
+                    log.exception("start-of-leadership hook %r failed", call)
+        return term
 
     def start(self) -> LeaseLeadership:
         self.renew()

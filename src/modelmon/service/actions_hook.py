@@ -34,5 +34,13 @@ def start_actions(state: ServiceState) -> Callable[[], None]:
         return lambda: None
     if state.alerts is not None:
         state.alerts.listeners.append(runner.listen)
-    runner.start()
+    lead = state.leadership
+    if lead is None:
+        runner.start()
+        return runner.stop
+    # several servers: only the leader resumes unfinished actions, when it starts leading
+    runner.start(resume=False)
+    lead.on_lead.append(runner.take_over)
+    if lead.term() is not None:
+        runner.take_over()
     return runner.stop
