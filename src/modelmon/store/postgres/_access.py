@@ -3,6 +3,7 @@ the catalog entry of a model (like :mod:`modelmon.store.duckdb._access`)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ class ModelEntry:
     partition_days: int
     known_versions: set[str] = field(default_factory=set)
     partitions: set[int] = field(default_factory=set)  # partition numbers known to exist
+    loaded_at: float = field(default_factory=time.monotonic)  # when read from the database
 
     @property
     def pred_table(self) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -86,6 +87,9 @@ class PostgresStore(ForwardResults):
         self.pool_max = pool_max
         self.partition_days = partition_days
         self.clock = clock
+        #: How long a model's cached catalog entry is trusted before it is read again (other
+        #: servers may change the spec).
+        self.catalog_seconds = 5.0
         self._pool: ConnectionPool | None = None
         self._models: dict[str, ModelEntry] = {}
         self._models_lock = threading.Lock()
@@ -163,7 +167,8 @@ class PostgresStore(ForwardResults):
 
     def _entry(self, name: str) -> ModelEntry:
         entry = self._models.get(name)
-        if entry is None:  # another server may have registered it
+        # another server may have registered the model, or changed its spec
+        if entry is None or time.monotonic() - entry.loaded_at > self.catalog_seconds:
             self._reload(name)
             entry = self._models.get(name)
         if entry is None:
