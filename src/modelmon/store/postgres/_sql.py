@@ -92,7 +92,12 @@ def copy_into_temp(cur: Any, name: str, like: str, table: pa.Table,
     array parameters for wide batches. ``columns``: ``(logical, physical)`` pairs."""
     import pyarrow.csv as pacsv
 
-    cur.execute(f"CREATE TEMP TABLE {name} (LIKE {like}) ON COMMIT DROP")
+    # AS ... WITH NO DATA: the columns without their NOT NULL (the store stamps received_at
+    # when the rows move on), plus the caller's extra columns (``_row``)
+    extra = [p for _, p in columns if p == "_row"]
+    cur.execute(f"CREATE TEMP TABLE {name} ON COMMIT DROP AS SELECT *"
+                + "".join(f", 0::int8 AS {q(p)}" for p in extra)
+                + f" FROM {like} WITH NO DATA")
     out = {}
     for logical, _ in columns:
         col = table.column(logical)

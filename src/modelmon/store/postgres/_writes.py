@@ -1,9 +1,10 @@
 """Ingest into PostgreSQL: one transaction per group of batches, all or nothing, committed
 (and so durable: ``synchronous_commit`` is on by default) before the call returns.
 
-Order inside a transaction: the stamp rows of the models written are locked first (in model
-order, so concurrent writers never deadlock), then idempotency keys are claimed, then rows go
-in. Holding a model's stamp row until commit makes ``received_at`` stamps follow commit order
+Order inside a transaction: prediction rows are first copied into a staging table (no lock
+held: servers writing the same model overlap in this, the larger part); then the stamp rows of
+the models written are locked (in model order, so concurrent writers never deadlock),
+idempotency keys are claimed, and rows go in. Holding a model's stamp row until commit makes ``received_at`` stamps follow commit order
 across servers, so evaluation never misses a row committed late with an old stamp.
 
 Prediction ids are claimed in ``pid_<id>`` (its primary key): ``ON CONFLICT DO NOTHING``
@@ -14,6 +15,7 @@ writer of the same id waits for the first to commit and then finds it taken.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -105,29 +107,68 @@ def _insert(con: Connection, target: str, table: pa.Table,
     con.execute(f"INSERT INTO {target} ({cols}) {select}", params)
 
 
-def _write_predictions(con: Connection, entry: ModelEntry, table: pa.Table,
-                       now: datetime) -> np.ndarray:
-    """Insert the rows whose id is new; the mask of rows kept."""
-    mapping = _column_map(entry, table)
+@dataclass
+class _Staged:
+    """A model's prediction batches copied into a temporary table (column ``_row``: the row's
+    position in ``table``, all the batches one after the other)."""
+
+    name: str
+    table: pa.Table
+    mapping: list[tuple[str, str]]
+    spans: dict[int, tuple[int, int]]  # batch index -> (first row, rows)
+
+
+def _stage(con: Connection, entry: ModelEntry, idxs: list[int],
+           batches: Sequence[WriteBatch]) -> _Staged:
+    """Copy the prediction batches ``idxs`` of one model into a staging table: before any
+    lock is taken, so servers writing the same model overlap in this (the larger) part."""
+    tables = [batches[i].table for i in idxs]
+    merged = tables[0] if len(tables) == 1 else pa.concat_tables(tables,
+                                                                 promote_options="default")
+    if "received_at" in merged.column_names:  # the store stamps it, in the final insert
+        merged = merged.drop_columns(["received_at"])
+    spans, offset = {}, 0
+    for i, t in zip(idxs, tables, strict=True):
+        spans[i] = (offset, t.num_rows)
+        offset += t.num_rows
+    mapping = _column_map(entry, merged)
+    name = f"_stage_{entry.model_id}"
+    with con.cursor() as cur:
+        copy_into_temp(cur, name, entry.pred_table, merged.append_column(
+            "_row", pa.array(np.arange(merged.num_rows, dtype=np.int64))),
+            [*mapping, ("_row", "_row")])
+    return _Staged(name, merged, mapping, spans)
+
+
+def _write_predictions(con: Connection, entry: ModelEntry, staged: _Staged, idxs: list[int],
+                       stamp: datetime, now: datetime) -> tuple[pa.Table, np.ndarray]:
+    """Move the staged rows of batches ``idxs`` whose id is new into the partitions; those
+    batches' rows and the mask of rows kept."""
+    positions = np.concatenate([np.arange(staged.spans[i][0], sum(staged.spans[i]))
+                                for i in idxs]) if idxs else np.empty(0, np.int64)
+    table = staged.table.take(pa.array(positions))
     ids = table.column("prediction_id")
     n = table.num_rows
     if pc.count_distinct(ids).as_py() == n:
         first = np.ones(n, dtype=bool)
     else:
         first = first_occurrence_mask(ids.to_pylist())
-    candidates = table.filter(pa.array(first)) if not first.all() else table
-    # Stage the rows (COPY), claim their ids, move the claimed ones into the partitions.
-    stage = f"_stage_{entry.model_id}"
-    physical = ", ".join(q(p) for _, p in mapping)
-    with con.cursor() as cur:
-        copy_into_temp(cur, stage, entry.pred_table, candidates, mapping)
-        fresh = {r[0] for r in cur.execute(
-            f"WITH fresh AS (INSERT INTO {entry.pid_table} (prediction_id, event_time) "
-            f"SELECT prediction_id, event_time FROM {stage} ON CONFLICT (prediction_id) "
-            f"DO NOTHING RETURNING prediction_id) INSERT INTO {entry.pred_table} ({physical}) "
-            f"SELECT {', '.join(f's.{q(p)}' for _, p in mapping)} FROM {stage} s "
-            "JOIN fresh USING (prediction_id) RETURNING prediction_id").fetchall()}
-        cur.execute(f"DROP TABLE {stage}")
+    physical = ", ".join(q(p) for _, p in staged.mapping)
+    values = ", ".join(f"s.{q(p)}" for _, p in staged.mapping)
+    wanted = positions[first]
+    if len(wanted) == staged.table.num_rows:  # the usual case: every staged row
+        source, params = f"{staged.name} s", []
+    else:  # a join, not "_row = ANY(array)": that compares each row with every element
+        source = f"{staged.name} s JOIN unnest(%s::int8[]) AS k(_row) USING (_row)"
+        params = [wanted.tolist()]
+    fresh = {r[0] for r in con.execute(
+        f"WITH picked AS MATERIALIZED (SELECT s.* FROM {source}), "
+        f"fresh AS (INSERT INTO {entry.pid_table} (prediction_id, event_time) "
+        "SELECT prediction_id, event_time FROM picked "
+        "ON CONFLICT (prediction_id) DO NOTHING RETURNING prediction_id) "
+        f"INSERT INTO {entry.pred_table} ({physical}, received_at) "
+        f"SELECT {values}, %s FROM picked s JOIN fresh USING (prediction_id) "
+        "RETURNING prediction_id", [*params, stamp]).fetchall()}
     keep = first & np.asarray(pc.is_in(ids, value_set=pa.array(list(fresh), pa.string()))
                               .to_numpy(zero_copy_only=False), dtype=bool)
     if keep.any():
@@ -139,20 +180,26 @@ def _write_predictions(con: Connection, entry: ModelEntry, table: pa.Table,
             if added is not None:
                 add_event(con, entry.model_id, "version_registered", now,
                           {"version": version, "stage": "active", "source": "ingest"})
-    return keep
+    return table, keep
 
 
 def write_batches(con: Connection, batches: Sequence[WriteBatch],
                   entries: Sequence[ModelEntry], now: datetime) -> list[WriteResult]:
     """Apply ``batches`` inside the caller's transaction."""
+    by_model = {b.model: e for b, e in zip(batches, entries, strict=True)}
+    staged: dict[str, _Staged] = {}
+    every: dict[str, list[int]] = {}
+    for i, batch in enumerate(batches):
+        if batch.kind is BatchKind.PREDICTIONS:
+            every.setdefault(batch.model, []).append(i)
+    for model, idxs in every.items():
+        staged[model] = _stage(con, by_model[model], idxs, batches)
     ids = sorted({e.model_id for e in entries})
     con.execute("SELECT model_id FROM model_stamps WHERE model_id = ANY(%s) ORDER BY model_id "
                 "FOR UPDATE", [ids])
     results: list[WriteResult | None] = [None] * len(batches)
     groups: dict[tuple[BatchKind, str], list[int]] = {}
-    by_model = {}
     for i, (batch, entry) in enumerate(zip(batches, entries, strict=True)):
-        by_model[batch.model] = entry
         if batch.idempotency_key is not None:
             results[i] = _seen_key(con, batch, entry, now)
             if results[i] is not None:
@@ -160,14 +207,10 @@ def write_batches(con: Connection, batches: Sequence[WriteBatch],
         groups.setdefault((batch.kind, batch.model), []).append(i)
     for (kind, model), idxs in groups.items():
         entry = by_model[model]
-        tables = [batches[i].table for i in idxs]
-        merged = tables[0] if len(tables) == 1 else pa.concat_tables(
-            tables, promote_options="default")
-        sizes = [t.num_rows for t in tables]
-        if kind in STAMPED and merged.num_rows:
-            merged = _with_stamp(merged, _stamp(con, entry, kind, now))
+        sizes = [batches[i].num_rows for i in idxs]
         if kind is BatchKind.PREDICTIONS:
-            keep = _write_predictions(con, entry, merged, now)
+            stamp = _stamp(con, entry, kind, now) if sum(sizes) else now
+            merged, keep = _write_predictions(con, entry, staged[model], idxs, stamp, now)
             all_ids = merged.column("prediction_id")
             offset = 0
             for i, size in zip(idxs, sizes, strict=True):
@@ -179,6 +222,11 @@ def write_batches(con: Connection, batches: Sequence[WriteBatch],
                 results[i] = WriteResult(kind, model, kept, size - kept, duplicate_ids=dup_ids)
                 offset += size
             continue
+        tables = [batches[i].table for i in idxs]
+        merged = tables[0] if len(tables) == 1 else pa.concat_tables(
+            tables, promote_options="default")
+        if kind in STAMPED and merged.num_rows:
+            merged = _with_stamp(merged, _stamp(con, entry, kind, now))
         if merged.num_rows:
             if kind is BatchKind.ACTUALS:
                 _insert(con, entry.act_table, merged, [(c, c) for c in merged.column_names])
@@ -189,6 +237,8 @@ def write_batches(con: Connection, batches: Sequence[WriteBatch],
                         [(c, c) for c in merged.column_names])
         for i, size in zip(idxs, sizes, strict=True):
             results[i] = WriteResult(kind, model, size)
+    for stage in staged.values():
+        con.execute(f"DROP TABLE {stage.name}")
     return [r for r in results if r is not None]
 
 
