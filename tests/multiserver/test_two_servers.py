@@ -141,7 +141,13 @@ def test_two_servers_share_the_work_and_survive_a_kill(cluster: dict[str, Any]) 
             assert r.status_code == 200, r.text
         httpx.post(f"{other.url}/v1/models/fraud/actuals/bulk", content=_arrow(acts),
                    headers=arrow, timeout=60).raise_for_status()
-    leaders = [s for s in (a, b) if s.leads()]
+    leaders: list[Serve] = []
+    settle = time.monotonic() + 10
+    while time.monotonic() < settle:
+        leaders = [s for s in (a, b) if s.leads()]
+        if len(leaders) == 1:
+            break
+        time.sleep(0.2)
     assert len(leaders) == 1
     leader = leaders[0]
     survivor = b if leader is a else a

@@ -6,7 +6,9 @@ time, the *leader*, runs the background work, so each window is evaluated once, 
 once and a notification goes out once. Leadership is a lease in the store
 (:class:`~modelmon.store.postgres.leases.PostgresLeases`): the leader renews it every third of
 ``ttl``; a leader that dies (or loses the database) stops renewing, and after at most ``ttl``
-the next server to try takes over, with a new *term*. Work that the old leader had not
+the next server to try takes over, with a new *term*. A leader whose renewals stall stops
+acting as leader after 0.8 ``ttl`` without one (by its own clock, counted from before the
+renewal it last sent), before the lease can pass to another server. Work that the old leader had not
 committed is done again by the new one (results replace results, so nothing is duplicated; a
 notification being sent at the moment of the kill may be sent again: at least once).
 
@@ -19,6 +21,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -84,6 +87,7 @@ class LeaseLeadership:
         self.owner = owner or server_id()
         self._term: int | None = None
         self._terms = 0
+        self._valid_until = 0.0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -92,10 +96,15 @@ class LeaseLeadership:
 
     def term(self) -> int | None:
         with self._lock:
+            if self._term is not None and time.monotonic() > self._valid_until:
+                # no renewal for most of a lease (this process stalled, or the database is
+                # slow): stop acting before another server may take the lease over
+                return None
             return self._term
 
     def renew(self) -> int | None:
         """Take or renew the lease now; the term (None: another server leads)."""
+        asked = time.monotonic()  # the lease runs from after this: a safe lower bound
         try:
             held = self.leases.acquire(LEADER_LEASE, self.owner, self.ttl)
         except Exception as exc:  # the database is away: stop leading until it is back
@@ -103,6 +112,8 @@ class LeaseLeadership:
             held = False
         started = False
         with self._lock:
+            if held:
+                self._valid_until = asked + 0.8 * self.ttl.total_seconds()
             if held and self._term is None:
                 self._terms += 1
                 self._term = self._terms
