@@ -37,6 +37,8 @@ SECTIONS = [
     ("query", "Query API"),
     ("sdk", "SDK overhead on the caller"),
     ("ingest", "Ingest over HTTP"),
+    ("storage", "Store ingest: DuckDB beside PostgreSQL, one and two writers"),
+    ("batch", "Batch evaluation: Spark beside the embedded engine"),
     ("backtest", "Backtest: 10 years x 500 symbols daily, beside vectorbt"),
     ("dashboard", "Dashboard: first render of each page"),
     ("report", "Reports: modelmon report beside Evidently"),

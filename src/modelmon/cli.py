@@ -119,7 +119,7 @@ def serve(
     if check:
         _check_references(settings)
         console.print(f"[green]configuration OK[/]: {len(settings.models)} models, store "
-                      f"{settings.store.backend} at {settings.store.path}")
+                      f"{settings.store.backend} at {settings.store.describe()}")
         return
     import uvicorn
 
@@ -336,9 +336,11 @@ def backup(
                     bar.advance(task, len(chunk))
         partial.rename(out)
     else:
-        from modelmon.store.duckdb_store import DuckDBStore
+        from modelmon.store.duckdb import DuckDBStore
 
         settings = _settings(config)
+        if settings.store.backend != "duckdb":
+            _fail("a PostgreSQL store is backed up with PostgreSQL's own tools (pg_dump)")
         store = DuckDBStore(settings.store.path)
         try:
             store.open()
@@ -365,6 +367,8 @@ def restore(
     import duckdb
 
     settings = _settings(config)
+    if settings.store.backend != "duckdb":
+        _fail("a PostgreSQL store is restored with PostgreSQL's own tools (pg_restore)")
     target = Path(settings.store.path)
     if settings.store.path == ":memory:":
         _fail("the configured store is in memory: nothing to restore into")
@@ -952,6 +956,15 @@ def report_command(
 def version() -> None:
     """Print the modelmon version."""
     typer.echo(modelmon.__version__)
+
+
+def _register_batch() -> None:
+    from modelmon.batch.command import evaluate_batch_command
+
+    app.command("evaluate-batch")(evaluate_batch_command)
+
+
+_register_batch()
 
 
 def main() -> None:

@@ -1,18 +1,17 @@
-"""The DuckDB store's action records: one record per idempotency key, filters and paging, what a
+"""Action records (every backend): one record per idempotency key, filters and paging, what a
 restart finds unfinished, the last rollback, and a rollback's registry change made in the same
 transaction as its record (all or nothing)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
+from tests.store.conftest import StoreFactory
 
 from modelmon.actions.record import ActionRecord, ActionState
 from modelmon.config import ModelSpec
 from modelmon.exceptions import NotFoundError
-from modelmon.store.duckdb_store import DuckDBStore
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
 
@@ -27,8 +26,8 @@ def rec(i: int, state: str = ActionState.SUCCEEDED, *, action: str = "rb", model
                                                            "to_version": "v1"})
 
 
-def test_records_round_trip_filter_page_and_survive_a_restart(tmp_path: Path) -> None:
-    store = DuckDBStore(str(tmp_path / "db"))
+def test_records_round_trip_filter_page_and_survive_a_restart(factory: StoreFactory) -> None:
+    store = factory()
     store.open()
     part = store.actions
     assert part.insert_action(rec(1))
@@ -52,7 +51,7 @@ def test_records_round_trip_filter_page_and_survive_a_restart(tmp_path: Path) ->
                                                      T0 + timedelta(minutes=4))] == [
         "id4", "id5", "id7"]
     store.close()
-    store = DuckDBStore(str(tmp_path / "db"))
+    store = factory()
     store.open()
     try:
         assert [r.action_id for r in store.actions.unfinished_actions()] == ["id2", "id3", "id4"]
@@ -62,8 +61,9 @@ def test_records_round_trip_filter_page_and_survive_a_restart(tmp_path: Path) ->
         store.close()
 
 
-def test_a_rollback_changes_the_registry_with_its_record_or_not_at_all(tmp_path: Path) -> None:
-    store = DuckDBStore(str(tmp_path / "db"))
+def test_a_rollback_changes_the_registry_with_its_record_or_not_at_all(
+        factory: StoreFactory) -> None:
+    store = factory()
     store.open()
     try:
         store.save_model(ModelSpec.model_validate({"name": "fraud", "task": "regression"}))

@@ -1,41 +1,25 @@
 """The storage contract (see modelmon.store.base), run against every Store implementation.
 
-A new backend joins by adding a factory to ``BACKENDS``; every test here must pass unchanged.
+A new backend joins by adding a factory to ``BACKENDS`` (``conftest.py``); every test here must
+pass unchanged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from tests.store.conftest import StoreFactory
 
 from modelmon.config import ModelSpec
 from modelmon.exceptions import NotFoundError, StoreError, ValidationError
 from modelmon.ingest.actuals import actuals_from_records
 from modelmon.ingest.predictions import predictions_from_records
 from modelmon.store import BatchKind, Store, WriteBatch
-from modelmon.store.duckdb_store import DuckDBStore
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-StoreFactory = Callable[..., Store]
-
-
-def _duckdb_file(tmp: Path, **kw: object) -> Store:
-    return DuckDBStore(str(tmp / "contract.duckdb"), **kw)  # type: ignore[arg-type]
-
-
-BACKENDS: dict[str, StoreFactory] = {"duckdb": _duckdb_file}
-
-
-@pytest.fixture(params=sorted(BACKENDS))
-def factory(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
-    make = BACKENDS[request.param]
-    return lambda **kw: make(tmp_path, **kw)
-
 
 @pytest.fixture
 def store(factory: StoreFactory) -> Iterator[Store]:

@@ -1,6 +1,7 @@
 """``modelmon keys create | list | revoke`` and ``modelmon audit``: through a running service
 (``--url``, with an admin key) or on the store file while no service has it open
-(``--config``; how the first admin key is made). Changes made on the file are audited as the
+(``--config``; how the first admin key is made; with a PostgreSQL store, also while servers
+run: they read new keys at start-up, so make keys for running servers through ``--url``). Changes made on the file are audited as the
 local operator (key id ``cli``)."""
 
 from __future__ import annotations
@@ -42,13 +43,13 @@ def _fail(message: str, code: int = 2) -> None:
 def _store(config: Path | None) -> Iterator[Any]:
     from modelmon.config.settings import load_settings
     from modelmon.exceptions import ModelmonError
-    from modelmon.store.duckdb_store import DuckDBStore
+    from modelmon.store import create_store
 
     try:
         settings = load_settings(config)
     except ModelmonError as exc:
         _fail(exc.message)
-    store = DuckDBStore(settings.store.path)
+    store = create_store(settings.store)  # DuckDB's file, or the shared PostgreSQL
     try:
         store.open()
     except Exception as exc:

@@ -103,15 +103,23 @@ class ActionRunner:
         self._idle = threading.Condition(self._guard)
 
     # --- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> ActionRunner:
-        """Start the dispatcher and workers, resume unfinished records, catch up."""
+    def start(self, *, resume: bool = True) -> ActionRunner:
+        """Start the dispatcher and workers, then (unless ``resume`` is false: several servers
+        share the store, and the leader calls :meth:`take_over`) resume unfinished records and
+        catch up."""
         self._pool = ThreadPoolExecutor(self.settings.workers,
                                         thread_name_prefix="modelmon-action")
         self._thread = threading.Thread(target=self._loop, name="modelmon-actions", daemon=True)
         self._thread.start()
+        if resume:
+            self.take_over()
+        return self
+
+    def take_over(self) -> None:
+        """Resume the unfinished records (approved or running) and act on alerts that fired
+        recently: at start, or when this server starts leading."""
         self._resume()
         self._catch_up()
-        return self
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop taking work; actions being sent finish (their timeout bounds the wait), queued

@@ -269,6 +269,17 @@ class AlertEngine:
             del self._defined[name]
 
     # --- state -------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Forget what is cached of the store (active alerts, silences, API-made rules): read
+        again on next use. Several servers share a store: the leader calls this before each
+        cycle, so acknowledgements, silences and rules made on other servers (and the alerts
+        of a leader it took over from) count."""
+        with self._lock:
+            self._active = None
+            self._silences = None
+            self._defined = {n: d for n, d in self._defined.items() if d[1] != "api"}
+            self._api_loaded = False
+
     def _state(self) -> dict[str, AlertInstance]:
         if self._active is None:
             self._active = {a.fingerprint: a for a in self.store.active_alerts()}

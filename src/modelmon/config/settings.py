@@ -82,10 +82,21 @@ class _Section(BaseModel):
 
 
 class StoreSettings(_Section):
-    """Where data lives. ``duckdb`` is embedded: one file, no server, one process."""
+    """Where data lives. ``duckdb`` is embedded: one file, no server, one process. ``postgres``
+    is a PostgreSQL database several servers share (``url``; giving a ``postgresql://`` URL
+    alone selects it)."""
 
-    backend: Literal["duckdb"] = "duckdb"
+    backend: Literal["duckdb", "postgres"] = "duckdb"
     path: str = "modelmon.duckdb"
+    # PostgreSQL: a libpq URI, e.g. postgresql://modelmon:${PGPASSWORD}@db:5432/modelmon
+    url: SecretStr | None = None
+    pool_min: int = Field(2, ge=1)
+    pool_max: int = Field(10, ge=1)
+    # Width of each model's prediction partitions (days); retention drops whole partitions.
+    partition_days: int = Field(1, ge=1, le=366)
+    # Several servers: how long a server's evaluation lease on a model lasts without renewal
+    # (a killed server's models are taken over after at most this long).
+    lease_seconds: float = Field(30.0, gt=0)
     memory_limit: str = "2GB"
     # DuckDB worker threads for inserts and queries (null: one per core). One inserts fastest on
     # a small machine under ingest load (measured on 2 cores); raise it for heavy reads.
@@ -96,11 +107,31 @@ class StoreSettings(_Section):
     checkpoint_threads: int | None = Field(None, ge=1)
     checkpoint_threshold: str = "512MB"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _backend_from_url(cls, data: Any) -> Any:
+        url = data.get("url") if isinstance(data, dict) else None
+        if (isinstance(url, str) and "backend" not in data
+                and url.startswith(("postgresql://", "postgres://"))):
+            data = {**data, "backend": "postgres"}
+        return data
+
     @model_validator(mode="after")
     def _sizes(self) -> StoreSettings:
         parse_size(self.memory_limit)
         parse_size(self.checkpoint_threshold)
+        if self.backend == "postgres" and self.url is None:
+            raise ValueError("store.backend 'postgres' needs store.url "
+                             "(postgresql://user@host:port/database)")
+        if self.pool_min > self.pool_max:
+            raise ValueError("store.pool_min must not exceed store.pool_max")
         return self
+
+    def describe(self) -> str:
+        """Where the store is, without a password."""
+        if self.backend == "duckdb" or self.url is None:
+            return self.path
+        return re.sub(r"(//[^:/@]+):[^@]*@", r"\1:***@", self.url.get_secret_value())
 
 
 class ApiKey(_Section):
@@ -362,7 +393,7 @@ class Settings(_Section):
     def summary(self) -> dict[str, Any]:
         """What ``/info`` shows: no secrets."""
         return {
-            "store": {"backend": self.store.backend, "path": self.store.path},
+            "store": {"backend": self.store.backend, "path": self.store.describe()},
             "server": {"host": self.server.host, "port": self.server.port,
                        "workers": self.server.workers, "auth": self.server.auth},
             "models": [m.name for m in self.models],

@@ -17,7 +17,7 @@ import json
 import pickle
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -25,9 +25,11 @@ import pyarrow as pa
 from modelmon.config.models import ModelSpec, Task
 from modelmon.detectors import make_detector
 from modelmon.evaluation.frame import EvalFrame, needed_columns
-from modelmon.store.duckdb_store import DuckDBStore
 from modelmon.store.results import DETECTOR_EVENT_COLUMNS, DetectorState
 from modelmon.vocabulary import DetectorSignal
+
+if TYPE_CHECKING:
+    from modelmon.store.backend import Backend
 
 __all__ = ["ConceptDriftTracker", "DetectorConfig"]
 
@@ -49,7 +51,7 @@ def _errors(frame: EvalFrame) -> np.ndarray:
 class ConceptDriftTracker:
     """Runs the configured detector over newly labelled predictions of each model."""
 
-    def __init__(self, store: DuckDBStore, config: DetectorConfig | None = None) -> None:
+    def __init__(self, store: Backend, config: DetectorConfig | None = None) -> None:
         self.store = store
         self.config = config or DetectorConfig()
 

@@ -37,7 +37,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -60,6 +60,10 @@ from modelmon.store.base import BatchKind
 from modelmon.store.results import ALL, RowChunk, StoredVerdict
 from modelmon.vocabulary import HEADLINE, ReasonKind, Severity, Status
 from modelmon.windows import FixedWindows, RowWindows, Window, WindowScheme
+
+if TYPE_CHECKING:
+    from modelmon.evaluation.coordination import Leadership
+    from modelmon.store.backend import Backend
 
 __all__ = ["BackfillSummary", "CycleSummary", "Evaluator", "ModelCycle", "safe_error"]
 
@@ -95,6 +99,8 @@ class CycleSummary:
     started_at: datetime
     seconds: float = 0.0
     models: list[ModelCycle] = field(default_factory=list)
+    #: Why nothing was evaluated (another server leads), None otherwise.
+    skipped: str | None = None
 
     @property
     def windows_evaluated(self) -> int:
@@ -102,7 +108,7 @@ class CycleSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return {"started_at": self.started_at.isoformat(), "seconds": round(self.seconds, 4),
-                "windows_evaluated": self.windows_evaluated,
+                "windows_evaluated": self.windows_evaluated, "skipped": self.skipped,
                 "models": [m.__dict__ for m in self.models]}
 
 
@@ -159,19 +165,25 @@ class Evaluator:
         (no data, staleness, the service's health) once per cycle.
     service_context : callable, optional
         The service's health and resource use, for service rules.
+    leadership : Leadership, optional
+        Several servers on one store: cycles run only on the leader
+        (:mod:`modelmon.evaluation.coordination`); None: always.
     """
 
     def __init__(
         self,
-        store: Any,
+        store: Backend,
         *,
         clock: Callable[[], datetime] = _utcnow,
         max_windows_per_cycle: int = 500,
         detector: DetectorConfig | None = None,
         alerts: AlertEngine | None = None,
         service_context: Callable[[], ServiceContext] | None = None,
+        leadership: Leadership | None = None,
     ) -> None:
         self.store = store
+        #: Several servers on one store: cycles run only while this one leads.
+        self.leadership = leadership
         self.clock = clock
         self.max_windows_per_cycle = max_windows_per_cycle
         self.references = ReferenceManager(store)
@@ -196,6 +208,12 @@ class Evaluator:
         budget reaches every model)."""
         started = time.perf_counter()
         summary = CycleSummary(self.clock())
+        if self.leadership is not None:
+            if self.leadership.term() is None:
+                summary.skipped = "another server leads: it evaluates"
+                return summary
+            if self.alerts is not None:
+                self.alerts.refresh()  # what other servers stored since the last cycle
         infos = self.store.list_models()
         if infos:
             k = self._rotation % len(infos)
@@ -312,7 +330,7 @@ class Evaluator:
                     continue
                 horizon = self._horizon(spec, scheme, newest)
                 for start in self.store.changed_windows(
-                        name, scheme.sql_start("event_time"), predictions_since=since_p,
+                        name, scheme, predictions_since=since_p,
                         actuals_since=since_a, min_start=horizon):
                     queue[(scheme.name, start)] = "evaluate"
         due = self._due(schemes, queue, now)
@@ -385,7 +403,7 @@ class Evaluator:
             stored = [a for a, _ in self.store.window_starts(spec.name, scheme.name)]
             if not stored:
                 continue
-            live = set(self.store.changed_windows(spec.name, scheme.sql_start("event_time"),
+            live = set(self.store.changed_windows(spec.name, scheme,
                                                   predictions_since=None, actuals_since=None))
             gone = [a for a in stored if a not in live]
             if gone:
@@ -515,7 +533,7 @@ class Evaluator:
         for scheme in schemes:
             if isinstance(scheme, RowWindows):
                 return scheme
-            counts = self.store.window_counts(spec.name, scheme.sql_start("event_time"))
+            counts = self.store.window_counts(spec.name, scheme)
             if counts and float(np.median(counts)) >= spec.judgement.min_window_rows:
                 return scheme
         return schemes[-1]

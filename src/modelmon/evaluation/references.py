@@ -28,7 +28,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -48,6 +48,9 @@ from modelmon.exceptions import ConfigError, ModelmonError
 from modelmon.store.base import FEATURE_PREFIX, FIRST_USABLE_TIME
 from modelmon.vocabulary import OUTPUT_FEATURE, Task
 from modelmon.windows import RowWindows, WindowScheme
+
+if TYPE_CHECKING:
+    from modelmon.store.backend import Backend
 
 __all__ = ["ReferenceManager", "ReferenceProfile", "baseline_period", "output_column"]
 
@@ -349,7 +352,7 @@ class ReferenceManager:
     ``errors[model]`` says (without server paths) why a model's reference could not be read.
     """
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Backend) -> None:
         self.store = store
         self._cache: dict[str, tuple[int, ReferenceProfile]] = {}
         self.errors: dict[str, str] = {}

@@ -16,10 +16,15 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from modelmon._durations import parse_duration
 from modelmon.config.models import ModelSpec
 from modelmon.store.maintenance import Pruned
+
+if TYPE_CHECKING:
+    from modelmon.evaluation.coordination import Leadership
+    from modelmon.store.backend import Backend
 
 __all__ = ["RetentionJob", "RetentionPass", "retention_of"]
 
@@ -44,11 +49,14 @@ class RetentionPass:
 class RetentionJob:
     """Runs retention passes (``run`` once, or ``start`` a timer thread)."""
 
-    def __init__(self, store: object, clock: Callable[[], datetime], *,
+    def __init__(self, store: Backend, clock: Callable[[], datetime], *,
                  predictions: str | None = None, results: str | None = None,
                  interval: str = "1h",
-                 observe: Callable[[Pruned], None] | None = None) -> None:
+                 observe: Callable[[Pruned], None] | None = None,
+                 leadership: Leadership | None = None) -> None:
         self.store = store
+        #: Several servers on one store: the timer prunes only on the leader.
+        self.leadership = leadership
         self.clock = clock
         self.defaults = (predictions, results)
         self.interval = parse_duration(interval).total_seconds()
@@ -60,8 +68,8 @@ class RetentionJob:
     def run(self) -> RetentionPass:
         now = self.clock()
         done = RetentionPass(now)
-        maintenance = self.store.maintenance  # type: ignore[attr-defined]
-        for info in self.store.list_models():  # type: ignore[attr-defined]
+        maintenance = self.store.maintenance
+        for info in self.store.list_models():
             keep_predictions, keep_results = retention_of(info.spec, *self.defaults)
             try:
                 for keep, prune in ((keep_predictions, maintenance.prune_predictions),
@@ -86,6 +94,8 @@ class RetentionJob:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
+            if self.leadership is not None and self.leadership.term() is None:
+                continue  # another server leads: it prunes
             try:
                 self.run()
             except Exception:

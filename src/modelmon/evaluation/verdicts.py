@@ -24,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -48,6 +48,9 @@ from modelmon.store.base import BatchKind
 from modelmon.store.results import ALL, StoredVerdict
 from modelmon.vocabulary import Metric, Task
 from modelmon.windows import RowWindows, WindowScheme
+
+if TYPE_CHECKING:
+    from modelmon.store.backend import Backend
 
 __all__ = ["WindowJudge", "chunk_bands", "drift_sigma", "schema_text"]
 
@@ -91,7 +94,7 @@ def _float(v: Any) -> float:
 class WindowJudge:
     """Judges windows of one model from its stored results (see the module docstring)."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Backend) -> None:
         self.store = store
 
     # --- reading -----------------------------------------------------------------------------------

@@ -20,12 +20,17 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import httpx
 
 from modelmon.notify.config import NotificationSettings, duration
 from modelmon.notify.transport import DeliveryError, deliver
 from modelmon.store.notifications import OutboxItem, OutboxState
+
+if TYPE_CHECKING:
+    from modelmon.evaluation.coordination import Leadership
+    from modelmon.store.backend import Backend
 
 __all__ = ["Delivery", "backoff"]
 
@@ -51,11 +56,14 @@ def backoff(attempts: int, low: timedelta, high: timedelta, jitter: float) -> ti
 class Delivery:
     """See the module docstring."""
 
-    def __init__(self, settings: NotificationSettings, store: object,
+    def __init__(self, settings: NotificationSettings, store: Backend,
                  clock: Callable[[], datetime], *, wake: threading.Event | None = None,
-                 observe: Observer | None = None, rng: random.Random | None = None) -> None:
+                 observe: Observer | None = None, rng: random.Random | None = None,
+                 leadership: Leadership | None = None) -> None:
         self.settings = settings
-        self.store = store.notifications  # type: ignore[attr-defined]
+        self.store = store.notifications
+        #: Several servers share one outbox: only the leader delivers.
+        self.leadership = leadership
         self.clock = clock
         self.wake = wake or threading.Event()
         self.observe = observe
@@ -97,7 +105,10 @@ class Delivery:
 
     def _until_next(self) -> float:
         """How long to sleep unless woken: until the earliest retry is due; with nothing
-        queued, until the dispatcher queues something (a minute at most)."""
+        queued, until the dispatcher queues something (a minute at most). A follower looks
+        again each second (it may be leading by then)."""
+        if self.leadership is not None and self.leadership.term() is None:
+            return 1.0
         try:
             nxt = self.store.next_due()
         except Exception:
@@ -107,7 +118,10 @@ class Delivery:
         return min(60.0, max(0.02, (nxt - self.clock()).total_seconds()))
 
     def dispatch(self, now: datetime) -> int:
-        """Hand the due messages to the workers; how many."""
+        """Hand the due messages to the workers; how many (none unless this server leads:
+        several servers share one outbox)."""
+        if self.leadership is not None and self.leadership.term() is None:
+            return 0
         with self._lock:
             busy = list(self._busy)
         items = self.store.due(now, busy=busy)

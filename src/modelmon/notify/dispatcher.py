@@ -22,6 +22,7 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from modelmon.alerts.engine import AlertChange
 from modelmon.alerts.matchers import Matcher, matches_all
@@ -31,6 +32,10 @@ from modelmon.notify.groups import Flush, Grouper
 from modelmon.notify.messages import Notification, alert_entry
 from modelmon.notify.routing import Inhibitor, RouteTree, TimeIntervals
 from modelmon.store.notifications import NewMessage
+
+if TYPE_CHECKING:
+    from modelmon.evaluation.coordination import Leadership
+    from modelmon.store.backend import Backend
 
 __all__ = ["Dispatcher", "messages_for"]
 
@@ -55,12 +60,16 @@ def messages_for(settings: NotificationSettings, n: Notification) -> list[NewMes
 class Dispatcher:
     """See the module docstring."""
 
-    def __init__(self, settings: NotificationSettings, store: object,
+    def __init__(self, settings: NotificationSettings, store: Backend,
                  active: Callable[[], Sequence[AlertInstance]], clock: Callable[[], datetime],
                  external_url: str, *, wake: threading.Event | None = None,
-                 tick: float = 0.25) -> None:
+                 tick: float = 0.25, leadership: Leadership | None = None) -> None:
         self.settings = settings
-        self.store = store.notifications  # type: ignore[attr-defined]
+        self.store = store.notifications
+        self._alerts = store.alerts
+        #: Several servers on one store: only the leader groups, flushes and forwards.
+        self.leadership = leadership
+        self._term: int | None = None
         self.active = active
         self.clock = clock
         self.external_url = external_url.rstrip("/")
@@ -82,14 +91,9 @@ class Dispatcher:
 
     # --- lifecycle -------------------------------------------------------------------------------
     def start(self) -> Dispatcher:
-        now = self.clock()
-        if self.tree is not None:
-            self.grouper = Grouper(self.tree, Inhibitor(self.settings.inhibit_rules),
-                                   TimeIntervals(self.settings.time_intervals), self.external_url,
-                                   self.store.notification_log(), self.store.escalations())
-            for a in self.active():
-                if a.state == AlertState.FIRING:
-                    self.grouper.add(a, now)
+        self._build(self.clock(), self.active())
+        if self.leadership is not None:
+            self._term = self.leadership.term()
         self._thread = threading.Thread(target=self._run, name="modelmon-notify-dispatch",
                                         daemon=True)
         self._thread.start()
@@ -109,6 +113,17 @@ class Dispatcher:
                 self.errors += 1
                 log.exception("notification dispatch failed")
 
+    def _build(self, now: datetime, active: Sequence[AlertInstance]) -> None:
+        """Groups from the notification log, the escalations sent and the firing alerts."""
+        if self.tree is None:
+            return
+        self.grouper = Grouper(self.tree, Inhibitor(self.settings.inhibit_rules),
+                               TimeIntervals(self.settings.time_intervals), self.external_url,
+                               self.store.notification_log(), self.store.escalations())
+        for a in active:
+            if a.state == AlertState.FIRING:
+                self.grouper.add(a, now)
+
     # --- one step --------------------------------------------------------------------------------
     def step(self, now: datetime) -> int:
         """Take the queued changes, decide, queue messages; how many were queued."""
@@ -118,6 +133,13 @@ class Dispatcher:
                 changes += self._changes.get_nowait()
             except queue.Empty:
                 break
+        if self.leadership is not None:
+            term = self.leadership.term()
+            if term is None:  # a follower tells only of what was done here: acknowledgements
+                return self._follow(changes, now)
+            if term != self._term:  # leading anew: the groups as the store has them now
+                self._term = term
+                self._build(now, self._alerts.active_alerts())
         messages: list[NewMessage] = []
         flush = Flush()
         if self.grouper is not None:
@@ -138,6 +160,17 @@ class Dispatcher:
             self.store.enqueue(messages, now, log=flush.log, forget=flush.forget,
                                escalations=flush.escalations)
         if messages:
+            self.wake.set()
+        return len(messages)
+
+    def _follow(self, changes: Sequence[AlertChange], now: datetime) -> int:
+        messages: list[NewMessage] = []
+        if self.grouper is not None:
+            for c in changes:
+                if c.event == "acknowledged":
+                    messages += self._acknowledge(c.alert, now)
+        if messages:
+            self.store.enqueue(messages, now)
             self.wake.set()
         return len(messages)
 

@@ -7,7 +7,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -17,6 +17,9 @@ from modelmon.notify.dispatcher import Dispatcher, messages_for
 from modelmon.notify.messages import Notification
 from modelmon.notify.transport import DeliveryError, deliver
 from modelmon.store.notifications import OutboxState
+
+if TYPE_CHECKING:
+    from modelmon.evaluation.coordination import Leadership
 
 __all__ = ["NotificationService", "test_notification"]
 
@@ -41,7 +44,7 @@ class NotificationService:
 
     def __init__(self, settings: NotificationSettings, store: Any, engine: Any,
                  clock: Callable[[], datetime], external_url: str,
-                 observe: Observer | None = None) -> None:
+                 observe: Observer | None = None, leadership: Leadership | None = None) -> None:
         self.settings = settings
         self.store = store
         self.engine = engine
@@ -49,8 +52,9 @@ class NotificationService:
         self.external_url = external_url.rstrip("/")
         self.wake = threading.Event()
         self.dispatcher = Dispatcher(settings, store, engine.active, clock, self.external_url,
-                                     wake=self.wake)
-        self.delivery = Delivery(settings, store, clock, wake=self.wake, observe=observe)
+                                     wake=self.wake, leadership=leadership)
+        self.delivery = Delivery(settings, store, clock, wake=self.wake, observe=observe,
+                                 leadership=leadership)
 
     @property
     def enabled(self) -> bool:

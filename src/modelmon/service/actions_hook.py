@@ -23,7 +23,7 @@ def start_actions(state: ServiceState) -> Callable[[], None]:
                      "Action records by action and the state they reached (succeeded, failed, "
                      "dry_run, skipped_cooldown, pending_approval ...).", ["action", "state"],
                      registry=registry)
-    store = state.store.actions  # type: ignore[attr-defined]
+    store = state.store.actions
     runner = ActionRunner(settings, store, state.store, alerts=state.alerts, clock=state.clock,
                           observe=lambda action, st: counts.labels(action, st).inc())
     state.metrics.watch(
@@ -34,5 +34,13 @@ def start_actions(state: ServiceState) -> Callable[[], None]:
         return lambda: None
     if state.alerts is not None:
         state.alerts.listeners.append(runner.listen)
-    runner.start()
+    lead = state.leadership
+    if lead is None:
+        runner.start()
+        return runner.stop
+    # several servers: only the leader resumes unfinished actions, when it starts leading
+    runner.start(resume=False)
+    lead.on_lead.append(runner.take_over)
+    if lead.term() is not None:
+        runner.take_over()
     return runner.stop

@@ -59,7 +59,7 @@ from modelmon.service.routes import (
 )
 from modelmon.service.state import ServiceState
 from modelmon.service.telemetry import ServiceMetrics
-from modelmon.store import Store, create_store
+from modelmon.store import Backend, create_store
 
 __all__ = ["create_app", "start_validation_workers"]
 
@@ -78,7 +78,7 @@ def start_validation_workers(state: ServiceState) -> None:
 def create_app(
     settings: Settings,
     *,
-    store: Store | None = None,
+    store: Backend | None = None,
     clock: Callable[[], datetime] | None = None,
     startup_hooks: list[StartupHook] | None = None,
 ) -> FastAPI:

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
+from typing import Protocol, runtime_checkable
 
 import psutil
 
@@ -13,12 +15,21 @@ from modelmon.alerts.engine import AlertEngine
 from modelmon.config.durations import parse_duration
 from modelmon.evaluation import DetectorConfig, Evaluator, Scheduler
 from modelmon.evaluation.backfill import BackfillJobs
+from modelmon.evaluation.coordination import LeaseLeadership, Leases
 from modelmon.service.actions_hook import start_actions
 from modelmon.service.state import ServiceState
 from modelmon.service.system_metrics import store_folder
 from modelmon.vocabulary import Health
 
-__all__ = ["alert_engine", "service_context", "start_scheduler"]
+__all__ = ["alert_engine", "leadership", "service_context", "start_scheduler"]
+
+
+@runtime_checkable
+class PostgresLeasesHolder(Protocol):
+    """A store with leases (the PostgreSQL store)."""
+
+    @property
+    def leases(self) -> Leases: ...
 
 
 def service_context(state: ServiceState) -> ServiceContext:
@@ -43,6 +54,16 @@ def service_context(state: ServiceState) -> ServiceContext:
     return ServiceContext(state.clock(), components, usage)
 
 
+def leadership(state: ServiceState) -> LeaseLeadership | None:
+    """Several servers on one PostgreSQL store: this server's part in electing the one that
+    runs the background work (:mod:`modelmon.evaluation.coordination`); None on the embedded
+    store (one server)."""
+    if not isinstance(state.store, PostgresLeasesHolder):
+        return None
+    ttl = timedelta(seconds=state.settings.store.lease_seconds)
+    return LeaseLeadership(state.store.leases, ttl).start()
+
+
 def alert_engine(state: ServiceState) -> AlertEngine | None:
     """The alert engine of the settings' rules (None when alerting is off)."""
     cfg = state.settings.alerts
@@ -50,7 +71,7 @@ def alert_engine(state: ServiceState) -> AlertEngine | None:
         return None
     url = external_url(state)
     metrics = state.metrics
-    return AlertEngine(state.store.alerts, [(r, "config") for r in cfg.rules],  # type: ignore[attr-defined]
+    return AlertEngine(state.store.alerts, [(r, "config") for r in cfg.rules],
                        builtin=builtin_rules if cfg.presets else None, dashboard_url=url,
                        observe=metrics.observe_rule if metrics is not None else None)
 
@@ -71,7 +92,8 @@ def start_notifications(state: ServiceState) -> Callable[[], None] | None:
     metrics = state.metrics
     service = NotificationService(
         state.settings.notifications, state.store, state.alerts, state.clock, external_url(state),
-        observe=metrics.observe_notification if metrics is not None else None)
+        observe=metrics.observe_notification if metrics is not None else None,
+        leadership=state.leadership)
     state.notifications = service
     if metrics is not None:
         metrics.watch("modelmon_notification_outbox_messages",
@@ -92,7 +114,7 @@ def start_retention(state: ServiceState) -> Callable[[], None] | None:
         return None
     job = RetentionJob(state.store, state.clock, predictions=cfg.predictions,
                        results=cfg.results, interval=cfg.interval,
-                       observe=state.metrics.observe_retention)
+                       observe=state.metrics.observe_retention, leadership=state.leadership)
     state.retention = job
     job.start()
     return job.stop
@@ -102,6 +124,7 @@ def start_scheduler(state: ServiceState) -> Callable[[], None]:
     """Build the evaluator, alert engine and scheduler from the settings, start the scheduler,
     return its stopper."""
     cfg = state.settings.scheduler
+    state.leadership = leadership(state)
     state.alerts = alert_engine(state)
     stop_actions = start_actions(state)  # listens before the first evaluation
     evaluator = Evaluator(
@@ -111,16 +134,23 @@ def start_scheduler(state: ServiceState) -> Callable[[], None]:
         detector=DetectorConfig(name=cfg.detector, lateness=parse_duration(cfg.detector_lateness)),
         alerts=state.alerts,
         service_context=lambda: service_context(state),
+        leadership=state.leadership,
     )
     scheduler = Scheduler(evaluator, interval_seconds=cfg.interval_seconds, enabled=cfg.enabled)
     state.scheduler = scheduler
     state.backfills = BackfillJobs(evaluator, clock=state.clock)
     state.components["scheduler"] = scheduler.health
+    lead = state.leadership
+    if lead is not None:
+        state.components["leadership"] = lambda: {
+            "status": Health.HEALTHY, "server": lead.owner, "leader": lead.term() is not None}
     if cfg.enabled:
         scheduler.start()
 
     def stop() -> None:
         scheduler.stop()
         stop_actions()
+        if state.leadership is not None:
+            state.leadership.stop()  # the next server leads at once, not after the lease
 
     return stop

@@ -1,21 +1,26 @@
 """The keys the service accepts: those of the configuration file and those in the store.
 
-Loaded at start-up and again after every key change made through this service; each request is
-checked against it in memory (a SHA-256 and a dictionary lookup for stored keys, a constant-time
-comparison with every key of the file). Keys made with ``modelmon keys create -c`` while the
-service runs are not seen until a restart: make them through the API (``--url``) instead.
+Loaded at start-up, after every key change made through this service, and again when it is
+older than ``refresh_seconds`` (10) at a request: keys made or revoked through another server on
+the same PostgreSQL store (or with ``modelmon keys -c`` on it) apply everywhere within seconds.
+Each request is checked against it in memory (a SHA-256 and a dictionary lookup for stored
+keys, a constant-time comparison with every key of the file).
 """
 
 from __future__ import annotations
 
 import hmac
+import logging
 import threading
+import time
 from typing import Any
 
 from modelmon.access.keys import KeyRecord, Principal, Role, hash_key
 from modelmon.config.settings import ServerSettings
 
 __all__ = ["KeyRing"]
+
+log = logging.getLogger("modelmon.service")
 
 #: Everyone, when no key exists.
 OPEN = Principal("anonymous", "anonymous", Role.ADMIN)
@@ -24,8 +29,11 @@ OPEN = Principal("anonymous", "anonymous", Role.ADMIN)
 class KeyRing:
     """Authentication against the file's keys and the store's (see the module docstring)."""
 
-    def __init__(self, server: ServerSettings, access: Any | None = None) -> None:
+    def __init__(self, server: ServerSettings, access: Any | None = None, *,
+                 refresh_seconds: float = 10.0) -> None:
         self._access = access
+        self._refresh = refresh_seconds
+        self._loaded_at = 0.0
         self._config: list[tuple[bytes | None, str | None, Principal]] = []
         seen: set[str] = set()
         for i, k in enumerate(server.all_keys()):
@@ -46,10 +54,21 @@ class KeyRing:
         keys = self._access.list_keys() if self._access is not None else []
         with self._lock:
             self._stored = {k.key_hash: k for k in keys}
+            self._loaded_at = time.monotonic()
+
+    def _fresh(self) -> None:
+        if self._access is None or time.monotonic() - self._loaded_at < self._refresh:
+            return
+        try:
+            self.reload()
+        except Exception as exc:  # keep the keys known so far; the store's health says why
+            self._loaded_at = time.monotonic()
+            log.warning("API keys not re-read from the store: %s", exc)
 
     @property
     def required(self) -> bool:
         """Whether requests must present a key (some key exists)."""
+        self._fresh()
         return bool(self._config) or bool(self._stored)
 
     def authenticate(self, given: str) -> Principal | None:
@@ -57,6 +76,7 @@ class KeyRing:
         constant time (all of them, so the time does not tell which one matched)."""
         if not given:
             return None
+        self._fresh()
         digest = hash_key(given)
         raw = given.encode()
         found: Principal | None = None
@@ -76,6 +96,7 @@ class KeyRing:
 
     def by_id(self, key_id: str) -> Principal | None:
         """The active key with this id (a session's key: revoked keys end their sessions)."""
+        self._fresh()
         for _, _, principal in self._config:
             if principal.key_id == key_id:
                 return principal

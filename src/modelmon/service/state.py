@@ -16,7 +16,7 @@ from modelmon.ingest.coalesce import RecordCoalescer
 from modelmon.ingest.pool import ValidationPool
 from modelmon.ingest.writer import GroupCommitWriter
 from modelmon.service.telemetry import ServiceMetrics
-from modelmon.store.base import Store
+from modelmon.store.backend import Backend
 
 __all__ = ["ServiceState"]
 
@@ -28,7 +28,7 @@ def _utcnow() -> datetime:
 @dataclass
 class ServiceState:
     settings: Settings
-    store: Store
+    store: Backend
     writer: GroupCommitWriter
     metrics: ServiceMetrics
     clock: Callable[[], datetime] = _utcnow
@@ -45,6 +45,9 @@ class ServiceState:
     backfills: Any = None
     #: The alert engine (set with the scheduler; None when alerting is off).
     alerts: Any = None
+    #: Several servers on one PostgreSQL store: whether this one leads the background work
+    #: (:mod:`modelmon.evaluation.coordination`); None with one server.
+    leadership: Any = None
     #: Notifications (dispatcher and delivery; None when alerting is off).
     notifications: Any = None
     #: The retention job (None when no retention is configured).

@@ -1,11 +1,14 @@
-"""Storage: one small interface (:class:`Store`) and its implementations.
+"""Storage: one protocol (:class:`Backend`) and its implementations.
 
-``DuckDBStore`` is the embedded default. Pick one from settings with :func:`open_store`.
+``DuckDBStore`` (:mod:`modelmon.store.duckdb`) is the embedded default; ``PostgresStore``
+(:mod:`modelmon.store.postgres`) is shared by several servers. :func:`create_store` builds the
+one the settings name.
 """
 
 from __future__ import annotations
 
 from modelmon.config.settings import StoreSettings
+from modelmon.store.backend import Backend
 from modelmon.store.base import (
     ACTUAL_COLUMNS,
     FEATURE_PREFIX,
@@ -26,6 +29,7 @@ __all__ = [
     "FEATURE_PREFIX",
     "PREDICTION_COLUMNS",
     "SEGMENT_PREFIX",
+    "Backend",
     "BatchKind",
     "Deletion",
     "ModelEvent",
@@ -38,10 +42,10 @@ __all__ = [
 ]
 
 
-def create_store(settings: StoreSettings) -> Store:
+def create_store(settings: StoreSettings) -> Backend:
     """Build (not open) the store the settings describe."""
     if settings.backend == "duckdb":
-        from modelmon.store.duckdb_store import DuckDBStore
+        from modelmon.store.duckdb import DuckDBStore
 
         return DuckDBStore(
             settings.path,
@@ -50,4 +54,10 @@ def create_store(settings: StoreSettings) -> Store:
             checkpoint_threads=settings.checkpoint_threads,
             checkpoint_threshold=settings.checkpoint_threshold,
         )
+    if settings.backend == "postgres":
+        from modelmon.store.postgres import PostgresStore
+
+        assert settings.url is not None  # the settings require it
+        return PostgresStore(settings.url.get_secret_value(), pool_min=settings.pool_min,
+                             pool_max=settings.pool_max, partition_days=settings.partition_days)
     raise ValueError(f"unknown store backend {settings.backend!r}")  # pragma: no cover

@@ -19,7 +19,7 @@ from modelmon.access.keys import KeyRecord, Role
 from modelmon.store._filters import listing_filter
 from modelmon.store._time import aware, naive_utc
 
-__all__ = ["AccessStore", "DuckDBAccess"]
+__all__ = ["AccessStore", "DuckDBAccess", "audit_from_row", "key_from_row"]
 
 _KEY_COLUMNS = ("key_id", "name", "role", "key_hash", "models", "created_at", "created_by",
                 "revoked_at", "revoked_by")
@@ -54,9 +54,11 @@ class AccessStore(Protocol):
         """Entries, newest first; ``before`` is the paging cursor (an entry id, exclusive)."""
 
 
-def _key(row: Sequence[Any]) -> KeyRecord:
+def key_from_row(row: Sequence[Any]) -> KeyRecord:
     v = dict(zip(_KEY_COLUMNS, row, strict=True))
-    models = json.loads(v["models"]) if v["models"] is not None else None
+    models = v["models"]
+    if isinstance(models, str):  # DuckDB's JSON is text; PostgreSQL's jsonb arrives decoded
+        models = json.loads(models)
     return KeyRecord(key_id=v["key_id"], name=v["name"], role=Role(v["role"]),
                      key_hash=v["key_hash"], created_at=aware(v["created_at"]),
                      created_by=v["created_by"],
@@ -65,10 +67,11 @@ def _key(row: Sequence[Any]) -> KeyRecord:
                      revoked_by=v["revoked_by"])
 
 
-def _entry(row: Sequence[Any]) -> AuditEntry:
+def audit_from_row(row: Sequence[Any]) -> AuditEntry:
     v = dict(zip(_AUDIT_COLUMNS, row, strict=True))
     v["at"] = aware(v["at"])
-    v["details"] = json.loads(v["details"]) if v["details"] else {}
+    details = v["details"]
+    v["details"] = (json.loads(details) if isinstance(details, str) else details) or {}
     return AuditEntry(**v)
 
 
@@ -94,13 +97,13 @@ class DuckDBAccess:
         with self._cursor() as cur:
             rows = cur.execute(f"SELECT {', '.join(_KEY_COLUMNS)} FROM api_keys{where} "
                                "ORDER BY created_at, key_id").fetchall()
-        return [_key(r) for r in rows]
+        return [key_from_row(r) for r in rows]
 
     def get_key(self, key_id: str) -> KeyRecord | None:
         with self._cursor() as cur:
             rows = cur.execute(f"SELECT {', '.join(_KEY_COLUMNS)} FROM api_keys "
                                "WHERE key_id = ?", [key_id]).fetchall()
-        return _key(rows[0]) if rows else None
+        return key_from_row(rows[0]) if rows else None
 
     def revoke_key(self, key_id: str, at: datetime, by: str) -> KeyRecord | None:
         with self._lock, self._transaction() as con:
@@ -132,4 +135,4 @@ class DuckDBAccess:
         with self._cursor() as cur:
             rows = cur.execute(f"SELECT {_AUDIT_SQL} FROM audit_log{where} "
                                f"ORDER BY id DESC LIMIT {int(limit)}", params).fetchall()
-        return [_entry(r) for r in rows]
+        return [audit_from_row(r) for r in rows]

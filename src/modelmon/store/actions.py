@@ -70,7 +70,8 @@ class ActionStore(Protocol):
         ``rolled_back``, ``to_version``'s ``active``, and a model event ``rolled_back``."""
 
 
-def _row(r: ActionRecord) -> list[Any]:
+def action_row(r: ActionRecord) -> list[Any]:
+    """A record as the values of ``_COLUMNS`` (JSON as text, times naive UTC)."""
     out = []
     for name in _COLUMNS:
         value = getattr(r, name)
@@ -82,7 +83,7 @@ def _row(r: ActionRecord) -> list[Any]:
     return out
 
 
-def _record(row: Sequence[Any]) -> ActionRecord:
+def action_from_row(row: Sequence[Any]) -> ActionRecord:
     values = {}
     for name, value in zip(_COLUMNS, row, strict=True):
         if name in _JSON:
@@ -113,19 +114,19 @@ class DuckDBActions:
             if con.execute("SELECT 1 FROM actions WHERE idempotency_key = ?",
                            [record.idempotency_key]).fetchall():
                 return False
-            con.execute(self._INSERT, _row(record))
+            con.execute(self._INSERT, action_row(record))
         return True
 
     def save_action(self, record: ActionRecord) -> None:
         with self._lock, self._transaction() as con:
-            con.execute(self._INSERT, _row(record))
+            con.execute(self._INSERT, action_row(record))
 
     def _select(self, where: str, params: list[Any], order: str = "created_at DESC, action_id",
                 limit: int = 100) -> list[ActionRecord]:
         sql = (f"SELECT {', '.join(_COLUMNS)} FROM actions{where} ORDER BY {order} "
                f"LIMIT {int(limit)}")
         with self._cursor() as cur:
-            return [_record(r) for r in cur.execute(sql, params).fetchall()]
+            return [action_from_row(r) for r in cur.execute(sql, params).fetchall()]
 
     def get_action(self, action_id: str) -> ActionRecord | None:
         found = self._select(" WHERE action_id = ?", [action_id], limit=1)
@@ -179,4 +180,4 @@ class DuckDBActions:
                                                    "to_version": to_version,
                                                    "action": record.action,
                                                    "action_id": record.action_id})])
-            con.execute(self._INSERT, _row(record))
+            con.execute(self._INSERT, action_row(record))

@@ -86,7 +86,9 @@ _EVENT_SCHEMA = pa.schema([("alert_id", pa.string()), ("fingerprint", pa.string(
                           ("value", pa.float64()), ("note", pa.string())])
 
 
-def _row(a: AlertInstance) -> list[Any]:
+def alert_row(a: AlertInstance) -> list[Any]:
+    """An alert as the values of ``_ALERT_COLUMNS`` (times naive UTC; PostgreSQL takes them as
+    UTC too, its sessions run in UTC)."""
     return [a.alert_id, a.fingerprint, a.rule, a.model, json.dumps(a.labels),
             json.dumps(a.annotations), a.state, str(a.severity), a.value, a.threshold,
             naive_utc(a.started_at), naive_utc(a.fired_at), naive_utc(a.resolved_at),
@@ -95,7 +97,7 @@ def _row(a: AlertInstance) -> list[Any]:
             naive_utc(a.keep_firing_since)]
 
 
-def _alert(r: Sequence[Any]) -> AlertInstance:
+def alert_from_row(r: Sequence[Any]) -> AlertInstance:
     (alert_id, fp, rule, model, labels, annotations, state, severity, value, threshold, started,
      fired, resolved, last_active, last_eval, evaluations, silenced, acked_by, acked_at, note,
      backfilled, keep_since) = r
@@ -122,7 +124,7 @@ class DuckDBAlerts:
             return
         latest = {a.alert_id: a for a in alerts}  # one row per incident, its last state
         cols = ", ".join(_ALERT_COLUMNS)
-        _new_alerts = arrow_rows([_row(a) for a in latest.values()], _ALERT_COLUMNS, _ALERT_TYPES)
+        _new_alerts = arrow_rows([alert_row(a) for a in latest.values()], _ALERT_COLUMNS, _ALERT_TYPES)
         _new_events = arrow_rows(
             [[a.alert_id, a.fingerprint, naive_utc(at), event, a.state, a.value, note]
              for a, at, event, note in events], _EVENT_SCHEMA.names, _EVENT_SCHEMA.types)
@@ -138,7 +140,7 @@ class DuckDBAlerts:
         sql = (f"SELECT {', '.join(_ALERT_COLUMNS)} FROM alerts{where} ORDER BY {order} "
                f"LIMIT {int(limit)}")
         with self._cursor() as cur:
-            return [_alert(r) for r in cur.execute(sql, params).fetchall()]
+            return [alert_from_row(r) for r in cur.execute(sql, params).fetchall()]
 
     def active_alerts(self) -> list[AlertInstance]:
         return self._select(f" WHERE state IN ({', '.join('?' for _ in ACTIVE)})", list(ACTIVE),

@@ -13,16 +13,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from modelmon.store._time import naive_utc
 
-__all__ = ["DuckDBMaintenance", "Pruned"]
+if TYPE_CHECKING:
+    from modelmon.store.base import Store
+    from modelmon.store.duckdb._access import Access
+
+__all__ = ["DuckDBMaintenance", "Pruned", "Retention"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,19 @@ class Pruned:
     results: int = 0
 
 
+@runtime_checkable
+class Retention(Protocol):
+    """What the retention job needs of a store (``store.maintenance``)."""
+
+    def prune_predictions(self, model: str, before: datetime) -> Pruned:
+        """Delete the model's predictions (and their actuals) with event time before
+        ``before``; recorded as a ``data_deleted`` event with ``reason: retention``."""
+
+    def prune_results(self, model: str, before: datetime) -> Pruned:
+        """Delete the model's window results whose window ended before ``before`` (the report
+        the model's status points to is kept)."""
+
+
 #: Result tables and the column that says when a row's window ended (aggregates know only
 #: their start).
 _RESULT_TABLES = (("metric_points", "window_end"), ("feature_results", "window_end"),
@@ -44,12 +59,12 @@ _RESULT_TABLES = (("metric_points", "window_end"), ("feature_results", "window_e
 class DuckDBMaintenance:
     """Retention and backups on the store's DuckDB database (see the module docstring)."""
 
-    def __init__(self, store: Any, cursor: Callable[[], AbstractContextManager[Any]],
-                 transaction: Callable[[], AbstractContextManager[Any]], lock: Any) -> None:
+    def __init__(self, store: Store, access: Access) -> None:
         self._store = store
-        self._cursor = cursor
-        self._transaction = transaction
-        self._lock = lock
+        self._entry = access.entry
+        self._cursor = access.cursor
+        self._transaction = access.transaction
+        self._lock = access.lock
 
     def prune_predictions(self, model: str, before: datetime) -> Pruned:
         """Delete the model's predictions (and their actuals) with event time before
@@ -60,7 +75,7 @@ class DuckDBMaintenance:
 
     def prune_results(self, model: str, before: datetime) -> Pruned:
         """Delete the model's window results whose window ended before ``before``."""
-        entry = self._store._entry(model)  # the store's catalog entry (same package)
+        entry = self._entry(model)
         cutoff = naive_utc(before)
         deleted = 0
         with self._lock, self._transaction() as con:
@@ -85,7 +100,7 @@ class DuckDBMaintenance:
         if target.exists():
             raise FileExistsError(f"{target.name} exists")
         with self._cursor() as cur:
-            source = cur.execute("SELECT current_database()").fetchone()[0]
+            source = cur.execute("SELECT current_database()").fetchall()[0][0]
             cur.execute("ATTACH ? AS modelmon_backup", [str(target)])
             try:
                 cur.execute(f'COPY FROM DATABASE "{source}" TO modelmon_backup')

@@ -19,14 +19,14 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
 
 from modelmon.store._rows import TIMESTAMP, arrow_rows
 from modelmon.store._time import aware, naive_utc
 
-__all__ = ["DuckDBNotifications", "NewMessage", "OutboxItem", "OutboxState"]
+__all__ = ["DuckDBNotifications", "NewMessage", "NotificationStore", "OutboxItem", "OutboxState"]
 
 
 class OutboxState:
@@ -99,12 +99,56 @@ _NEW_TYPES = (TIMESTAMP, pa.string(), pa.string(), pa.int32(), pa.string(), pa.s
               pa.string(), pa.string(), pa.string(), pa.int32(), TIMESTAMP)
 
 
-def _item(r: Sequence[Any]) -> OutboxItem:
+def outbox_item(r: Sequence[Any]) -> OutboxItem:
     (id_, created, receiver, integration, idx, kind, group_key, fps, payload, state, attempts,
      next_at, error, delivered) = r
     return OutboxItem(int(id_), aware(created), receiver, integration, int(idx), kind, group_key,
                       json.loads(fps), json.loads(payload), state, int(attempts), aware(next_at),
                       error, aware(delivered))
+
+
+@runtime_checkable
+class NotificationStore(Protocol):
+    """The outbox, the notification log and escalations (``store.notifications``)."""
+
+    def enqueue(self, messages: Sequence[NewMessage], now: datetime, *,
+                log: Sequence[tuple[str, str, list[str]]] = (),
+                forget: Sequence[tuple[str, str]] = (),
+                escalations: Sequence[tuple[str, str]] = ()) -> None:
+        """Queue ``messages`` and, in the same transaction, record what each group told its
+        receiver, forget groups that ended and record escalations sent."""
+
+    def record(self, message: NewMessage, now: datetime, state: str, error: str | None) -> None:
+        """Record a message sent at once, outside the outbox (a receiver test)."""
+
+    def mark(self, item_id: int, state: str, *, attempts: int, next_attempt_at: datetime,
+             last_error: str | None, delivered_at: datetime | None) -> None:
+        """Record a delivery attempt's outcome."""
+
+    def due(self, now: datetime, *, busy: Sequence[tuple[str, str, int, str]] = (),
+            limit: int = 100) -> list[OutboxItem]:
+        """The oldest queued message of each lane whose attempt is due, lanes in ``busy``
+        left out."""
+
+    def next_due(self) -> datetime | None:
+        """When the earliest queued message is due (None: nothing queued)."""
+
+    def queued(self) -> int:
+        """Messages queued."""
+
+    def list_notifications(self, *, receiver: str | None = None, state: str | None = None,
+                           fingerprint: str | None = None, kind: str | None = None,
+                           before: int | None = None, limit: int = 100) -> list[OutboxItem]:
+        """Messages newest first; ``before`` is the paging cursor (an id)."""
+
+    def get_notification(self, item_id: int) -> OutboxItem | None:
+        """One message."""
+
+    def notification_log(self) -> dict[tuple[str, str], tuple[datetime, list[str]]]:
+        """What each group last told each receiver."""
+
+    def escalations(self) -> set[tuple[str, str]]:
+        """``(alert_id, route)`` of the escalations already sent."""
 
 
 class DuckDBNotifications:
@@ -175,7 +219,7 @@ class DuckDBNotifications:
                "QUALIFY row_number() OVER (PARTITION BY receiver, integration, idx, group_key "
                "ORDER BY id) = 1 ORDER BY id")
         with self._cursor() as cur:
-            rows = [_item(r) for r in cur.execute(sql).fetchall()]
+            rows = [outbox_item(r) for r in cur.execute(sql).fetchall()]
         skip = set(busy)
         return [r for r in rows if r.next_attempt_at <= now and r.lane not in skip][:limit]
 
@@ -212,13 +256,13 @@ class DuckDBNotifications:
         sql = (f"SELECT {', '.join(_COLUMNS)} FROM notifications{where} ORDER BY id DESC "
                f"LIMIT {int(limit)}")
         with self._cursor() as cur:
-            return [_item(r) for r in cur.execute(sql, params).fetchall()]
+            return [outbox_item(r) for r in cur.execute(sql, params).fetchall()]
 
     def get_notification(self, item_id: int) -> OutboxItem | None:
         with self._cursor() as cur:
             rows = cur.execute(f"SELECT {', '.join(_COLUMNS)} FROM notifications WHERE id = ?",
                                [item_id]).fetchall()
-        return _item(rows[0]) if rows else None
+        return outbox_item(rows[0]) if rows else None
 
     def notification_log(self) -> dict[tuple[str, str], tuple[datetime, list[str]]]:
         """What each group last told each receiver: ``(receiver, group_key) -> (when,

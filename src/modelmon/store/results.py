@@ -25,6 +25,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
 
+from modelmon.windows import WindowScheme
+
 __all__ = [
     "ALL",
     "DETECTOR_EVENT_COLUMNS",
@@ -165,16 +167,14 @@ class ResultStore(Protocol):
         """Latest ``received_at`` of the model's predictions and of its actuals (cheap)."""
 
     def changed_windows(
-        self, model: str, sql_start: str, *, predictions_since: datetime | None,
+        self, model: str, scheme: WindowScheme, *, predictions_since: datetime | None,
         actuals_since: datetime | None, min_start: datetime | None = None,
     ) -> list[datetime]:
-        """Starts of the windows holding predictions received after ``predictions_since`` or
-        predictions whose actual was received after ``actuals_since``; ``sql_start`` is the
-        window scheme's SQL for a window's start in epoch microseconds, of the column
-        ``event_time`` (:meth:`modelmon.windows.WindowScheme.sql_start`). Windows starting
-        before ``min_start`` are left out."""
+        """Starts of the windows of a time ``scheme`` holding predictions received after
+        ``predictions_since`` or predictions whose actual was received after
+        ``actuals_since``. Windows starting before ``min_start`` are left out."""
 
-    def window_counts(self, model: str, sql_start: str, *, limit: int = 100) -> list[int]:
+    def window_counts(self, model: str, scheme: WindowScheme, *, limit: int = 100) -> list[int]:
         """Predictions in each of the first ``limit`` windows of a time scheme, oldest first."""
 
     def row_chunks(

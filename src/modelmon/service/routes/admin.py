@@ -28,6 +28,9 @@ _ERRORS = error_responses(401, 403, 409, 503)
                       "description": "the backup file"}, **_ERRORS})
 async def backup(request: Request) -> Response:
     state = request.app.state.mm
+    if state.settings.store.backend != "duckdb":
+        raise ConflictError("a PostgreSQL store is backed up with PostgreSQL's own tools "
+                            "(pg_dump, base backups)")
     if state.settings.store.path == ":memory:":
         raise ConflictError("an in-memory store has no file to back up")
     # next to the store: the same disk is sure to have room for what the store holds

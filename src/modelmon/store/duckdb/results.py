@@ -1,4 +1,4 @@
-"""DuckDB implementation of :class:`~modelmon.store.results.ResultStore` (mixed into DuckDBStore)."""
+"""DuckDB implementation of :class:`~modelmon.store.results.ResultStore`: a part of the store."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from modelmon.exceptions import NotFoundError
+from modelmon.store._shared import conform
 from modelmon.store._time import aware, naive_utc, utc_columns
 from modelmon.store.base import FIRST_USABLE_TIME, LAST_USABLE_TIME
 from modelmon.store.results import (
@@ -25,15 +26,10 @@ from modelmon.store.results import (
 )
 
 if TYPE_CHECKING:
-    import threading
-    from collections.abc import Callable
-    from contextlib import AbstractContextManager
+    from modelmon.store.duckdb._access import Access
+    from modelmon.windows import WindowScheme
 
-    import duckdb
-
-    from modelmon.store.duckdb_store import _ModelEntry
-
-__all__ = ["DuckDBResultsMixin"]
+__all__ = ["DuckDBResults"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -43,46 +39,30 @@ def _micros(t: datetime) -> int:
     return (t - _EPOCH) // timedelta(microseconds=1)
 
 
-def _conform(table: pa.Table, columns: dict[str, pa.DataType]) -> pa.Table:
-    """Select and cast ``table`` to the documented columns (missing columns become nulls)."""
-    arrays = []
-    for name, dtype in columns.items():
-        if name in table.column_names:
-            arrays.append(table.column(name).cast(dtype))
-        else:
-            arrays.append(pa.nulls(table.num_rows, dtype))
-    return pa.table(arrays, names=list(columns))
+class DuckDBResults:
+    """:class:`~modelmon.store.results.ResultStore` on the store's DuckDB database (a part,
+    ``store.results``, built over the store's :class:`~modelmon.store.duckdb._access.Access`)."""
 
-
-class DuckDBResultsMixin:
-    """Result storage on the same DuckDB database as the data."""
-
-    if TYPE_CHECKING:
-        _write_lock: threading.RLock
-        clock: Callable[[], datetime]
-
-        def _entry(self, name: str) -> _ModelEntry: ...
-        def _cursor(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]: ...
-        def _parallel(self) -> AbstractContextManager[None]: ...
-        def _transaction(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]: ...
+    def __init__(self, access: Access) -> None:
+        self._a = access
 
     # --- what changed ----------------------------------------------------------------------------
     def data_watermarks(self, model: str) -> tuple[datetime | None, datetime | None]:
-        entry = self._entry(model)
+        entry = self._a.entry(model)
         if entry.watermarks is None:
-            with self._cursor() as cur:
+            with self._a.cursor() as cur:
                 p = cur.execute(f"SELECT max(received_at) FROM {entry.pred_table}").fetchall()[0][0]
                 a = cur.execute(f"SELECT max(received_at) FROM {entry.act_table}").fetchall()[0][0]
             entry.watermarks = (aware(p), aware(a))
         return entry.watermarks
 
     def changed_windows(
-        self, model: str, sql_start: str, *,
+        self, model: str, scheme: WindowScheme, *,
         predictions_since: datetime | None, actuals_since: datetime | None,
         min_start: datetime | None = None,
     ) -> list[datetime]:
-        entry = self._entry(model)
-        bucket = sql_start.replace("event_time", "p.event_time")
+        entry = self._a.entry(model)
+        bucket = scheme.sql_start("p.event_time")
         parts: list[str] = []
         params: list[Any] = []
         cond = " WHERE p.received_at > ?" if predictions_since is not None else ""
@@ -102,31 +82,32 @@ class DuckDBResultsMixin:
         where = " WHERE b >= ? AND b <= ?"
         params += [_micros(low), _micros(LAST_USABLE_TIME)]
         sql = f"SELECT b FROM ({' UNION '.join(parts)}){where} ORDER BY b"
-        with self._cursor() as cur:
+        with self._a.cursor() as cur:
             rows = cur.execute(sql, params).fetchall()
         return [_EPOCH + timedelta(microseconds=int(r[0])) for r in rows]
 
     def event_time_range(self, model: str) -> tuple[datetime | None, datetime | None]:
-        entry = self._entry(model)
-        with self._cursor() as cur:
+        entry = self._a.entry(model)
+        with self._a.cursor() as cur:
             lo, hi = cur.execute(
                 f"SELECT min(event_time), max(event_time) FROM {entry.pred_table} "
                 f"WHERE event_time BETWEEN ? AND ?",  # the usable years only (see changed_windows)
                 [naive_utc(FIRST_USABLE_TIME), naive_utc(LAST_USABLE_TIME)]).fetchall()[0]
         return aware(lo), aware(hi)
 
-    def window_counts(self, model: str, sql_start: str, *, limit: int = 100) -> list[int]:
-        entry = self._entry(model)
+    def window_counts(self, model: str, scheme: WindowScheme, *, limit: int = 100) -> list[int]:
+        entry = self._a.entry(model)
+        sql_start = scheme.sql_start("event_time")
         sql = (f"SELECT count(*) FROM {entry.pred_table} GROUP BY {sql_start} "
                f"ORDER BY {sql_start} LIMIT {int(limit)}")
-        with self._cursor() as cur:
+        with self._a.cursor() as cur:
             return [int(r[0]) for r in cur.execute(sql).fetchall()]
 
     def row_chunks(
         self, model: str, rows: int, *,
         predictions_since: datetime | None, actuals_since: datetime | None,
     ) -> list[RowChunk]:
-        entry = self._entry(model)
+        entry = self._a.entry(model)
         width = int(rows)
         params: list[Any] = []
         pnew = "FALSE"
@@ -153,7 +134,7 @@ class DuckDBResultsMixin:
             "SELECT *, row_number() OVER (ORDER BY event_time, prediction_id) AS rn "
             f"FROM ({inner})) p{actuals}) GROUP BY k ORDER BY k"
         )
-        with self._parallel(), self._cursor() as cur:
+        with self._a.parallel(), self._a.cursor() as cur:
             got = cur.execute(sql, params).fetchall()
         return [RowChunk(int(k), aware(t0), str(i0), aware(t1), str(i1), int(n), bool(c))
                 for k, t0, i0, t1, i1, n, c in got]
@@ -162,10 +143,10 @@ class DuckDBResultsMixin:
                               starts: Sequence[datetime]) -> None:
         if not starts:
             return
-        entry = self._entry(model)
+        entry = self._a.entry(model)
         keys = pa.table({"window_start": pa.array([naive_utc(s) for s in starts],
                                                   pa.timestamp("us"))})
-        with self._write_lock, self._transaction() as con:
+        with self._a.lock, self._a.transaction() as con:
             con.register("_del_keys", keys)
             try:
                 for table in ("metric_points", "feature_results", "window_aggregates",
@@ -178,8 +159,8 @@ class DuckDBResultsMixin:
                 con.unregister("_del_keys")
 
     def window_starts(self, model: str, window_size: str) -> list[tuple[datetime, datetime]]:
-        entry = self._entry(model)
-        with self._cursor() as cur:
+        entry = self._a.entry(model)
+        with self._a.cursor() as cur:
             rows = cur.execute(
                 "SELECT DISTINCT window_start, window_end FROM metric_points WHERE model_id = ? "
                 "AND window_size = ? AND version = '*' AND segment = '*' ORDER BY window_start",
@@ -189,8 +170,8 @@ class DuckDBResultsMixin:
     def evaluation_state(
         self, model: str
     ) -> tuple[datetime | None, datetime | None, list[tuple[str, datetime, str]], str | None]:
-        entry = self._entry(model)
-        with self._cursor() as cur:
+        entry = self._a.entry(model)
+        with self._a.cursor() as cur:
             rows = cur.execute(
                 "SELECT predictions_seen, actuals_seen, pending FROM evaluation_state "
                 "WHERE model_id = ?", [entry.model_id],
@@ -210,27 +191,27 @@ class DuckDBResultsMixin:
         actuals_seen: datetime | None, pending: Sequence[tuple[str, datetime, str]] = (),
         reference: str | None = None,
     ) -> None:
-        entry = self._entry(model)
+        entry = self._a.entry(model)
         pend = json.dumps({"pending": [[size, start.isoformat(), kind]
                                        for size, start, kind in pending],
                            "reference": reference})
-        with self._write_lock, self._transaction() as con:
+        with self._a.lock, self._a.transaction() as con:
             con.execute(
                 "INSERT OR REPLACE INTO evaluation_state VALUES (?, ?, ?, ?, ?)",
                 [entry.model_id, naive_utc(predictions_seen), naive_utc(actuals_seen), pend,
-                 naive_utc(self.clock())],
+                 naive_utc(self._a.clock())],
             )
 
     # --- window results --------------------------------------------------------------------------
     def replace_window_results(self, model: str, results: Sequence[WindowResults]) -> None:
         if not results:
             return
-        entry = self._entry(model)
-        now = naive_utc(self.clock())
+        entry = self._a.entry(model)
+        now = naive_utc(self._a.clock())
         keys = pa.table({"window_size": [r.window_size for r in results],
                          "window_start": pa.array([naive_utc(r.window_start) for r in results],
                                                   pa.timestamp("us"))})
-        with self._write_lock, self._transaction() as con:
+        with self._a.lock, self._a.transaction() as con:
             con.register("_win_keys", keys)
             try:
                 # One delete per table for all the windows (a delete per window rescans).
@@ -242,9 +223,9 @@ class DuckDBResultsMixin:
                     )
             finally:
                 con.unregister("_win_keys")
-            points = [_conform(r.metric_points, METRIC_POINT_COLUMNS) for r in results
+            points = [conform(r.metric_points, METRIC_POINT_COLUMNS) for r in results
                       if r.metric_points.num_rows]
-            features = [_conform(r.feature_results, FEATURE_RESULT_COLUMNS) for r in results
+            features = [conform(r.feature_results, FEATURE_RESULT_COLUMNS) for r in results
                         if r.feature_results.num_rows]
             for target, tables, columns in (("metric_points", points, METRIC_POINT_COLUMNS),
                                             ("feature_results", features, FEATURE_RESULT_COLUMNS)):
@@ -273,10 +254,10 @@ class DuckDBResultsMixin:
         """Replace just these points (same version, segment and metric) of one window."""
         if points.num_rows == 0:
             return
-        entry = self._entry(model)
-        now = naive_utc(self.clock())
-        conformed = _conform(points, METRIC_POINT_COLUMNS)
-        with self._write_lock, self._transaction() as con:
+        entry = self._a.entry(model)
+        now = naive_utc(self._a.clock())
+        conformed = conform(points, METRIC_POINT_COLUMNS)
+        with self._a.lock, self._a.transaction() as con:
             con.register("_pts_in", conformed)
             try:
                 con.execute(
@@ -295,7 +276,7 @@ class DuckDBResultsMixin:
         self, model: str, *, window_size: str | None, version: str | None, segment: str | None,
         start: datetime | None, end: datetime | None,
     ) -> tuple[str, list[Any]]:
-        entry = self._entry(model)
+        entry = self._a.entry(model)
         conds: list[str] = ["model_id = ?"]
         params: list[Any] = [entry.model_id]
         if window_size is not None:
@@ -328,11 +309,11 @@ class DuckDBResultsMixin:
         cols = ", ".join(METRIC_POINT_COLUMNS)
         sql = (f"SELECT {cols} FROM metric_points{where} ORDER BY window_start, metric "
                f"LIMIT {int(limit)}")
-        with self._cursor() as cur:
-            return _conform(utc_columns(cur.sql(sql, params=params).to_arrow_table()), METRIC_POINT_COLUMNS)
+        with self._a.cursor() as cur:
+            return conform(utc_columns(cur.sql(sql, params=params).to_arrow_table()), METRIC_POINT_COLUMNS)
 
     def latest_metric_points(self, model: str, *, window_size: str | None = None) -> pa.Table:
-        entry = self._entry(model)
+        entry = self._a.entry(model)
         params: list[Any] = [entry.model_id]
         cond = ""
         if window_size is not None:
@@ -342,8 +323,8 @@ class DuckDBResultsMixin:
         sql = (f"SELECT {cols} FROM metric_points WHERE model_id = ?{cond} "
                "QUALIFY row_number() OVER (PARTITION BY version, segment, window_size, metric "
                "ORDER BY window_start DESC) = 1 ORDER BY window_size, metric, version, segment")
-        with self._cursor() as cur:
-            return _conform(utc_columns(cur.sql(sql, params=params).to_arrow_table()), METRIC_POINT_COLUMNS)
+        with self._a.cursor() as cur:
+            return conform(utc_columns(cur.sql(sql, params=params).to_arrow_table()), METRIC_POINT_COLUMNS)
 
     def feature_results(
         self, model: str, *, window_size: str | None = None,
@@ -363,15 +344,15 @@ class DuckDBResultsMixin:
         cols = ", ".join(FEATURE_RESULT_COLUMNS)
         sql = (f"SELECT {cols} FROM feature_results{where} ORDER BY window_start, feature "
                f"LIMIT {int(limit)}")
-        with self._cursor() as cur:
-            return _conform(utc_columns(cur.sql(sql, params=params).to_arrow_table()),
+        with self._a.cursor() as cur:
+            return conform(utc_columns(cur.sql(sql, params=params).to_arrow_table()),
                             FEATURE_RESULT_COLUMNS)
 
     def window_aggregates(
         self, model: str, window_size: str, start: datetime, end: datetime,
     ) -> list[tuple[str, str, datetime, bytes]]:
-        entry = self._entry(model)
-        with self._cursor() as cur:
+        entry = self._a.entry(model)
+        with self._a.cursor() as cur:
             rows = cur.execute(
                 "SELECT version, segment, window_start, data FROM window_aggregates "
                 "WHERE model_id = ? AND window_size = ? AND window_start >= ? AND window_start < ? "
@@ -384,12 +365,12 @@ class DuckDBResultsMixin:
     def replace_verdicts(self, model: str, verdicts: Sequence[StoredVerdict]) -> None:
         if not verdicts:
             return
-        entry = self._entry(model)
-        now = naive_utc(self.clock())
+        entry = self._a.entry(model)
+        now = naive_utc(self._a.clock())
         rows = [[entry.model_id, v.window_size, naive_utc(v.window_start), naive_utc(v.window_end),
                  v.complete, v.n, v.status, json.dumps(v.reasons, default=str), now]
                 for v in verdicts]
-        with self._write_lock, self._transaction() as con:
+        with self._a.lock, self._a.transaction() as con:
             con.executemany("INSERT OR REPLACE INTO window_verdicts VALUES "
                             "(?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
@@ -398,7 +379,7 @@ class DuckDBResultsMixin:
         end: datetime | None = None, status: str | None = None, complete: bool | None = None,
         limit: int = 1000, newest_first: bool = False,
     ) -> list[StoredVerdict]:
-        entry = self._entry(model)
+        entry = self._a.entry(model)
         conds: list[str] = ["model_id = ?"]
         params: list[Any] = [entry.model_id]
         for column, value in (("window_size", window_size), ("status", status),
@@ -416,15 +397,15 @@ class DuckDBResultsMixin:
         sql = ("SELECT window_size, window_start, window_end, complete, n, status, reasons, "
                f"judged_at FROM window_verdicts WHERE {' AND '.join(conds)} "
                f"ORDER BY window_start {order}, window_size LIMIT {int(limit)}")
-        with self._cursor() as cur:
+        with self._a.cursor() as cur:
             rows = cur.execute(sql, params).fetchall()
         return [StoredVerdict(size, aware(a), aware(b), bool(c), int(n), st, json.loads(r),
                               aware(j)) for size, a, b, c, n, st, r, j in rows]
 
     # --- detectors -------------------------------------------------------------------------------
     def detector_states(self, model: str) -> list[DetectorState]:
-        entry = self._entry(model)
-        with self._cursor() as cur:
+        entry = self._a.entry(model)
+        with self._a.cursor() as cur:
             rows = cur.execute(
                 "SELECT version, detector, state, processed, cursor_time, cursor_id "
                 "FROM detector_state WHERE model_id = ?", [entry.model_id],
@@ -432,11 +413,11 @@ class DuckDBResultsMixin:
         return [DetectorState(v, d, bytes(s), int(p), aware(t), c) for v, d, s, p, t, c in rows]
 
     def save_detector_progress(self, model: str, state: DetectorState, events: pa.Table) -> None:
-        entry = self._entry(model)
-        now = naive_utc(self.clock())
-        with self._write_lock, self._transaction() as con:
+        entry = self._a.entry(model)
+        now = naive_utc(self._a.clock())
+        with self._a.lock, self._a.transaction() as con:
             if events.num_rows:
-                con.register("_ev_in", _conform(events, DETECTOR_EVENT_COLUMNS))
+                con.register("_ev_in", conform(events, DETECTOR_EVENT_COLUMNS))
                 try:
                     cols = ", ".join(DETECTOR_EVENT_COLUMNS)
                     con.execute(
@@ -455,7 +436,7 @@ class DuckDBResultsMixin:
         self, model: str, *, kind: str | None = None, start: datetime | None = None,
         end: datetime | None = None, limit: int = 1000,
     ) -> pa.Table:
-        entry = self._entry(model)
+        entry = self._a.entry(model)
         conds: list[str] = ["model_id = ?"]
         params: list[Any] = [entry.model_id]
         if kind is not None:
@@ -470,25 +451,25 @@ class DuckDBResultsMixin:
         sql = (f"SELECT event_id, {', '.join(DETECTOR_EVENT_COLUMNS)} FROM detector_events "
                f"WHERE {' AND '.join(conds)} ORDER BY event_time DESC, event_id DESC "
                f"LIMIT {int(limit)}")
-        with self._cursor() as cur:
+        with self._a.cursor() as cur:
             return utc_columns(cur.sql(sql, params=params).to_arrow_table())
 
     # --- reports, status, references -------------------------------------------------------------
     def save_report(self, model: str, report: dict[str, Any]) -> str:
-        entry = self._entry(model)
+        entry = self._a.entry(model)
         window = report.get("window") or {}
-        with self._write_lock, self._transaction() as con:
+        with self._a.lock, self._a.transaction() as con:
             con.execute(
                 "INSERT OR REPLACE INTO reports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [report["id"], entry.model_id, naive_utc(self.clock()), report.get("kind", "evaluation"),
+                [report["id"], entry.model_id, naive_utc(self._a.clock()), report.get("kind", "evaluation"),
                  window.get("size"), window.get("start"), window.get("end"),
                  report.get("status", "unknown"), json.dumps(report, default=str)],
             )
         return str(report["id"])
 
     def get_report(self, model: str, report_id: str) -> dict[str, Any]:
-        entry = self._entry(model)
-        with self._cursor() as cur:
+        entry = self._a.entry(model)
+        with self._a.cursor() as cur:
             rows = cur.execute("SELECT body FROM reports WHERE model_id = ? AND report_id = ?",
                                [entry.model_id, report_id]).fetchall()
         if not rows:
@@ -498,13 +479,13 @@ class DuckDBResultsMixin:
     def list_reports(
         self, model: str, *, limit: int = 50, before: datetime | None = None
     ) -> list[dict[str, Any]]:
-        entry = self._entry(model)
+        entry = self._a.entry(model)
         cond = ""
         params: list[Any] = [entry.model_id]
         if before is not None:
             cond = " AND created_at < ?"
             params.append(naive_utc(before))
-        with self._cursor() as cur:
+        with self._a.cursor() as cur:
             rows = cur.execute(
                 "SELECT report_id, created_at, kind, window_size, window_start, window_end, status "
                 f"FROM reports WHERE model_id = ?{cond} ORDER BY created_at DESC LIMIT {int(limit)}",
@@ -522,15 +503,15 @@ class DuckDBResultsMixin:
 
     def set_status(self, model: str, status: str, reasons: list[dict[str, Any]],
                    report_id: str | None) -> None:
-        entry = self._entry(model)
-        with self._write_lock, self._transaction() as con:
+        entry = self._a.entry(model)
+        with self._a.lock, self._a.transaction() as con:
             con.execute("INSERT OR REPLACE INTO model_status VALUES (?, ?, ?, ?, ?)",
                         [entry.model_id, status, json.dumps(reasons, default=str), report_id,
-                         naive_utc(self.clock())])
+                         naive_utc(self._a.clock())])
 
     def get_status(self, model: str) -> ModelStatus | None:
-        entry = self._entry(model)
-        with self._cursor() as cur:
+        entry = self._a.entry(model)
+        with self._a.cursor() as cur:
             rows = cur.execute(
                 "SELECT status, reasons, report_id, updated_at FROM model_status WHERE model_id = ?",
                 [entry.model_id],
@@ -542,14 +523,14 @@ class DuckDBResultsMixin:
 
     def save_reference(self, model: str, revision: int, source: str, n_rows: int,
                        summary: bytes) -> None:
-        entry = self._entry(model)
-        with self._write_lock, self._transaction() as con:
+        entry = self._a.entry(model)
+        with self._a.lock, self._a.transaction() as con:
             con.execute("INSERT OR REPLACE INTO reference_summaries VALUES (?, ?, ?, ?, ?, ?)",
-                        [entry.model_id, revision, source, naive_utc(self.clock()), n_rows, summary])
+                        [entry.model_id, revision, source, naive_utc(self._a.clock()), n_rows, summary])
 
     def get_reference(self, model: str) -> tuple[int, str, bytes] | None:
-        entry = self._entry(model)
-        with self._cursor() as cur:
+        entry = self._a.entry(model)
+        with self._a.cursor() as cur:
             rows = cur.execute(
                 "SELECT revision, source, summary FROM reference_summaries WHERE model_id = ? "
                 "ORDER BY revision DESC LIMIT 1", [entry.model_id],
