@@ -19,6 +19,15 @@ class ForwardResults:
 
     results: ResultStore
 
+    def latest_points_of(self, *args: Any, **kwargs: Any) -> Any:
+        return self.results.latest_points_of(*args, **kwargs)
+
+    def recent_points_of(self, *args: Any, **kwargs: Any) -> Any:
+        return self.results.recent_points_of(*args, **kwargs)
+
+    def statuses(self, *args: Any, **kwargs: Any) -> Any:
+        return self.results.statuses(*args, **kwargs)
+
     def data_watermarks(self, *args: Any, **kwargs: Any) -> Any:
         return self.results.data_watermarks(*args, **kwargs)
 

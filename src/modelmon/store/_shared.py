@@ -4,6 +4,7 @@ result tables conformed to their documented columns."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -12,8 +13,15 @@ import pyarrow as pa
 from modelmon.config.models import ModelSpec
 from modelmon.store.base import BatchKind
 
-__all__ = ["SIMPLE_TABLES", "STAMPED", "TIME_COLUMN", "conform", "first_occurrence_mask",
-           "schema_diff"]
+__all__ = [
+    "SIMPLE_TABLES",
+    "STAMPED",
+    "TIME_COLUMN",
+    "conform",
+    "first_occurrence_mask",
+    "schema_diff",
+    "with_model_column",
+]
 
 #: Kinds whose ``received_at`` the store sets at commit.
 STAMPED = frozenset({BatchKind.PREDICTIONS, BatchKind.ACTUALS, BatchKind.METRIC_EVENTS})
@@ -73,3 +81,13 @@ def schema_diff(old: ModelSpec, new: ModelSpec) -> dict[str, Any]:
     if seg_removed:
         diff["segments_removed"] = seg_removed
     return diff
+
+
+def with_model_column(table: pa.Table, ids: Mapping[int, str]) -> pa.Table:
+    """A table with ``model_id`` and the metric point columns, as a ``model`` column (the
+    names of ``ids``) before the documented metric point columns."""
+    from modelmon.store.results import METRIC_POINT_COLUMNS
+
+    names = pa.array([ids[int(i)] for i in table["model_id"].to_pylist()], pa.string())
+    rest = conform(table.drop(["model_id"]), METRIC_POINT_COLUMNS)
+    return rest.add_column(0, "model", names)

@@ -18,7 +18,7 @@ Tables returned use these columns:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -227,6 +227,20 @@ class ResultStore(Protocol):
 
     def latest_metric_points(self, model: str, *, window_size: str | None = None) -> pa.Table:
         """For each (version, segment, window size, metric): the newest point."""
+
+    def latest_points_of(self, models: Sequence[str], *,
+                         metrics: Sequence[str] | None = None) -> pa.Table:
+        """For several models at once: the newest point of each (model, window size, metric)
+        of all versions and segments (``"*"``), as :meth:`latest_metric_points` finds it per
+        model; a ``model`` column before the metric point columns."""
+
+    def recent_points_of(self, windows: Mapping[str, str], *, count: int) -> pa.Table:
+        """For several models at once (``{model: window size}``): the points (version and
+        segment ``"*"``) of each model's newest ``count`` windows of that size, ordered by
+        model, window start and metric; a ``model`` column before the metric point columns."""
+
+    def statuses(self, models: Sequence[str]) -> dict[str, ModelStatus]:
+        """The current status of each of ``models`` that has one."""
 
     def feature_results(
         self, model: str, *, window_size: str | None = None, start: datetime | None = None,

@@ -1,15 +1,15 @@
 """The overview page: every model's status, active alerts and headline metric with a sparkline,
 status counts, availability and business metrics.
 
-Built on the JSON answer of ``GET /v1/overview`` (the same query), with per model one more
-query: its headline metric, prediction count and error rate over the sparkline's windows.
+Built on the JSON answer of ``GET /v1/overview`` (the same queries), with one more query for
+every model at once: the points of each model's newest windows (sparkline, availability,
+business metrics).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -17,9 +17,8 @@ import pyarrow.compute as pc
 
 from modelmon.evaluation.presets import quality_metric_names
 from modelmon.service.routes import results as api
-from modelmon.store.results import ALL
-from modelmon.vocabulary import HEADLINE, STATUSES, Metric, Severity, Task
-from modelmon.windows import FixedWindows, parse_window, window_order
+from modelmon.vocabulary import HEADLINE, Metric, Task
+from modelmon.windows import window_order
 
 __all__ = ["SPARK_WINDOWS", "availability", "business_names", "overview", "sparkline"]
 
@@ -67,24 +66,15 @@ def business_names(spec: Any, metrics: list[str]) -> list[str]:
                   and not m.startswith("latency_"))
 
 
-def _spark(store: Any, model: str, window: str, headline: str, newest: str,
-           spec: Any) -> dict[str, Any]:
-    """The sparkline, availability and business metrics of the newest windows (one query)."""
-    scheme = parse_window(window)
-    if not isinstance(scheme, FixedWindows):
-        return {"points": "", "availability": None, "n": 0, "business": []}
-    from datetime import datetime
+def _window_of(entry: dict[str, Any], spec: Any) -> str:
+    windows = sorted(entry["metrics"], key=window_order)
+    return windows[0] if windows else spec.window_schemes[0].name
 
-    end = datetime.fromisoformat(newest) + timedelta(microseconds=1)
-    start = end - scheme.size * SPARK_WINDOWS
-    table = store.metric_series(model, window_size=window, version=ALL, segment=ALL,
-                                start=start, end=end, limit=1_000_000)
-    newest_rows = table.filter(pc.equal(table["window_start"], pc.max(table["window_start"]))) \
-        if table.num_rows else table
-    names = business_names(spec, newest_rows["metric"].to_pylist())
-    business = [{"model": model, "metric": r["metric"], "value": r["value"], "window": window,
-                 "start": r["window_start"].isoformat()}
-                for r in newest_rows.to_pylist() if r["metric"] in names]
+
+def _recent(table: Any, spec: Any, headline: str) -> dict[str, Any]:
+    """Sparkline, availability and newest business metrics from a model's recent points."""
+    if table.num_rows == 0:
+        return {"points": "", "availability": None, "n": 0, "business": []}
 
     def column(metric: str) -> np.ndarray:
         rows = table.filter(pc.equal(table["metric"], metric))
@@ -94,51 +84,31 @@ def _spark(store: Any, model: str, window: str, headline: str, newest: str,
     values = [None if not math.isfinite(v) else float(v) for v in head]
     counts, errors = column(Metric.PREDICTION_COUNT), column(Metric.ERROR_RATE)
     n = min(counts.size, errors.size)
+    newest = table.filter(pc.equal(table["window_start"], pc.max(table["window_start"])))
+    names = business_names(spec, newest["metric"].to_pylist())
+    business = [{"model": r["model"], "metric": r["metric"], "value": r["value"],
+                 "window": r["window_size"], "start": r["window_start"].isoformat()}
+                for r in newest.to_pylist() if r["metric"] in names]
     return {"points": sparkline(values), "availability": availability(counts[:n], errors[:n]),
             "n": len(values), "business": business}
 
 
-#: Threads reading models at once (each query holds one DuckDB cursor; a hundred models read
-#: one after the other took most of the page's time).
-WORKERS = 4
-
-
-def _models(store: Any, alerts: Any, names: list[str]) -> list[dict[str, Any]]:
-    """``GET /v1/overview``'s model entries, read in ``WORKERS`` slices at once."""
-    if not names:
-        return []
-    size = max(1, -(-len(names) // WORKERS))
-    afters = [None, *(names[i - 1] for i in range(size, len(names), size))]
-
-    def read(after: str | None) -> list[dict[str, Any]]:
-        body = api._overview_body(store, limit=size, after=after, link=lambda **_: "",
-                                  alerts=alerts)
-        return list(body["models"])
-
-    with ThreadPoolExecutor(max_workers=min(WORKERS, len(afters))) as pool:
-        return [m for part in pool.map(read, afters) for m in part]
-
-
-def _window_of(entry: dict[str, Any], spec: Any) -> str:
-    windows = sorted(entry["metrics"], key=window_order)
-    return windows[0] if windows else spec.window_schemes[0].name
-
-
-def _entry_spark(store: Any, entry: dict[str, Any], spec: Any) -> dict[str, Any]:
-    window = _window_of(entry, spec)
-    latest = entry["metrics"].get(window, {})
-    newest = next((p["start"] for p in latest.values()), None)
-    if newest is None:
-        return {"points": "", "availability": None, "n": 0, "business": []}
-    return _spark(store, entry["model"], window, HEADLINE[Task(spec.task)], newest, spec)
-
-
 def overview(store: Any, alerts: Any) -> dict[str, Any]:
-    """Everything the overview page shows."""
+    """Everything the overview page shows: ``GET /v1/overview``'s answer, and each model's
+    newest ``SPARK_WINDOWS`` windows of its smallest size (one query for every model)."""
     specs = {m.name: m.spec for m in store.list_models()}
-    entries = _models(store, alerts, sorted(specs))
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        sparks = list(pool.map(lambda e: _entry_spark(store, e, specs[e["model"]]), entries))
+    body = api._overview_body(store, limit=max(len(specs), 1), after=None,
+                              link=lambda **_: "", alerts=alerts)
+    entries = [e for e in body["models"] if e["model"] in specs]
+    windows = {e["model"]: _window_of(e, specs[e["model"]]) for e in entries}
+    recent = store.recent_points_of(windows, count=SPARK_WINDOWS)
+    # the rows come grouped by model: cut them at each change of model
+    names = recent["model"].to_numpy(zero_copy_only=False)
+    cuts = [0, *(np.flatnonzero(names[1:] != names[:-1]) + 1).tolist(), len(names)]
+    by_model = {str(names[a]): recent.slice(a, b - a) for a, b in itertools.pairwise(cuts)
+                if b > a}
+    sparks = [_recent(by_model.get(e["model"], recent.slice(0, 0)), specs[e["model"]],
+                      HEADLINE[Task(specs[e["model"]].task)]) for e in entries]
     rows = []
     fleet_counts, fleet_errors = 0.0, 0.0
     for entry, spark in zip(entries, sparks, strict=True):
@@ -161,12 +131,7 @@ def overview(store: Any, alerts: Any) -> dict[str, Any]:
         })
     business = [b for entry in rows for b in entry["spark"]["business"]]
     active = [{**a, "model": m["model"]} for m in rows for a in m["alerts"]]
-    firing = [a for a in active if a["state"] == "firing"]
-    counts = {s: sum(m["status"] == s for m in rows) for s in STATUSES}
-    alerts_summary = {"firing": len(firing),
-                      "by_severity": {str(s): sum(a["severity"] == s for a in firing)
-                                      for s in Severity}}
-    return {"models": rows, "counts": counts, "alerts": alerts_summary,
+    return {"models": rows, "counts": body["counts"], "alerts": body["alerts"],
             "active_alerts": sorted(active, key=lambda a: a["started_at"], reverse=True)[:50],
             "availability": (None if not fleet_counts
                              else round(1.0 - fleet_errors / fleet_counts, 6)),

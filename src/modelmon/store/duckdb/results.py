@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from modelmon.exceptions import NotFoundError
-from modelmon.store._shared import conform
+from modelmon.store._shared import conform, with_model_column
 from modelmon.store._time import aware, naive_utc, utc_columns
 from modelmon.store.base import FIRST_USABLE_TIME, LAST_USABLE_TIME
 from modelmon.store.results import (
@@ -325,6 +325,53 @@ class DuckDBResults:
                "ORDER BY window_start DESC) = 1 ORDER BY window_size, metric, version, segment")
         with self._a.cursor() as cur:
             return conform(utc_columns(cur.sql(sql, params=params).to_arrow_table()), METRIC_POINT_COLUMNS)
+
+    def _ids(self, models: Sequence[str]) -> dict[int, str]:
+        return {self._a.entry(m).model_id: m for m in models}
+
+    def _named(self, sql: str, params: list[Any], ids: dict[int, str]) -> pa.Table:
+        if not ids:
+            return with_model_column(pa.table({"model_id": pa.array([], pa.int64())}), ids)
+        with self._a.cursor() as cur:
+            return with_model_column(utc_columns(cur.sql(sql, params=params).to_arrow_table()),
+                                     ids)
+
+    def latest_points_of(self, models: Sequence[str], *,
+                         metrics: Sequence[str] | None = None) -> pa.Table:
+        ids = self._ids(models)
+        params: list[Any] = [*ids, ALL, ALL]
+        cond = ""
+        if metrics:
+            cond = f" AND metric IN ({', '.join('?' for _ in metrics)})"
+            params.extend(metrics)
+        sql = (f"SELECT model_id, {', '.join(METRIC_POINT_COLUMNS)} FROM metric_points WHERE "
+               f"model_id IN ({', '.join('?' for _ in ids) or 'NULL'}) AND version = ? AND "
+               f"segment = ?{cond} QUALIFY row_number() OVER (PARTITION BY model_id, "
+               "window_size, metric ORDER BY window_start DESC) = 1 "
+               "ORDER BY model_id, window_size, metric")
+        return self._named(sql, params, ids)
+
+    def recent_points_of(self, windows: Mapping[str, str], *, count: int) -> pa.Table:
+        ids = self._ids(list(windows))
+        pairs = " OR ".join("(model_id = ? AND window_size = ?)" for _ in ids) or "false"
+        params: list[Any] = [v for i, m in ids.items() for v in (i, windows[m])]
+        sql = (f"SELECT model_id, {', '.join(METRIC_POINT_COLUMNS)} FROM metric_points "
+               f"WHERE ({pairs}) AND version = ? AND segment = ? QUALIFY dense_rank() OVER "
+               f"(PARTITION BY model_id ORDER BY window_start DESC) <= {int(count)} "
+               "ORDER BY model_id, window_start, metric")
+        return self._named(sql, [*params, ALL, ALL], ids)
+
+    def statuses(self, models: Sequence[str]) -> dict[str, ModelStatus]:
+        ids = self._ids(models)
+        if not ids:
+            return {}
+        with self._a.cursor() as cur:
+            rows = cur.execute(
+                "SELECT model_id, status, reasons, report_id, updated_at FROM model_status "
+                f"WHERE model_id IN ({', '.join('?' for _ in ids)})", list(ids)).fetchall()
+        return {ids[i]: ModelStatus(ids[i], status, json.loads(reasons), report_id,
+                                    aware(updated))
+                for i, status, reasons, report_id, updated in rows}
 
     def feature_results(
         self, model: str, *, window_size: str | None = None,

@@ -4,14 +4,14 @@ store (``store.results``), the same tables and meanings as the DuckDB part."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
 
 from modelmon.exceptions import NotFoundError
-from modelmon.store._shared import conform
+from modelmon.store._shared import conform, with_model_column
 from modelmon.store.postgres._access import Access
 from modelmon.store.postgres._sql import from_rows, unnest_select, window_start_us
 from modelmon.store.results import (
@@ -255,6 +255,49 @@ class PostgresResults:
                "window_size, metric, window_start DESC) t "
                "ORDER BY window_size, metric, version, segment")
         return from_rows(self._rows(sql, params), METRIC_POINT_COLUMNS)
+
+    def _ids(self, models: Sequence[str]) -> dict[int, str]:
+        return {self._id(m): m for m in models}
+
+    def _named(self, sql: str, params: list[Any], ids: dict[int, str]) -> pa.Table:
+        types = {"model_id": pa.int64(), **METRIC_POINT_COLUMNS}
+        rows = self._rows(sql, params) if ids else []
+        return with_model_column(from_rows(rows, types), ids)
+
+    def latest_points_of(self, models: Sequence[str], *,
+                         metrics: Sequence[str] | None = None) -> pa.Table:
+        ids = self._ids(models)
+        cols = ", ".join(METRIC_POINT_COLUMNS)
+        params: list[Any] = [list(ids), ALL, ALL]
+        cond = ""
+        if metrics:
+            cond = " AND metric = ANY(%s)"
+            params.append(list(metrics))
+        sql = (f"SELECT model_id, {cols} FROM (SELECT DISTINCT ON (model_id, window_size, "
+               f"metric) model_id, {cols} FROM metric_points WHERE model_id = ANY(%s) AND "
+               f"version = %s AND segment = %s{cond} ORDER BY model_id, window_size, metric, "
+               "window_start DESC) t ORDER BY model_id, window_size, metric")
+        return self._named(sql, params, ids)
+
+    def recent_points_of(self, windows: Mapping[str, str], *, count: int) -> pa.Table:
+        ids = self._ids(list(windows))
+        cols = ", ".join(METRIC_POINT_COLUMNS)
+        sql = (f"SELECT model_id, {cols} FROM (SELECT model_id, {cols}, dense_rank() OVER "
+               "(PARTITION BY model_id ORDER BY window_start DESC) AS r FROM metric_points p "
+               "JOIN unnest(%s::int8[], %s::text[]) AS w(mid, size) ON p.model_id = w.mid "
+               "AND p.window_size = w.size WHERE version = %s AND segment = %s) t "
+               f"WHERE r <= {int(count)} ORDER BY model_id, window_start, metric")
+        params = [list(ids), [windows[m] for m in ids.values()], ALL, ALL]
+        return self._named(sql, params, ids)
+
+    def statuses(self, models: Sequence[str]) -> dict[str, ModelStatus]:
+        ids = self._ids(models)
+        if not ids:
+            return {}
+        rows = self._rows("SELECT model_id, status, reasons, report_id, updated_at FROM "
+                          "model_status WHERE model_id = ANY(%s)", [list(ids)])
+        return {ids[i]: ModelStatus(ids[i], status, json.loads(reasons), report_id, updated)
+                for i, status, reasons, report_id, updated in rows}
 
     def feature_results(self, model: str, *, window_size: str | None = None,
                         start: datetime | None = None, end: datetime | None = None,
