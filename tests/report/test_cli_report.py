@@ -229,3 +229,19 @@ def test_a_broken_correlation_is_multivariate_drift_only(tmp_path: Path) -> None
                 "--json", str(js), "--fail-on", "any")
     assert quiet.exit_code == 0, quiet.output
     assert json.loads(js.read_text())["status"] == "healthy"
+
+
+def test_equal_bins_count_as_searchsorted_does() -> None:
+    from modelmon.report.distributions import _counts
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        x = rng.normal(rng.normal(), rng.uniform(0.1, 10), rng.integers(1, 3000))
+        x[rng.random(x.size) < 0.01] = np.nan
+        lo, hi = np.sort(rng.normal(0, 3, 2))
+        edges = np.linspace(lo, hi, rng.integers(2, 30))
+        x = np.concatenate([x, edges, [np.inf, -np.inf]])  # values exactly on every edge
+        finite = x[np.isfinite(x)]
+        expected = np.bincount(np.searchsorted(edges, finite, side="right"),
+                               minlength=edges.size + 1)
+        assert (_counts(x, edges) == expected).all()

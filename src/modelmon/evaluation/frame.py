@@ -42,6 +42,17 @@ def _np(col: pa.ChunkedArray | pa.Array, dtype: Any = None) -> np.ndarray:
     return np.asarray(out, dtype=dtype) if dtype is not None else out
 
 
+def _strings(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A text column as a NumPy object array; one repeated value (a window of one version)
+    as a read-only view of that one string, without a Python object per row."""
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if len(arr) and arr.null_count == 0:
+        distinct = pc.unique(arr)
+        if len(distinct) == 1:
+            return np.broadcast_to(np.array([distinct[0].as_py()], dtype=object), (len(arr),))
+    return _np(arr)
+
+
 def _class_index(labels: pa.ChunkedArray | pa.Array, classes: list[str]) -> NDArray[np.int64]:
     """Class index of each label (-1 for null or unknown labels)."""
     idx = pc.index_in(labels, value_set=pa.array(classes, pa.string()))
@@ -93,8 +104,7 @@ class EvalFrame:
     @classmethod
     def from_arrow(cls, spec: ModelSpec, table: pa.Table, classes: list[str] | None = None) -> EvalFrame:
         n = table.num_rows
-        status = _np(table.column("status").fill_null("ok"))
-        is_error = status == "error"
+        is_error = _np(pc.equal(table.column("status"), "error").fill_null(False), np.bool_)
         latency = _np(table.column("latency_seconds").cast(pa.float64()), np.float64)
         features: dict[str, Any] = {}
         for f in spec.features:
@@ -115,7 +125,7 @@ class EvalFrame:
             segments[s] = _np(encoded.indices, np.int32)
             segment_labels[s] = [str(v) for v in encoded.dictionary.to_pylist()]
         common: dict[str, Any] = dict(
-            spec=spec, n=n, version=_np(table.column("version")),
+            spec=spec, n=n, version=_strings(table.column("version")),
             event_time=_np(table.column("event_time").cast(pa.int64()), np.int64),
             latency=latency, is_error=is_error, features=features, segments=segments,
             segment_labels=segment_labels,

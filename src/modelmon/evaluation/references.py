@@ -224,7 +224,7 @@ def reference_frame(spec: ModelSpec, table: pa.Table) -> EvalFrame | None:
     assert spec.reference is not None
     m = spec.reference.columns
     n = table.num_rows
-    cols: dict[str, Any] = {"version": pa.array(["reference"] * n),
+    cols: dict[str, Any] = {"version": pa.nulls(n, pa.string()).fill_null("reference"),
                             "event_time": pa.array(np.zeros(n, np.int64)).cast(
                                 pa.timestamp("us", tz="UTC")),
                             "latency_seconds": pa.nulls(n, pa.float64()),

@@ -225,8 +225,12 @@ def _quality(spec: ModelSpec, reference: pa.Table, current: pa.Table,
         warnings.simplefilter("ignore", ModelmonWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
         now = quality_metrics(cur, names) if cur.labelled.any() else {}
-        before = quality_metrics(ref, names)
         labelled = np.flatnonzero(ref.labelled)
+        # the reference's own value (shown beside the current one) from at most 250,000 of
+        # its labelled rows: within about 0.001 of the whole, at a quarter of the sorting
+        shown = labelled if labelled.size <= 250_000 else np.sort(
+            np.random.default_rng(seed + 1).choice(labelled, 250_000, replace=False))
+        before = quality_metrics(ref.subset(shown, features=False), names)
         size = min(judged, labelled.size // 4)
         k = min(MAX_CHUNKS, labelled.size // size) if size else 0
         chunks: dict[str, list[list[float]]] = {}
