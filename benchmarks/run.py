@@ -39,6 +39,7 @@ SECTIONS = [
     ("ingest", "Ingest over HTTP"),
     ("storage", "Store ingest: DuckDB beside PostgreSQL, one and two writers"),
     ("batch", "Batch evaluation: Spark beside the embedded engine"),
+    ("servers", "Ingest over HTTP through one and two servers: DuckDB beside PostgreSQL"),
     ("backtest", "Backtest: 10 years x 500 symbols daily, beside vectorbt"),
     ("dashboard", "Dashboard: first render of each page"),
     ("report", "Reports: modelmon report beside Evidently"),
