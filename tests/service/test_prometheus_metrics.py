@@ -33,6 +33,8 @@ def test_promtool_check_metrics(tmp_path: Path) -> None:
                    "modelmon_store_commit_duration_seconds_bucket", "process_resident_memory_bytes",
                    "modelmon_ingest_queue_rows"):
         assert needed in body, needed
+    held = re.search(r"^modelmon_store_memory_bytes (\S+)$", body, re.M)
+    assert held is not None and float(held.group(1)) > 0  # DuckDB holds the written rows
     # Route templates, never raw paths, keep label cardinality bounded.
     assert 'route="/v1/predictions/batch"' in body and 'route="unmatched"' in body
     assert "/v1/nothing" not in body

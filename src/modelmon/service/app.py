@@ -105,6 +105,10 @@ def create_app(
         state.clock = clock
     metrics.watch("modelmon_store_size_bytes", "Bytes the store occupies on disk.",
                   the_store.size_bytes)
+    if hasattr(the_store, "memory_bytes"):  # DuckDB: its buffer manager, within memory_limit
+        metrics.watch("modelmon_store_memory_bytes",
+                      "Bytes the embedded store's buffer manager holds (bounded by "
+                      "store.memory_limit).", the_store.memory_bytes)
     metrics.watch("modelmon_ingest_queue_rows", "Rows waiting for the next group commit.",
                   lambda: writer.queued_rows)
     metrics.watch("modelmon_ingest_validation_workers",

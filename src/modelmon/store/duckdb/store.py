@@ -276,6 +276,15 @@ class DuckDBStore(ForwardResults):
         wal = self.path + ".wal"
         return os.path.getsize(wal) if self.path != ":memory:" and os.path.exists(wal) else 0
 
+    def memory_bytes(self) -> int:
+        """Bytes DuckDB's buffer manager holds now (tables, indexes, hash tables ...; bounded by
+        ``store.memory_limit``), 0 when the store is closed."""
+        if self._con is None:
+            return 0
+        with self._cursor() as cur:
+            got = cur.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()
+        return int(got[0] or 0) if got else 0
+
     def size_bytes(self) -> int:
         if self.path == ":memory:":
             return 0
