@@ -17,6 +17,7 @@ event time and ``end`` one microsecond after its last.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -60,29 +61,30 @@ class Window:
         return now < self.end
 
 
-class WindowScheme:
+class WindowScheme(ABC):
     """A way of cutting predictions into windows (see the module docstring)."""
 
     name: str
     #: "time" (fixed or calendar: windows follow the clock) or "rows"
     kind: str = "time"
 
+    @abstractmethod
     def containing(self, t: datetime) -> Window:
-        raise NotImplementedError  # pragma: no cover - every time scheme overrides it
+        """The window holding ``t``."""
 
     def after(self, window: Window) -> Window:
         """The window that follows ``window``."""
         return self.containing(window.end)
 
+    @abstractmethod
     def sql_start(self, column: str) -> str:
         """SQL (DuckDB) for the epoch microseconds of the start of the window holding
         ``column`` (a naive UTC timestamp)."""
-        raise NotImplementedError  # pragma: no cover - every time scheme overrides it
 
     @property
+    @abstractmethod
     def approx_seconds(self) -> float:
         """Typical length in seconds (ordering, defaults)."""
-        raise NotImplementedError  # pragma: no cover
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
@@ -152,6 +154,24 @@ class RowWindows(WindowScheme):
     def __init__(self, rows: int) -> None:
         self.rows = rows
         self.name = f"{rows}rows"
+
+    def _no_time(self) -> ValueError:
+        return ValueError(f"window {self.name!r} is cut by row count, not by time: it has no "
+                          "time bounds of its own (evaluate it with the row windows' reader)")
+
+    def containing(self, t: datetime) -> Window:
+        """Row windows have no time bounds (ValueError).
+
+        >>> RowWindows(100).containing(datetime(2026, 1, 1))
+        Traceback (most recent call last):
+        ...
+        ValueError: window '100rows' is cut by row count, not by time: it has no time bounds \
+of its own (evaluate it with the row windows' reader)
+        """
+        raise self._no_time()
+
+    def sql_start(self, column: str) -> str:
+        raise self._no_time()
 
     @property
     def approx_seconds(self) -> float:
