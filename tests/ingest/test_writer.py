@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from modelmon.exceptions import StoreError
-from modelmon.ingest.writer import GroupCommitWriter
+from modelmon.ingest.writer import SMALL_REQUEST_ROWS, GroupCommitWriter
 from modelmon.store.base import BatchKind, WriteBatch, WriteResult
 
 # Far beyond any wait these tests expect: reaching it means the writer waited when it should not.
@@ -87,12 +87,34 @@ def test_a_lone_request_does_not_wait(store: FakeStore, writer: GroupCommitWrite
 
 def test_a_commit_waits_for_announced_requests(store: FakeStore, writer: GroupCommitWriter) -> None:
     with writer.incoming():
-        first = writer.submit(batch("a"))
+        first = writer.submit(batch("a", 200))
         time.sleep(0.3)  # "b" is still being validated
         assert not first.done()
-        second = writer.submit(batch("b"))
+        second = writer.submit(batch("b", 200))
     first.result(5), second.result(5)
     assert store.commits == [["a", "b"]]
+
+
+def test_a_commit_holding_a_small_request_does_not_wait(store: FakeStore,
+                                                        writer: GroupCommitWriter) -> None:
+    # a single prediction is someone waiting: announced batches do not hold its commit
+    with writer.incoming():
+        first = writer.submit(batch("a", SMALL_REQUEST_ROWS - 1))
+        first.result(0.25)
+        assert store.commits == [["a"]]
+
+
+def test_a_backlog_is_committed_without_lingering(store: FakeStore) -> None:
+    with make_writer(store, linger_seconds=1.0) as writer:
+        store.release.clear()
+        first = writer.submit(batch("a"))  # the writer was idle: it lingers for company
+        assert store.entered.wait(10)
+        queued = [writer.submit(batch(name)) for name in "bc"]  # queued behind that commit
+        store.release.set()
+        first.result(5)
+        for f in queued:
+            f.result(0.8)  # not after another 1 s linger
+        assert store.commits == [["a"], ["b", "c"]]
 
 
 def test_waiting_ends_when_the_announced_request_is_dropped(store: FakeStore,
@@ -106,9 +128,9 @@ def test_waiting_ends_when_the_announced_request_is_dropped(store: FakeStore,
 
 
 def test_waiting_ends_at_the_target_size(store: FakeStore) -> None:
-    with make_writer(store, target_commit_records=3) as writer:
+    with make_writer(store, target_commit_records=300) as writer:
         with writer.incoming():
-            futures = [writer.submit(batch("a", 2)), writer.submit(batch("b", 2))]
+            futures = [writer.submit(batch("a", 200)), writer.submit(batch("b", 200))]
             for f in futures:  # committed while a request is still announced
                 f.result(5)
         assert store.commits == [["a", "b"]]

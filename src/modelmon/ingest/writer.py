@@ -35,6 +35,10 @@ log = logging.getLogger("modelmon.ingest.writer")
 
 _STOP = object()
 
+#: A request of fewer rows is someone waiting for an answer (a single prediction, a small batch):
+#: a commit holding one does not wait for announced requests beyond its linger.
+SMALL_REQUEST_ROWS = 100
+
 
 @dataclass
 class WriterStats:
@@ -74,6 +78,9 @@ class GroupCommitWriter:
         Rows waiting beyond which :meth:`submit` refuses new work (:class:`OverloadedError`).
     on_commit : callable, optional
         Called with ``(seconds, rows)`` after each successful commit (metrics).
+    on_written : callable, optional
+        Called with ``(batches, results)`` of each successful commit (every request of the
+        group), in the writer thread, before any of the group's requests is answered.
     linger_seconds : float
         How long a commit waits for more requests in any case.
     max_wait_seconds : float
@@ -88,6 +95,7 @@ class GroupCommitWriter:
         max_commit_records: int = 50_000,
         max_queue_records: int = 500_000,
         on_commit: Callable[[float, int], None] | None = None,
+        on_written: Callable[[Sequence[WriteBatch], Sequence[WriteResult]], None] | None = None,
         linger_seconds: float = 0.002,
         max_wait_seconds: float = 0.05,
         target_commit_records: int = 10_000,
@@ -99,6 +107,7 @@ class GroupCommitWriter:
         self.max_commit_records = max_commit_records
         self.max_queue_records = max_queue_records
         self.on_commit = on_commit
+        self.on_written = on_written
         self.stats = WriterStats()
         self._queue: queue.Queue[object] = queue.Queue()
         self._queued_rows = 0
@@ -172,7 +181,17 @@ class GroupCommitWriter:
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            first = self._carry or self._queue.get()
+            # Requests that queued while the previous commit ran form the next group at once;
+            # only a writer that sat idle lingers for company (a commit costs much the same for
+            # 1 row or 100, but lingering behind a backlog only adds latency).
+            first: object = self._carry
+            backlog = first is not None
+            if first is None:
+                try:
+                    first = self._queue.get_nowait()
+                    backlog = True
+                except queue.Empty:
+                    first = self._queue.get()
             self._carry = None
             if first is _STOP:
                 stopping = True
@@ -181,14 +200,16 @@ class GroupCommitWriter:
                 assert isinstance(first, _Request)
                 group = [first]
             rows = sum(r.rows for r in group)
-            # Linger briefly for more requests (a commit costs much the same for 1 row or 100),
-            # and longer while announced requests are still being validated.
+            # Longer while announced requests are still being validated, unless a small request
+            # (a single prediction, an interactive client) is in the group.
+            small = any(r.rows < SMALL_REQUEST_ROWS for r in group)
+            linger = 0.0 if backlog else self.linger_seconds
             start = time.monotonic()
             while rows < self.max_commit_records:
                 now = time.monotonic()
-                if now < start + self.linger_seconds:
-                    wait = start + self.linger_seconds - now
-                elif (self._incoming and rows < self.target_commit_records
+                if now < start + linger:
+                    wait = start + linger - now
+                elif (self._incoming and not small and rows < self.target_commit_records
                         and now < start + self.max_wait_seconds):
                     # Short slices: stop waiting soon after the announced requests are gone.
                     wait = min(0.002, start + self.max_wait_seconds - now)
@@ -209,6 +230,7 @@ class GroupCommitWriter:
                     break
                 group.append(item)
                 rows += item.rows
+                small = small or item.rows < SMALL_REQUEST_ROWS
             if group:
                 self._commit(group)
             if stopping:
@@ -262,6 +284,11 @@ class GroupCommitWriter:
                 self.on_commit(elapsed, rows)
             except Exception:
                 log.exception("on_commit callback failed")
+        if self.on_written is not None:
+            try:
+                self.on_written(batches, results)
+            except Exception:
+                log.exception("on_written callback failed")
         pos = 0
         for req in group:
             n = len(req.batches)
