@@ -14,6 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from fastapi import Depends, FastAPI
@@ -38,6 +39,7 @@ from modelmon.service.evaluation_hook import (
     start_scheduler,
 )
 from modelmon.service.fast_lane import ModelmonAPI
+from modelmon.service.ingest_metrics import observe_written
 from modelmon.service.keyring import KeyRing
 from modelmon.service.middleware import RequestMiddleware
 from modelmon.service.openapi import install_openapi
@@ -91,6 +93,7 @@ def create_app(
         max_commit_records=settings.ingest.max_commit_records,
         max_queue_records=settings.ingest.max_queue_records,
         on_commit=metrics.on_commit,
+        on_written=partial(observe_written, metrics),
         max_wait_seconds=settings.ingest.max_commit_wait_ms / 1000,
     )
     state = ServiceState(settings, the_store, writer, metrics)

@@ -11,7 +11,6 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 from fastapi import APIRouter, Header, Query, Request, Response
 
@@ -51,7 +50,6 @@ from modelmon.service.schemas import (
     TrainingRunBody,
 )
 from modelmon.service.state import ServiceState
-from modelmon.service.telemetry import confidence_of
 from modelmon.store.base import BatchKind, WriteBatch, WriteResult
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
@@ -91,58 +89,17 @@ def _envelope(data: Any, max_records: int, allowed: set[str] = _BATCH_FIELDS) ->
     return model, records
 
 
-def _observe_latency(state: ServiceState, batch: WriteBatch, result: WriteResult) -> None:
-    """Feed the latency and confidence histograms with the predictions a write stored."""
-    table = batch.table
-    if "latency_seconds" not in table.column_names or "version" not in table.column_names:
-        return
-    latency = table.column("latency_seconds").to_numpy(zero_copy_only=False).astype(np.float64)
-    versions = table.column("version").to_numpy(zero_copy_only=False).astype(str)
-    keep = None
-    if result.duplicate_ids:
-        keep = ~np.isin(table.column("prediction_id").to_numpy(zero_copy_only=False).astype(str),
-                        np.asarray(result.duplicate_ids, dtype=str))
-        latency, versions = latency[keep], versions[keep]
-    state.metrics.latency.observe(batch.model, versions, latency)
-    confidence = _confidence(table, keep if result.duplicate_ids else None)
-    if confidence is not None:
-        state.metrics.confidence.observe(batch.model, versions, confidence)
-
-
-def _confidence(table: pa.Table, keep: np.ndarray | None) -> np.ndarray | None:
-    """Each stored prediction's confidence (the confidence histogram's values), or None."""
-    values = None
-    if "score" in table.column_names and table.column("score").null_count < table.num_rows:
-        values = confidence_of(table.column("score").to_numpy(zero_copy_only=False)
-                               .astype(np.float64), None)
-    elif "probabilities" in table.column_names:
-        column = table.column("probabilities").combine_chunks()
-        if column.null_count < len(column):
-            offsets = column.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
-            flat = column.values.to_numpy(zero_copy_only=False).astype(np.float64)
-            values = confidence_of(None, flat, offsets - offsets[0])
-    if values is None:
-        return None
-    return values if keep is None else values[keep]
-
-
 async def _store(state: ServiceState, batches: Sequence[WriteBatch]) -> list[WriteResult]:
     for batch in batches:  # a key limited to some models writes to those only
         require_model(state, batch.model)
+    # the writer counts what each commit stored (modelmon.service.ingest_metrics)
     results = await state.writer.write(batches)
-    for batch, r in zip(batches, results, strict=True):
-        if batch.kind is BatchKind.PREDICTIONS and r.inserted and not r.replayed:
-            _observe_latency(state, batch, r)
     for r in results:
         if r.conflict:
             raise ConflictError(
                 "this Idempotency-Key was already used for a request with a different body; "
                 "nothing was stored (send new data with a new key)",
                 loc=("header", "idempotency-key"))
-        if r.inserted:
-            state.metrics.ingested.labels(r.model, r.kind.value).inc(r.inserted)
-        if r.duplicates:
-            state.metrics.duplicates.labels(r.model).inc(r.duplicates)
     return results
 
 
