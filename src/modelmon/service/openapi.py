@@ -39,14 +39,18 @@ def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
+        # One schema per model for requests and answers (validation mode): the specs and rules
+        # documented as request bodies are answered back as they were sent.
         schema = get_openapi(title=app.title, version=app.version, description=app.description,
-                             routes=app.routes)
+                             routes=app.routes, separate_input_output_schemas=False)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         for name, model in _DOCUMENTED.items():
             js = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            # pydantic's own schema, also for models an answer names (ModelSpec, AlertRule):
+            # FastAPI's copy leaves out the ``null`` defaults of optional fields
             for def_name, definition in js.pop("$defs", {}).items():
-                components.setdefault(def_name, definition)
-            components.setdefault(name, js)
+                components[def_name] = definition
+            components[name] = js
         app.openapi_schema = schema
         return schema
 

@@ -24,6 +24,7 @@ from modelmon.service.audit import audit_note
 from modelmon.service.auth import principal_of
 from modelmon.service.openapi import body_doc, error_responses
 from modelmon.service.params import time_range
+from modelmon.service.responses_alerts import AuditBody, KeyBody, KeysBody, NewKeyAnswer
 from modelmon.service.routes._body import json_response, read_json, require_object, validated
 
 router = APIRouter(prefix="/v1", tags=["access"])
@@ -66,7 +67,7 @@ def _all_keys(request: Request, include_revoked: bool) -> list[dict[str, Any]]:
 
 
 @router.get("/keys", summary="API keys (never the keys themselves): the configuration file's "
-            "and the store's", responses=_ERRORS)
+            "and the store's", responses={200: {"model": KeysBody}, **_ERRORS})
 async def list_keys(request: Request,
                     revoked: bool = Query(False, description="include revoked keys")) -> Response:
     keys = await asyncio.to_thread(_all_keys, request, revoked)
@@ -74,7 +75,8 @@ async def list_keys(request: Request,
 
 
 @router.post("/keys", summary="Make a key (its value is in this answer only)", status_code=201,
-             openapi_extra=body_doc(NewKeyBody), responses=_ERRORS)
+             openapi_extra=body_doc(NewKeyBody),
+             responses={201: {"model": NewKeyAnswer}, **_ERRORS})
 async def post_key(request: Request) -> Response:
     body = validated(NewKeyBody, require_object(await read_json(request), "a key"))
     state = request.app.state.mm
@@ -96,13 +98,13 @@ def _stored(request: Request, key_id: str) -> KeyRecord:
     return found
 
 
-@router.get("/keys/{key_id}", summary="One key", responses=_ERRORS)
+@router.get("/keys/{key_id}", summary="One key", responses={200: {"model": KeyBody}, **_ERRORS})
 async def get_key(request: Request, key_id: str) -> Response:
     return json_response((await asyncio.to_thread(_stored, request, key_id)).to_dict())
 
 
 @router.delete("/keys/{key_id}", summary="Revoke a key (at once: its requests and dashboard "
-               "sessions end)", responses=_ERRORS)
+               "sessions end)", responses={200: {"model": KeyBody}, **_ERRORS})
 async def revoke_key(request: Request, key_id: str) -> Response:
     state = request.app.state.mm
 
@@ -131,7 +133,8 @@ def audit_csv(entries: list[dict[str, Any]]) -> str:
 
 @router.get("/audit", summary="The audit log, newest first: who changed what, when, from where",
             responses={200: {"description": "JSON (format=json), NDJSON or CSV",
-                             "content": {"application/json": {"schema": {"type": "object"}},
+                             "model": AuditBody,
+                             "content": {
                                          "application/x-ndjson": {"schema": {"type": "string"}},
                                          "text/csv": {"schema": {"type": "string"}}}},
                        **_ERRORS})

@@ -16,6 +16,7 @@ from modelmon.actions.record import ActionState
 from modelmon.exceptions import NotFoundError, StoreError, ValidationError
 from modelmon.service.openapi import body_doc, error_responses
 from modelmon.service.params import next_page, parse_time, time_range
+from modelmon.service.responses_alerts import ActionBody, ActionsBody, DefinitionsBody
 from modelmon.service.routes._body import json_response, read_json, require_object, validated
 
 router = APIRouter(prefix="/v1/actions", tags=["actions"])
@@ -40,7 +41,7 @@ def _runner(request: Request) -> Any:
 
 
 @router.get("", summary="Action records, newest first (every trigger: run, skipped, waiting)",
-            responses=_ERRORS)
+            responses={200: {"model": ActionsBody}, **_ERRORS})
 async def list_actions(
     request: Request,
     model: str | None = Query(None), action: str | None = Query(None),
@@ -66,14 +67,14 @@ async def list_actions(
 
 
 @router.get("/definitions", summary="The configured actions (secrets shown as ***)",
-            responses=_ERRORS)
+            responses={200: {"model": DefinitionsBody}, **_ERRORS})
 async def definitions(request: Request) -> Response:
     runner = _runner(request)
     return json_response({"dry_run": runner.settings.dry_run,
                           "actions": [a.describe() for a in runner.settings.definitions]})
 
 
-@router.get("/{action_id}", summary="One action record", responses=_ERRORS)
+@router.get("/{action_id}", summary="One action record", responses={200: {"model": ActionBody}, **_ERRORS})
 async def get_action(request: Request, action_id: str) -> Response:
     found = await asyncio.to_thread(_runner(request).store.get_action, action_id)
     if found is None:
@@ -90,12 +91,12 @@ async def _decide(request: Request, action_id: str, approve: bool) -> Response:
 
 
 @router.post("/{action_id}/approve", summary="Approve an action waiting for approval (it runs "
-             "at once)", openapi_extra=body_doc(DecisionBody), responses=_ERRORS)
+             "at once)", openapi_extra=body_doc(DecisionBody), responses={200: {"model": ActionBody}, **_ERRORS})
 async def approve(request: Request, action_id: str) -> Response:
     return await _decide(request, action_id, True)
 
 
 @router.post("/{action_id}/reject", summary="Reject an action waiting for approval",
-             openapi_extra=body_doc(DecisionBody), responses=_ERRORS)
+             openapi_extra=body_doc(DecisionBody), responses={200: {"model": ActionBody}, **_ERRORS})
 async def reject(request: Request, action_id: str) -> Response:
     return await _decide(request, action_id, False)

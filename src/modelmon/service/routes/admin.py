@@ -14,6 +14,7 @@ from starlette.background import BackgroundTask
 
 from modelmon.exceptions import ConflictError
 from modelmon.service.openapi import error_responses
+from modelmon.service.responses_ops import RetentionBody
 from modelmon.service.routes._body import json_response
 from modelmon.service.system_metrics import store_folder
 
@@ -23,8 +24,9 @@ _ERRORS = error_responses(401, 403, 409, 503)
 
 
 @router.get("/backup", summary="A consistent copy of the whole store (a DuckDB file), taken "
-            "while the service goes on", responses={
-                200: {"content": {"application/octet-stream": {}},
+            "while the service goes on", response_class=Response, responses={
+                200: {"content": {"application/octet-stream": {
+                    "schema": {"type": "string", "format": "binary"}}},
                       "description": "the backup file"}, **_ERRORS})
 async def backup(request: Request) -> Response:
     state = request.app.state.mm
@@ -48,7 +50,7 @@ async def backup(request: Request) -> Response:
 
 
 @router.post("/retention", summary="Run the retention job now; what it deleted",
-             responses=_ERRORS)
+             responses={200: {"model": RetentionBody}, **_ERRORS})
 async def run_retention(request: Request) -> Response:
     job = request.app.state.mm.retention
     if job is None:

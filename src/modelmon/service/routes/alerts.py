@@ -22,6 +22,17 @@ from modelmon.alerts.state import ACTIVE, AlertState
 from modelmon.exceptions import NotFoundError, StoreError, ValidationError
 from modelmon.service.openapi import body_doc, error_responses
 from modelmon.service.params import next_page, time_range
+from modelmon.service.responses_alerts import (
+    ActiveAlertsBody,
+    AlertBody,
+    AlertPageBody,
+    AlertWithHistory,
+    DeletedRuleBody,
+    NewSilenceBody,
+    RulesBody,
+    SilenceInfo,
+    SilencesBody,
+)
 from modelmon.service.routes._body import json_response, read_json, require_object, validated
 from modelmon.service.state import ServiceState
 from modelmon.vocabulary import Severity
@@ -79,7 +90,7 @@ def _choice(value: str | None, name: str, allowed: tuple[str, ...]) -> str | Non
 # --- alerts ----------------------------------------------------------------------------------------
 
 @router.get("/alerts", summary="Alerts pending or firing now (silenced ones marked)",
-            responses=_ERRORS)
+            responses={200: {"model": ActiveAlertsBody}, **_ERRORS})
 async def list_alerts(
     request: Request,
     model: str | None = Query(None), severity: str | None = Query(None),
@@ -99,7 +110,7 @@ async def list_alerts(
 
 
 @router.get("/alerts/history", summary="Alert incidents, newest first (resolved ones too)",
-            responses=_ERRORS)
+            responses={200: {"model": AlertPageBody}, **_ERRORS})
 async def alert_history(
     request: Request,
     model: str | None = Query(None), severity: str | None = Query(None),
@@ -125,7 +136,7 @@ async def alert_history(
 
 
 @router.get("/alerts/{key}", summary="An alert (by fingerprint: its newest incident; or by "
-            "incident id) with its history", responses=_ERRORS)
+            "incident id) with its history", responses={200: {"model": AlertWithHistory}, **_ERRORS})
 async def get_alert(request: Request, key: str) -> Response:
     engine = _engine(request)
 
@@ -139,7 +150,7 @@ async def get_alert(request: Request, key: str) -> Response:
 
 
 @router.post("/alerts/{fingerprint}/ack", summary="Acknowledge an active alert",
-             openapi_extra=body_doc(AckBody), responses=_ERRORS)
+             openapi_extra=body_doc(AckBody), responses={200: {"model": AlertBody}, **_ERRORS})
 async def ack_alert(request: Request, fingerprint: str) -> Response:
     body = validated(AckBody, require_object(await read_json(request), "an acknowledgement"))
     engine = _engine(request)
@@ -162,7 +173,7 @@ def _matchers(raw: list[str | dict[str, str]]) -> list[Matcher]:
 
 
 @router.get("/silences", summary="Silences (active, pending and expired), newest first",
-            responses=_ERRORS)
+            responses={200: {"model": SilencesBody}, **_ERRORS})
 async def list_silences(request: Request,
                         state: str | None = Query(None, description="active, pending or expired")
                         ) -> Response:
@@ -202,7 +213,7 @@ def build_silence(body: SilenceBody, now: datetime) -> Silence:
 
 
 @router.post("/silences", summary="Create a silence", status_code=201,
-             openapi_extra=body_doc(SilenceBody), responses=_ERRORS)
+             openapi_extra=body_doc(SilenceBody), responses={201: {"model": NewSilenceBody}, **_ERRORS})
 async def create_silence(request: Request) -> Response:
     body = validated(SilenceBody, require_object(await read_json(request), "a silence"))
     now = _state(request).clock()
@@ -213,7 +224,7 @@ async def create_silence(request: Request) -> Response:
     return json_response({**silence.to_dict(now), "matching_alerts": matching}, 201)
 
 
-@router.delete("/silences/{silence_id}", summary="Expire a silence now", responses=_ERRORS)
+@router.delete("/silences/{silence_id}", summary="Expire a silence now", responses={200: {"model": SilenceInfo}, **_ERRORS})
 async def expire_silence(request: Request, silence_id: str) -> Response:
     engine = _engine(request)
     now = _state(request).clock()
@@ -243,7 +254,7 @@ def _rules_body(request: Request) -> dict[str, Any]:
 
 
 @router.get("/rules", summary="Alert rules with their state and last evaluation",
-            responses=_ERRORS)
+            responses={200: {"model": RulesBody}, **_ERRORS})
 async def list_rules(request: Request) -> Response:
     return json_response(await asyncio.to_thread(_rules_body, request))
 
@@ -269,7 +280,7 @@ def _check_actions(request: Request, rule: AlertRule) -> None:
 
 
 @router.post("/rules", summary="Create an alert rule", status_code=201,
-             openapi_extra=body_doc(AlertRule), responses=_ERRORS)
+             openapi_extra=body_doc(AlertRule), responses={201: {"model": AlertRule}, **_ERRORS})
 async def create_rule(request: Request) -> Response:
     rule = _parse_rule(await read_json(request))
     _check_actions(request, rule)
@@ -288,7 +299,7 @@ async def create_rule(request: Request) -> Response:
 
 
 @router.put("/rules/{name}", summary="Create or replace an alert rule made over the API",
-            openapi_extra=body_doc(AlertRule), responses=_ERRORS)
+            openapi_extra=body_doc(AlertRule), responses={200: {"model": AlertRule}, **_ERRORS})
 async def put_rule(request: Request, name: str) -> Response:
     rule = _parse_rule(await read_json(request), name)
     _check_actions(request, rule)
@@ -302,7 +313,7 @@ async def put_rule(request: Request, name: str) -> Response:
 
 
 @router.delete("/rules/{name}", summary="Delete an alert rule made over the API",
-               responses=_ERRORS)
+               responses={200: {"model": DeletedRuleBody}, **_ERRORS})
 async def delete_rule(request: Request, name: str) -> Response:
     await asyncio.to_thread(_engine(request).delete_rule, name)
     return json_response({"deleted": name})

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from modelmon.evaluation.finance import backtest_model
 from modelmon.service.openapi import error_responses
+from modelmon.service.responses_ops import BacktestResultBody
 from modelmon.service.routes._body import json_response, read_json, service_state, validated
 
 router = APIRouter(prefix="/v1/models", tags=["backtest"])
@@ -63,7 +64,7 @@ def _run(state: Any, model: str, body: BacktestBody) -> dict[str, Any]:
 
 @router.post("/{model}/backtest",
              summary="Backtest strategies on each version's stored predictions and compare them",
-             responses=error_responses(400, 401, 404, 422))
+             responses={200: {"model": BacktestResultBody}, **error_responses(400, 401, 404, 422)})
 async def run_backtest(request: Request, model: str) -> Response:
     """Each labelled prediction is a (day, symbol) cell with its predicted and realised return;
     every version runs every strategy over the days they share. The answer holds the

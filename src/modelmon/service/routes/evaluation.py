@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from modelmon.evaluation.backfill import BackfillJobs
 from modelmon.exceptions import NotFoundError, StoreError
 from modelmon.service.openapi import error_responses
+from modelmon.service.responses_ops import BackfillBody, CycleBody, CycleTimeoutBody, ModelCycleBody
 from modelmon.service.routes._body import json_response
 from modelmon.service.state import ServiceState
 
@@ -16,7 +17,7 @@ router = APIRouter(prefix="/v1", tags=["evaluation"])
 
 
 @router.post("/evaluate", summary="Run an evaluation cycle over every model now and wait for it",
-             responses=error_responses(401, 503))
+             responses={200: {"model": CycleBody | CycleTimeoutBody}, **error_responses(401, 503)})
 async def evaluate_all(request: Request) -> Response:
     state: ServiceState = request.app.state.mm
     if state.scheduler is None:
@@ -26,7 +27,7 @@ async def evaluate_all(request: Request) -> Response:
 
 
 @router.post("/models/{model}/evaluate", summary="Evaluate one model now and wait for it",
-             responses=error_responses(401, 404, 503))
+             responses={200: {"model": ModelCycleBody}, **error_responses(401, 404, 503)})
 async def evaluate_model(request: Request, model: str) -> Response:
     state: ServiceState = request.app.state.mm
     await asyncio.to_thread(state.store.get_model, model)
@@ -44,7 +45,8 @@ def _jobs(state: ServiceState) -> BackfillJobs:
 
 @router.post("/models/{model}/backfill",
              summary="Evaluate and judge a model's whole history in the background",
-             status_code=202, responses=error_responses(401, 404, 409, 503))
+             status_code=202,
+             responses={202: {"model": BackfillBody}, **error_responses(401, 404, 409, 503)})
 async def start_backfill(request: Request, model: str) -> Response:
     """Starts a backfill job (``409 conflict`` when one is running); ``GET`` the same path for
     its progress. Scheduled evaluation of the other models goes on meanwhile."""
@@ -55,7 +57,7 @@ async def start_backfill(request: Request, model: str) -> Response:
 
 
 @router.get("/models/{model}/backfill", summary="The progress of a model's latest backfill",
-            responses=error_responses(401, 404, 503))
+            responses={200: {"model": BackfillBody}, **error_responses(401, 404, 503)})
 async def backfill_progress(request: Request, model: str) -> Response:
     state: ServiceState = request.app.state.mm
     await asyncio.to_thread(state.store.get_model, model)

@@ -23,6 +23,7 @@ from modelmon.access.keys import Role
 from modelmon.exceptions import StoreError
 from modelmon.service.auth import authenticate_request
 from modelmon.service.openapi import error_responses
+from modelmon.service.responses_ops import HealthBody, InfoBody, LiveBody, ReadyBody
 from modelmon.service.routes._body import json_response
 from modelmon.service.state import ServiceState
 from modelmon.vocabulary import Health
@@ -70,12 +71,13 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
 
 
-@router.get("/health/live", summary="Liveness probe")
+@router.get("/health/live", summary="Liveness probe", responses={200: {"model": LiveBody}})
 async def live() -> Response:
     return json_response({"status": "alive"})
 
 
-@router.get("/health/ready", summary="Readiness probe: 200 when the service can take traffic")
+@router.get("/health/ready", summary="Readiness probe: 200 when the service can take traffic",
+            responses={200: {"model": ReadyBody}})
 async def ready(request: Request) -> Response:
     state: ServiceState = request.app.state.mm
     store = await _store_check(state)
@@ -86,7 +88,8 @@ async def ready(request: Request) -> Response:
     return json_response({"status": "not_ready", "reason": reason}, 503)
 
 
-@router.get("/health", summary="Health of every component")
+@router.get("/health", summary="Health of every component",
+            responses={200: {"model": HealthBody}})
 async def health(request: Request) -> Response:
     state: ServiceState = request.app.state.mm
     components: dict[str, Any] = {"store": await _store_check(state), "queue": _queue_check(state)}
@@ -100,7 +103,7 @@ async def health(request: Request) -> Response:
 
 
 @router.get("/info", summary="Version, uptime and configuration summary",
-            responses=error_responses(401, 403, 429))
+            responses={200: {"model": InfoBody}, **error_responses(401, 403, 429)})
 async def info(request: Request) -> Response:
     state: ServiceState = request.app.state.mm
     if not state.settings.server.public_info:  # with keys: a read key (server.public_info)

@@ -28,6 +28,7 @@ from modelmon.ingest.predictions import predictions_from_records
 from modelmon.service.auth import require_model
 from modelmon.service.logs import current_model
 from modelmon.service.openapi import body_doc, error_responses
+from modelmon.service.responses_models import StoredBody, TrainingRunStored
 from modelmon.service.routes._body import (
     BULK_TYPES,
     json_response,
@@ -317,7 +318,8 @@ async def log_events(
 
 
 @router.post("/models/{model}/feature-importance", summary="Log a feature-importance snapshot",
-             openapi_extra=body_doc(FeatureImportanceBody), responses=_ERRORS)
+             openapi_extra=body_doc(FeatureImportanceBody),
+             responses={200: {"model": StoredBody}, **_ERRORS})
 async def log_feature_importance(
     request: Request, model: str,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
@@ -334,7 +336,8 @@ async def log_feature_importance(
 
 @router.post("/models/{model}/training-runs",
              summary="Log a training run or an online-learning update",
-             openapi_extra=body_doc(TrainingRunBody), responses=_ERRORS)
+             openapi_extra=body_doc(TrainingRunBody),
+             responses={200: {"model": TrainingRunStored}, **_ERRORS})
 async def log_training_run(
     request: Request, model: str,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),

@@ -17,6 +17,18 @@ from modelmon.service.auth import principal_of
 from modelmon.service.logs import current_model, current_request_id
 from modelmon.service.openapi import body_doc, error_responses
 from modelmon.service.params import time_range
+from modelmon.service.responses_models import (
+    CountsBody,
+    DeletionBody,
+    ImportanceBody,
+    ModelBody,
+    ModelEventsBody,
+    ModelsBody,
+    PredictionBody,
+    TrainingRunsBody,
+    VersionInfoBody,
+    VersionsBody,
+)
 from modelmon.service.routes._body import (
     json_response,
     read_json,
@@ -52,7 +64,7 @@ def _spec_doc() -> dict[str, Any]:
     return body_doc(ModelSpec)
 
 
-@router.get("", summary="List models")
+@router.get("", summary="List models", responses={200: {"model": ModelsBody}})
 async def list_models(request: Request) -> Response:
     infos = await asyncio.to_thread(service_state(request).store.list_models)
     only = principal_of(request).models  # a key limited to some models sees those
@@ -71,7 +83,9 @@ def _register(state: ServiceState, data: Any, name: str | None = None) -> tuple[
 
 @router.post("", summary="Register a model (or update it if the name exists)",
              openapi_extra=_spec_doc(), status_code=201,
-             responses={200: {"description": "The model existed: its spec is a new revision"},
+             responses={201: {"model": ModelBody, "description": "The model was created"},
+                        200: {"model": ModelBody,
+                              "description": "The model existed: its spec is a new revision"},
                         **_ERRORS})
 async def register_model(request: Request) -> Response:
     data = await read_json(request)
@@ -82,14 +96,15 @@ async def register_model(request: Request) -> Response:
     return json_response(info.to_dict(), 200 if existed else 201)
 
 
-@router.get("/{model}", summary="One model with its current spec", responses=_ERRORS)
+@router.get("/{model}", summary="One model with its current spec",
+            responses={200: {"model": ModelBody}, **_ERRORS})
 async def get_model(request: Request, model: str) -> Response:
     info = await asyncio.to_thread(service_state(request).store.get_model, model)
     return json_response(info.to_dict())
 
 
 @router.put("/{model}", summary="Replace a model's spec (a new revision)",
-            openapi_extra=_spec_doc(), responses=_ERRORS)
+            openapi_extra=_spec_doc(), responses={200: {"model": ModelBody}, **_ERRORS})
 async def update_model(request: Request, model: str) -> Response:
     current_model.set(model)
     data = await read_json(request)
@@ -97,14 +112,16 @@ async def update_model(request: Request, model: str) -> Response:
     return json_response(info.to_dict())
 
 
-@router.get("/{model}/versions", summary="Versions of a model", responses=_ERRORS)
+@router.get("/{model}/versions", summary="Versions of a model",
+            responses={200: {"model": VersionsBody}, **_ERRORS})
 async def list_versions(request: Request, model: str) -> Response:
     versions = await asyncio.to_thread(service_state(request).store.list_versions, model)
     return json_response({"versions": [v.to_dict() for v in versions]})
 
 
 @router.post("/{model}/versions", summary="Register a version or change its stage",
-             openapi_extra=body_doc(VersionBody), status_code=201, responses=_ERRORS)
+             openapi_extra=body_doc(VersionBody), status_code=201,
+             responses={201: {"model": VersionInfoBody}, **_ERRORS})
 async def register_version(request: Request, model: str) -> Response:
     state = service_state(request)
     current_model.set(model)
@@ -115,7 +132,7 @@ async def register_version(request: Request, model: str) -> Response:
 
 
 @router.get("/{model}/events", summary="Model events (created, spec updated, schema changes, "
-            "versions), newest first", responses=_ERRORS)
+            "versions), newest first", responses={200: {"model": ModelEventsBody}, **_ERRORS})
 async def list_events(
     request: Request, model: str, kind: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
@@ -128,7 +145,7 @@ async def list_events(
 
 
 @router.get("/{model}/predictions/{prediction_id}", summary="One stored prediction and its actual",
-            responses=_ERRORS)
+            responses={200: {"model": PredictionBody}, **_ERRORS})
 async def get_prediction(request: Request, model: str, prediction_id: str) -> Response:
     row = await asyncio.to_thread(service_state(request).store.get_prediction, model,
                                   prediction_id)
@@ -139,7 +156,7 @@ async def get_prediction(request: Request, model: str, prediction_id: str) -> Re
 
 
 @router.get("/{model}/counts", summary="Stored predictions, actuals and events",
-            responses=_ERRORS)
+            responses={200: {"model": CountsBody}, **_ERRORS})
 async def counts(request: Request, model: str,
                  start: str | None = Query(None, description="ISO 8601 time (inclusive)"),
                  end: str | None = Query(None, description="ISO 8601 time (exclusive)"),
@@ -157,7 +174,8 @@ async def counts(request: Request, model: str,
 
 @router.post("/{model}/delete-data",
              summary="Delete stored predictions and their actuals (by time range, version or ids)",
-             openapi_extra=body_doc(DeleteDataBody), responses=_ERRORS)
+             openapi_extra=body_doc(DeleteDataBody),
+             responses={200: {"model": DeletionBody}, **_ERRORS})
 async def delete_data(request: Request, model: str) -> Response:
     current_model.set(model)
     what = validated(DeleteDataBody, require_object(await read_json(request), "a deletion"))
@@ -179,7 +197,7 @@ async def delete_data(request: Request, model: str) -> Response:
 
 
 @router.get("/{model}/feature-importance", summary="Feature-importance snapshots",
-            responses=_ERRORS)
+            responses={200: {"model": ImportanceBody}, **_ERRORS})
 async def feature_importance(request: Request, model: str,
                              limit: int = Query(1000, ge=1, le=100_000)) -> Response:
     table = await asyncio.to_thread(service_state(request).store.read_table, model,
@@ -188,7 +206,7 @@ async def feature_importance(request: Request, model: str,
 
 
 @router.get("/{model}/training-runs", summary="Training runs and online-learning updates, "
-            "with a summary", responses=_ERRORS)
+            "with a summary", responses={200: {"model": TrainingRunsBody}, **_ERRORS})
 async def training_runs(request: Request, model: str,
                         limit: int = Query(1000, ge=1, le=100_000)) -> Response:
     table = await asyncio.to_thread(service_state(request).store.read_table, model,

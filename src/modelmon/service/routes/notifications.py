@@ -14,6 +14,12 @@ from fastapi import APIRouter, Query, Request, Response
 from modelmon.exceptions import NotFoundError, StoreError, ValidationError
 from modelmon.notify.messages import NOTIFICATION_KINDS
 from modelmon.service.openapi import error_responses
+from modelmon.service.responses_alerts import (
+    NotificationsBody,
+    NotificationWithPayload,
+    ReceiversBody,
+    ReceiverTestBody,
+)
 from modelmon.service.routes._body import json_response
 from modelmon.store.notifications import OutboxState
 
@@ -37,7 +43,7 @@ def _choice(value: str | None, name: str, allowed: tuple[str, ...]) -> None:
 
 
 @router.get("/notifications", summary="The delivery log: each message to each receiver "
-            "integration, newest first", responses=_ERRORS)
+            "integration, newest first", responses={200: {"model": NotificationsBody}, **_ERRORS})
 async def list_notifications(
     request: Request,
     receiver: str | None = Query(None), state: str | None = Query(
@@ -65,7 +71,7 @@ async def list_notifications(
 
 
 @router.get("/notifications/{notification_id}", summary="One message with what it said",
-            responses=_ERRORS)
+            responses={200: {"model": NotificationWithPayload}, **_ERRORS})
 async def get_notification(request: Request, notification_id: int) -> Response:
     service = _service(request)
     item = await asyncio.to_thread(service.store.notifications.get_notification,
@@ -76,7 +82,7 @@ async def get_notification(request: Request, notification_id: int) -> Response:
 
 
 @router.get("/receivers", summary="Receivers and their integration kinds (no URLs or keys)",
-            responses=_ERRORS)
+            responses={200: {"model": ReceiversBody}, **_ERRORS})
 async def list_receivers(request: Request) -> Response:
     service = _service(request)
     return json_response({"receivers": service.receivers(),
@@ -84,7 +90,7 @@ async def list_receivers(request: Request) -> Response:
 
 
 @router.post("/receivers/{name}/test", summary="Send a test message through each of a "
-             "receiver's integrations now", responses=_ERRORS)
+             "receiver's integrations now", responses={200: {"model": ReceiverTestBody}, **_ERRORS})
 async def test_receiver(request: Request, name: str) -> Response:
     service = _service(request)
     if service.settings.receiver(name) is None:

@@ -40,6 +40,19 @@ from modelmon.service.logs import current_model
 from modelmon.service.openapi import error_responses
 from modelmon.service.params import parse_time as _parse_time
 from modelmon.service.params import time_range as _time_range
+from modelmon.service.responses_results import (
+    CompareBody,
+    DataQualityBody,
+    DetectorEventsBody,
+    DriftBody,
+    LatestMetricsBody,
+    MetricSeriesBody,
+    OverviewBody,
+    ReportBody,
+    ReportsBody,
+    StatusBody,
+    StatusHistoryBody,
+)
 from modelmon.service.routes._body import json_response
 from modelmon.store.results import ALL
 from modelmon.vocabulary import (
@@ -725,7 +738,7 @@ _END = Query(None, description="ISO 8601; windows starting before it.")
 
 
 @router.get("/overview", summary="Every model with its status and latest headline metrics",
-            responses=_ERRORS)
+            responses={200: {"model": OverviewBody}, **_ERRORS})
 async def overview(request: Request, limit: int = Query(100, ge=1, le=1000),
                    after: str | None = Query(None, description="Models named after this one "
                                                                 "(the cursor of `next`).")) -> Response:
@@ -735,7 +748,7 @@ async def overview(request: Request, limit: int = Query(100, ge=1, le=1000),
 
 
 @router.get("/models/{model}/status", summary="A model's status with its reasons",
-            responses=_ERRORS)
+            responses={200: {"model": StatusBody}, **_ERRORS})
 async def model_status(request: Request, model: str) -> Response:
     return await _answer(model, _status_body, _store(request), model,
                          request.app.state.mm.alerts)
@@ -743,7 +756,7 @@ async def model_status(request: Request, model: str) -> Response:
 
 @router.get("/models/{model}/status/history",
             summary="The verdict of every window: status and reasons, oldest first",
-            responses=_ERRORS)
+            responses={200: {"model": StatusHistoryBody}, **_ERRORS})
 async def status_history(
     request: Request, model: str,
     window: str | None = Query(None, description="Window size (default: the one the model's "
@@ -765,7 +778,7 @@ async def status_history(
 
 
 @router.get("/models/{model}/metrics", summary="Metric time series (optionally downsampled)",
-            responses=_ERRORS)
+            responses={200: {"model": MetricSeriesBody}, **_ERRORS})
 async def metric_series(
     request: Request, model: str,
     metric: list[str] | None = _METRICS,
@@ -795,7 +808,7 @@ async def metric_series(
 
 
 @router.get("/models/{model}/metrics/latest", summary="Newest point of each metric",
-            responses=_ERRORS)
+            responses={200: {"model": LatestMetricsBody}, **_ERRORS})
 async def latest_metrics(
     request: Request, model: str,
     metric: list[str] | None = _METRICS,
@@ -808,7 +821,7 @@ async def latest_metrics(
 
 
 @router.get("/models/{model}/drift", summary="Feature drift per window, with a summary",
-            responses=_ERRORS)
+            responses={200: {"model": DriftBody}, **_ERRORS})
 async def drift(
     request: Request, model: str, window: str | None = _WINDOW, start: str | None = _START,
     end: str | None = _END, feature: str | None = Query(None, description="One feature only."),
@@ -822,7 +835,7 @@ async def drift(
 
 @router.get("/models/{model}/data-quality",
             summary="Missing values, out-of-range values, unseen categories and schema changes",
-            responses=_ERRORS)
+            responses={200: {"model": DataQualityBody}, **_ERRORS})
 async def data_quality(
     request: Request, model: str, window: str | None = _WINDOW, start: str | None = _START,
     end: str | None = _END, feature: str | None = Query(None, description="One feature only."),
@@ -836,7 +849,7 @@ async def data_quality(
 
 
 @router.get("/models/{model}/detector-events",
-            summary="Concept-drift detector warnings and drifts, newest first", responses=_ERRORS)
+            summary="Concept-drift detector warnings and drifts, newest first", responses={200: {"model": DetectorEventsBody}, **_ERRORS})
 async def detector_events(
     request: Request, model: str,
     kind: str | None = Query(None, description="'warning' or 'drift' (both when absent)."),
@@ -853,7 +866,7 @@ async def detector_events(
 
 
 @router.get("/models/{model}/reports", summary="Evaluation report headers, newest first",
-            responses=_ERRORS)
+            responses={200: {"model": ReportsBody}, **_ERRORS})
 async def reports(
     request: Request, model: str, limit: int = Query(50, ge=1, le=1000),
     before: str | None = Query(None, description="ISO 8601; reports created before it (the "
@@ -887,8 +900,9 @@ async def _report_html(model: str, store: ResultBackend, report_id: str | None) 
     return HTMLResponse(await asyncio.to_thread(build))
 
 
-_HTML: dict[int | str, dict[str, Any]] = {200: {"content": {"application/json": {}, "text/html": {}},
-               "description": "The report; a self-contained HTML page with Accept: text/html"}}
+_HTML: dict[int | str, dict[str, Any]] = {200: {
+    "model": ReportBody, "content": {"text/html": {"schema": {"type": "string"}}},
+    "description": "The report; a self-contained HTML page with Accept: text/html"}}
 
 
 @router.get("/models/{model}/reports/latest", summary="The newest evaluation report",
@@ -908,7 +922,7 @@ async def report(request: Request, model: str, report_id: str) -> Response:
 
 
 @router.get("/models/{model}/compare-versions",
-            summary="Compare two versions on the windows both served", responses=_ERRORS)
+            summary="Compare two versions on the windows both served", responses={200: {"model": CompareBody}, **_ERRORS})
 async def compare_versions(
     request: Request, model: str,
     a: str = Query(description="The reference version."),

@@ -14,6 +14,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 
 from modelmon.service.openapi import error_responses
+from modelmon.service.responses_ops import SystemBody
 from modelmon.service.system_metrics import HostMonitor, store_folder
 
 router = APIRouter(prefix="/v1", tags=["system"])
@@ -34,7 +35,7 @@ def _monitor(request: Request) -> HostMonitor:
 
 
 @router.get("/system", summary="Host infrastructure metrics: CPU, memory, disk, network, GPUs",
-            responses=error_responses(401))
+            responses={200: {"model": SystemBody}, **error_responses(401)})
 async def system(request: Request) -> Response:
     snapshot = await asyncio.to_thread(_monitor(request).snapshot)
     return Response(orjson.dumps(snapshot), media_type="application/json")
