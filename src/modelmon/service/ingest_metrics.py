@@ -33,7 +33,7 @@ def observe_written(metrics: ServiceMetrics, batches: Sequence[WriteBatch],
         if r.duplicates:
             metrics.duplicates.labels(r.model).inc(r.duplicates)
         if (batch.kind is BatchKind.PREDICTIONS and r.inserted and not r.replayed
-                and "version" in batch.table.column_names):
+                and _has(batch.table, "version")):
             stored.setdefault(batch.model, []).append(_stored_rows(batch.table, r))
     for model, tables in stored.items():
         try:
@@ -49,14 +49,20 @@ def _stored_rows(table: pa.Table, result: WriteResult) -> pa.Table:
     if result.duplicate_ids:
         ids = table.column("prediction_id").to_numpy(zero_copy_only=False).astype(str)
         table = table.filter(pa.array(~np.isin(ids, np.asarray(result.duplicate_ids, dtype=str))))
-    return table.select([c for c in _HISTOGRAM_COLUMNS if c in table.column_names])
+    return table.select([c for c in _HISTOGRAM_COLUMNS if _has(table, c)])
+
+
+def _has(table: pa.Table, column: str) -> bool:
+    # not ``in table.column_names``: that builds the list of every column's name each time
+    # (20-60 us for a prediction's 30 columns, for every request of every commit)
+    return table.schema.get_field_index(column) >= 0
 
 
 def _observe(metrics: ServiceMetrics, model: str, table: pa.Table) -> None:
     if not table.num_rows:
         return
     versions = table.column("version").to_numpy(zero_copy_only=False).astype(str)
-    if "latency_seconds" in table.column_names:
+    if _has(table, "latency_seconds"):
         latency = table.column("latency_seconds").to_numpy(zero_copy_only=False).astype(np.float64)
         metrics.latency.observe(model, versions, latency)
     confidence = _confidence(table)
@@ -69,10 +75,10 @@ def _confidence(table: pa.Table) -> np.ndarray | None:
     or None when no row has one. Requests with scores and requests with probabilities may share
     a commit: each row takes its own."""
     out = None
-    if "score" in table.column_names and table.column("score").null_count < table.num_rows:
+    if _has(table, "score") and table.column("score").null_count < table.num_rows:
         scores = table.column("score").to_numpy(zero_copy_only=False).astype(np.float64)
         out = confidence_of(scores, None)
-    if "probabilities" in table.column_names:
+    if _has(table, "probabilities"):
         column = table.column("probabilities")
         if column.null_count < len(column):
             out = np.full(table.num_rows, np.nan) if out is None else out
