@@ -91,13 +91,22 @@ class Server:
                 time.sleep(0.1)
         raise RuntimeError("server did not start")
 
-    def rss_mb(self) -> tuple[float, float]:
-        """The server's RSS and its validation workers' together, in MiB."""
+    def rss_mb(self) -> tuple[float, float, float]:
+        """The server's RSS, its validation workers' together, and what DuckDB's buffer
+        manager holds (``modelmon_store_memory_bytes``, part of the server's RSS), in MiB."""
+        import httpx
         import psutil
 
         p = psutil.Process(self.proc.pid)
         workers = sum(c.memory_info().rss for c in p.children(recursive=True))
-        return p.memory_info().rss / 2**20, workers / 2**20
+        rss = p.memory_info().rss / 2**20
+        try:
+            metrics = httpx.get(f"{self.url}/metrics", timeout=10).text
+            held = next(float(line.split()[-1]) for line in metrics.splitlines()
+                        if line.startswith("modelmon_store_memory_bytes "))
+        except (httpx.HTTPError, StopIteration):
+            held = float("nan")
+        return rss, workers / 2**20, held / 2**20
 
     def stop(self) -> str:
         self.proc.send_signal(signal.SIGINT)
@@ -187,7 +196,7 @@ def run(seconds: float, memory_limit: str = "1GB") -> tuple[list[dict[str, Any]]
         raise SystemExit("bench_soak needs wrk (make bench installs it: apt-get install wrk)")
     load_before = os.getloadavg()
     server = Server(memory_limit)
-    samples: list[tuple[float, float, float]] = []  # (seconds, server MiB, workers MiB)
+    samples: list[tuple[float, float, float, float]] = []  # (seconds, server, workers, store MiB)
     try:
         ctx = mp.get_context("spawn")
         q: Any = ctx.Queue()
@@ -217,9 +226,13 @@ def run(seconds: float, memory_limit: str = "1GB") -> tuple[list[dict[str, Any]]
     # every request, whoever sent it; wrk's socket errors and non-2xx answers both count
     requests = singles["requests"] + len(log)
     errors = singles["errors"] + sum(not ok for *_, ok in log)
-    after = [(t, s, w) for t, s, w in samples if t >= min(WARM_UP, seconds / 3)]
-    slope = (float(np.polyfit([t / 60 for t, _, _ in after], [s for _, s, _ in after], 1)[0])
+    after = [(t, s, w, d) for t, s, w, d in samples if t >= min(WARM_UP, seconds / 3)]
+    slope = (float(np.polyfit([t / 60 for t, *_ in after], [s for _, s, *_ in after], 1)[0])
              if len(after) >= 3 else float("nan"))
+    # the same without what DuckDB's buffer manager holds (bounded by store.memory_limit)
+    rest = [(t, s - d) for t, s, _, d in after if np.isfinite(d)]
+    rest_slope = (float(np.polyfit([t / 60 for t, _ in rest], [r for _, r in rest], 1)[0])
+                  if len(rest) >= 3 else float("nan"))
     by_kind = {k: [d for kind, _, d, _ in log if kind == k]
                for k in ("batch", "actuals", "query", "evaluate")}
     summary = {
@@ -236,17 +249,20 @@ def run(seconds: float, memory_limit: str = "1GB") -> tuple[list[dict[str, Any]]
         "evaluate_max_s": max(by_kind["evaluate"], default=float("nan")),
         "acknowledged_rows": singles_ok + mixed["rows_ok"], "stored_rows": stored,
         "rss_after_warm_up_mb": after[0][1] if after else float("nan"),
-        "rss_end_mb": samples[-1][1], "rss_max_mb": max(s for _, s, _ in samples),
-        "rss_slope_mb_per_min": slope, "workers_rss_end_mb": samples[-1][2],
+        "rss_end_mb": samples[-1][1], "rss_max_mb": max(s for _, s, *_ in samples),
+        "rss_slope_mb_per_min": slope, "store_held_end_mb": samples[-1][3],
+        "rss_without_store_slope_mb_per_min": rest_slope, "workers_rss_end_mb": samples[-1][2],
     }
     if "Traceback" in server_log:
         summary["server_tracebacks"] = server_log.count("Traceback")
     minutes = []
     for m in range(int(np.ceil(seconds / 60))):
-        in_minute = [(s, w) for t, s, w in samples if m * 60 <= t < (m + 1) * 60] or [samples[-1][1:]]
+        in_minute = ([(s, w, d) for t, s, w, d in samples if m * 60 <= t < (m + 1) * 60]
+                     or [samples[-1][1:]])
         reqs = [(k, d, ok) for k, mm, d, ok in log if mm == m]
         minutes.append({
-            "minute": m + 1, "rss_mb": in_minute[-1][0], "workers_rss_mb": in_minute[-1][1],
+            "minute": m + 1, "rss_mb": in_minute[-1][0], "store_held_mb": in_minute[-1][2],
+            "workers_rss_mb": in_minute[-1][1],
             "batches": sum(k == "batch" for k, _, _ in reqs),
             "batch_p95_ms": _p95_ms([d for k, d, _ in reqs if k == "batch"]),
             "query_p95_ms": _p95_ms([d for k, d, _ in reqs if k == "query"]),
