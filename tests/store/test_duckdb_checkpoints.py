@@ -72,3 +72,39 @@ def test_prediction_reads_run_parallel_and_switch_back(tmp_path: Path) -> None:
     assert store.read_predictions("fraud").num_rows == 50
     assert seen == [2, 1] and _threads(store) == 1
     store.close()
+
+
+def test_maintain_checkpoints_a_small_log_once_the_interval_passed(tmp_path: Path) -> None:
+    # steady, moderate ingest: the log would take long to reach the threshold, and DuckDB holds
+    # the rows written since the last checkpoint in memory until then
+    store = DuckDBStore(str(tmp_path / "i.duckdb"), checkpoint_threshold="1GB",
+                        checkpoint_interval_seconds=60)
+    store.open()
+    store.save_model(SPEC, source="test")
+    store.write([preds([f"p{i}" for i in range(300)])])
+    logged = store.wal_bytes()
+    assert logged > 0
+    store.maintain()
+    assert store.wal_bytes() == logged  # the interval has not passed
+    store._checkpointed_at -= 61  # a minute later
+    store.maintain()
+    assert store.wal_bytes() < logged
+    store.maintain()  # nothing written since: nothing to do
+    store.write([preds(["late"])])
+    store.maintain()
+    assert store.wal_bytes() > 0  # the new minute has just begun
+    assert store.count("fraud") == 301
+    store.close()
+
+
+def test_an_interval_of_zero_checkpoints_by_size_only(tmp_path: Path) -> None:
+    store = DuckDBStore(str(tmp_path / "z.duckdb"), checkpoint_threshold="1GB",
+                        checkpoint_interval_seconds=0)
+    store.open()
+    store.save_model(SPEC, source="test")
+    store.write([preds([f"p{i}" for i in range(300)])])
+    logged = store.wal_bytes()
+    store._checkpointed_at -= 10**6
+    store.maintain()
+    assert store.wal_bytes() == logged
+    store.close()

@@ -102,10 +102,13 @@ class StoreSettings(_Section):
     # a small machine under ingest load (measured on 2 cores); raise it for heavy reads.
     threads: int | None = Field(1, ge=1)
     # The store checkpoints (folds the WAL into the database file) between group commits once
-    # the WAL reaches checkpoint_threshold, with checkpoint_threads (null: one per core), and on
-    # shutdown. Commits wait while a checkpoint runs: small thresholds stall ingest more often.
+    # the WAL reaches checkpoint_threshold or checkpoint_interval_seconds after the last one
+    # (0: by size only), with checkpoint_threads (null: one per core), and on shutdown. Commits
+    # wait while a checkpoint runs: small thresholds stall ingest more often. Until then DuckDB
+    # holds the rows written since the last checkpoint in memory: the interval keeps it flat.
     checkpoint_threads: int | None = Field(None, ge=1)
     checkpoint_threshold: str = "512MB"
+    checkpoint_interval_seconds: float = Field(60.0, ge=0)
 
     @model_validator(mode="before")
     @classmethod

@@ -53,6 +53,7 @@ def create_store(settings: StoreSettings) -> Backend:
             threads=settings.threads,
             checkpoint_threads=settings.checkpoint_threads,
             checkpoint_threshold=settings.checkpoint_threshold,
+            checkpoint_interval_seconds=settings.checkpoint_interval_seconds,
         )
     if settings.backend == "postgres":
         from modelmon.store.postgres import PostgresStore

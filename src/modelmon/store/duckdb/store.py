@@ -14,9 +14,13 @@ wins) so a late re-send never counts twice.
 
 Durability: DuckDB writes each commit to its write-ahead log and syncs it before ``COMMIT``
 returns. Checkpoints (folding the WAL into the database file) stall every commit while they run,
-so they are rare (``checkpoint_threshold``) and the store runs them itself
-(:meth:`DuckDBStore.maintain`, between group commits) rather than inside whichever commit crossed
-the threshold; :meth:`close` always checkpoints.
+so they are rare and the store runs them itself (:meth:`DuckDBStore.maintain`, between group
+commits) rather than inside whichever commit crossed a threshold: once the WAL reaches
+``checkpoint_threshold``, and at least every ``checkpoint_interval_seconds`` while it holds
+anything. Until a checkpoint, DuckDB keeps the rows appended since the last one in memory: under
+steady ingest the interval is what keeps the server's memory flat (a 10-minute soak at 1,200
+rows/s grew RSS by 16 MB/min with the 512 MB threshold alone; a minute's log folds in about
+0.1 s). :meth:`close` always checkpoints.
 
 Threads: DuckDB runs with ``threads`` worker threads (1 by default); checkpoints and reads of
 prediction rows (evaluation windows, reports, exports) run with ``checkpoint_threads`` (one per
@@ -34,6 +38,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -117,7 +122,7 @@ class DuckDBStore(ForwardResults):
     ----------
     path : str
         Database file, or ``":memory:"`` (tests; nothing survives ``close``).
-    memory_limit, threads, checkpoint_threads, checkpoint_threshold :
+    memory_limit, threads, checkpoint_threads, checkpoint_threshold, checkpoint_interval_seconds :
         DuckDB settings (see :class:`~modelmon.config.settings.StoreSettings`); ``None``
         threads: DuckDB's default (one per core).
     dedup_capacity : int
@@ -143,6 +148,7 @@ class DuckDBStore(ForwardResults):
         threads: int | None = 1,
         checkpoint_threads: int | None = None,
         checkpoint_threshold: str = "512MB",
+        checkpoint_interval_seconds: float = 60.0,
         dedup_capacity: int = 10_000_000,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
@@ -152,6 +158,8 @@ class DuckDBStore(ForwardResults):
         self.checkpoint_threads = checkpoint_threads
         self.checkpoint_threshold = checkpoint_threshold
         self._checkpoint_bytes = parse_size(checkpoint_threshold)
+        self.checkpoint_interval_seconds = checkpoint_interval_seconds
+        self._checkpointed_at = time.monotonic()
         self.dedup_capacity = dedup_capacity
         self.clock = clock
         self._con: duckdb.DuckDBPyConnection | None = None
@@ -235,6 +243,7 @@ class DuckDBStore(ForwardResults):
         """Fold the write-ahead log into the database file (blocks writers meanwhile)."""
         with self._write_lock, self._parallel():
             self._conn.execute("CHECKPOINT")
+            self._checkpointed_at = time.monotonic()
 
     @contextmanager
     def _parallel(self) -> Iterator[None]:
@@ -261,10 +270,14 @@ class DuckDBStore(ForwardResults):
             cur.execute(f"SET threads = {int(threads)}")
 
     def maintain(self) -> None:
-        """Checkpoint once the write-ahead log reached ``checkpoint_threshold``."""
+        """Checkpoint once the write-ahead log reached ``checkpoint_threshold``, or holds anything
+        ``checkpoint_interval_seconds`` after the last checkpoint."""
         if self.path == ":memory:" or self._con is None:
             return
-        if self.wal_bytes() < self._checkpoint_bytes:
+        wal = self.wal_bytes()
+        due = (self.checkpoint_interval_seconds > 0 and wal > 0
+               and time.monotonic() - self._checkpointed_at >= self.checkpoint_interval_seconds)
+        if wal < self._checkpoint_bytes and not due:
             return
         try:
             self.checkpoint()
