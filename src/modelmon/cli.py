@@ -123,11 +123,12 @@ def serve(
         return
     import uvicorn
 
-    from modelmon.service.allocator import use_system_allocator
+    from modelmon.service.allocator import limit_malloc_arenas, use_system_allocator
     from modelmon.service.app import create_app, start_validation_workers
     from modelmon.service.logs import configure_logging
     from modelmon.service.protocol import http_protocol
 
+    limit_malloc_arenas()  # before the server's threads start
     use_system_allocator()
     configure_logging(settings.server.log_level, settings.server.log_format)
     scheme = "https" if settings.server.tls else "http"
