@@ -196,3 +196,21 @@ def test_streaming_validation_and_policies() -> None:
     # the positive class of a streaming log loss is fixed: 1 by default
     assert M.LogLoss().update(1, 0.9).get() == pytest.approx(-math.log(0.9))
     assert M.LogLoss(pos_label="yes").update("yes", 0.9).get() == pytest.approx(-math.log(0.9))
+
+
+def test_r2_of_a_constant_weighted_y_true_is_not_a_rounding_artifact() -> None:
+    # found by the property test above: the weighted mean of two equal values rounded off
+    # them and the batch R2 was -6e31 while the streaming one was 0.0
+    yt, yp = np.array([0.02691351, 0.0, 0.02691351]), np.zeros(3)
+    w = np.array([1.5, 0.0, 0.25])
+    assert M.r2_score(yt, yp, sample_weight=w, force_finite=True) == 0.0
+    assert math.isnan(_value(M.r2_score, yt, yp, sample_weight=w))
+    for cut in range(4):
+        a = M.R2Score(force_finite=True).update_many(yt[:cut], yp[:cut], w[:cut])
+        b = M.R2Score(force_finite=True).update_many(yt[cut:], yp[cut:], w[cut:])
+        assert a.merge(b).get() == 0.0
+    state = M.R2Score().update_many(yt, yp, w).to_dict()
+    restored = M.R2Score.from_dict(json.loads(json.dumps(state)))
+    assert math.isnan(_value(restored.get))
+    empty = M.R2Score.from_dict(json.loads(json.dumps(M.R2Score().to_dict())))
+    assert (empty.lo, empty.hi) == (math.inf, -math.inf)

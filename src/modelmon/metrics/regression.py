@@ -304,6 +304,11 @@ def r2_score(
         ss_res = float(np.dot(w, d * d))
         c = yt - np.dot(w, yt) / w.sum()
         ss_tot = float(np.dot(w, c * c))
+        weighted = yt[w > 0]
+        if weighted.min() == weighted.max():
+            # constant y_true where it counts: the weighted mean may round off that value and
+            # leave a total sum of squares of 1e-36 (scikit-learn then answers -6e31)
+            ss_tot = 0.0
     return _r2_from_sums(ss_res, ss_tot, yt.size, force_finite, owner)
 
 

@@ -488,11 +488,17 @@ class R2Score(StreamingMetric):
         self.mean = 0.0
         self.m2 = 0.0
         self.ss_res = 0.0
+        # smallest and largest y_true of positive weight: when equal, M2 is exactly 0 (the
+        # merged means may round off the value and leave an M2 of 1e-36)
+        self.lo = math.inf
+        self.hi = -math.inf
 
-    def _combine(self, weight: float, mean: float, m2: float, ss_res: float) -> None:
+    def _combine(self, weight: float, mean: float, m2: float, ss_res: float,
+                 lo: float, hi: float) -> None:
         self.ss_res += ss_res
         if weight == 0.0:
             return
+        self.lo, self.hi = min(self.lo, lo), max(self.hi, hi)
         total = self.weight + weight
         delta = mean - self.mean
         self.mean += delta * weight / total
@@ -510,37 +516,50 @@ class R2Score(StreamingMetric):
         if w is None:
             mean = float(yt.mean())
             c = yt - mean
-            self._combine(float(yt.size), mean, float(np.dot(c, c)), float(np.dot(d, d)))
+            self._combine(float(yt.size), mean, float(np.dot(c, c)), float(np.dot(d, d)),
+                          float(yt.min()), float(yt.max()))
         else:
             weight = float(w.sum())
             if weight == 0.0:
+                self.ss_res += float(np.dot(w, d * d))
                 return self
             mean = float(np.dot(w, yt) / weight)
             c = yt - mean
-            self._combine(weight, mean, float(np.dot(w, c * c)), float(np.dot(w, d * d)))
+            weighted = yt[w > 0]
+            self._combine(weight, mean, float(np.dot(w, c * c)), float(np.dot(w, d * d)),
+                          float(weighted.min()), float(weighted.max()))
         return self
 
     def _merge_state(self, other: Self) -> None:
-        self._combine(other.weight, other.mean, other.m2, other.ss_res)
+        self._combine(other.weight, other.mean, other.m2, other.ss_res, other.lo, other.hi)
 
     def get(self) -> float:
         if self.n == 0:
             return empty_input(self.owner)
         if self.weight == 0.0:
             return undefined(f"{self.owner} is undefined: the sample weights sum to zero.")
-        return _r2_from_sums(self.ss_res, self.m2, self.n, self.force_finite, self.owner)
+        m2 = 0.0 if self.lo == self.hi else self.m2
+        return _r2_from_sums(self.ss_res, m2, self.n, self.force_finite, self.owner)
 
     def _params(self) -> dict[str, Any]:
         return {"force_finite": self.force_finite}
 
     def _state(self) -> dict[str, Any]:
-        return {"weight": self.weight, "mean": self.mean, "m2": self.m2, "ss_res": self.ss_res}
+        seen = self.weight > 0.0  # finite then (JSON has no infinities)
+        return {"weight": self.weight, "mean": self.mean, "m2": self.m2, "ss_res": self.ss_res,
+                "lo": self.lo if seen else None, "hi": self.hi if seen else None}
 
     def _load_state(self, state: dict[str, Any]) -> None:
         self.weight = float(state["weight"])
         self.mean = float(state["mean"])
         self.m2 = float(state["m2"])
         self.ss_res = float(state["ss_res"])
+        if state.get("lo") is not None and state.get("hi") is not None:
+            self.lo, self.hi = float(state["lo"]), float(state["hi"])
+        elif self.weight == 0.0:
+            self.lo, self.hi = math.inf, -math.inf  # nothing seen yet
+        else:  # a state saved before lo and hi existed: the range is unknown (never "constant")
+            self.lo, self.hi = -math.inf, math.inf
 
 
 def _sort_key(label: Any) -> tuple[int, Any]:
