@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from modelmon.service.responses import Fixed, Open
+from modelmon.service.system_metrics import GpuDevice
 
 HealthStatus = Literal["healthy", "degraded", "unhealthy"]
 
@@ -141,19 +142,6 @@ class ProcessInfo(Fixed):
     started_at: str
 
 
-class GpuInfo(Fixed):
-    index: int
-    name: str
-    uuid: str | None
-    utilization_ratio: float | None
-    memory_utilization_ratio: float | None
-    memory_used_bytes: int | None
-    memory_total_bytes: int | None
-    temperature_celsius: float | None
-    power_watts: float | None
-    power_limit_watts: float | None
-
-
 class SystemBody(Fixed):
     time: str
     cpu: CpuInfo
@@ -165,7 +153,7 @@ class SystemBody(Fixed):
     gpu_available: bool
     gpu_reason: str | None
     gpu_driver_version: str | None
-    gpus: list[GpuInfo]
+    gpus: list[GpuDevice]  # the probe's own dataclass: one description of a GPU
 
 
 # --- admin -----------------------------------------------------------------------------------------
